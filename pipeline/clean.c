@@ -1,0 +1,904 @@
+/* clean.c -- the `clean` stage (see clean.h).
+ *
+ * Accounting: every record read is counted once, in the worker that decides
+ * its fate: kept, removed (reason "filter:rule", or "input:exam_cn_skipped")
+ * or malformed (reason in malformed_by). */
+#define _GNU_SOURCE
+#include "clean.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "../filters/filter.h"
+#include "document.h"
+#include "format.h"
+#include "inputs.h"
+#include "json.h"
+#include "pool.h"
+#include "progress.h"
+#include "source.h"
+#include "writer.h"
+
+/* ---- records handed from the reader to the workers ---- */
+
+typedef struct rec_ref {
+    size_t off, len;          /* in batch.in */
+    uint64_t line, offset, full_len;
+    const cm_origin *origin;
+    uint8_t kind, damage;
+} rec_ref;
+
+typedef struct batch {
+    cm_buf in;                /* records back to back (+ padding for simdjson) */
+    rec_ref *recs;
+    size_t n, cap;
+    uint64_t file_bytes_done; /* progress: input file bytes consumed at submit */
+    /* results */
+    cm_buf kept, rejected;    /* uncompressed JSON lines (worker scratch) */
+    cm_buf kept_z, rejected_z;/* zstd frames */
+    uint64_t kept_raw, rejected_raw;
+    cm_buf malformed;         /* JSON lines */
+    cm_buf errors;            /* one message per line */
+    uint64_t n_errors;
+    cm_counts counts;
+} batch;
+
+typedef struct step {
+    const cm_filter *filter;
+    const cm_conf *options;
+} step;
+
+typedef struct task_ctx {
+    const cm_config *cfg;
+    const cm_clean_opts *opts;
+    step *steps;
+    size_t n_steps;
+    /* reader state (reader thread only, read by this thread after join) */
+    cm_input_list inputs;
+    size_t *share;
+    size_t n_share;
+    cm_origin **origins;
+    size_t n_origins, cap_origins;
+    uint64_t files, file_bytes, empty_files, input_errors, blank_lines;
+    uint64_t total_file_bytes;
+    _Atomic uint64_t file_bytes_done;
+    _Atomic int stop_reader;
+    int reader_failed;
+    cm_pool *pool;
+    batch *cur;
+    cm_progress *progress;
+    pthread_mutex_t print_mu; /* reader notes vs. progress bar */
+} task_ctx;
+
+typedef struct worker_ctx {
+    task_ctx *task;
+    cm_json_parser *parser;
+    cm_doc doc;
+    void **states;
+    ZSTD_CCtx *cctx;
+    cm_buf repair;
+    cm_buf render;
+} worker_ctx;
+
+/* ---- the reader thread ---- */
+
+static void note(task_ctx *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(task_ctx *t, const char *fmt, ...)
+{
+    char msg[1400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&t->print_mu);
+    cm_progress_clear(t->progress);
+    fprintf(stderr, "corpusmill: %s\n", msg);
+    pthread_mutex_unlock(&t->print_mu);
+}
+
+static void submit_current(task_ctx *t)
+{
+    if (!t->cur) return;
+    if (t->cur->n == 0) { cm_pool_unacquire(t->pool, t->cur); t->cur = NULL; return; }
+    t->cur->file_bytes_done = atomic_load(&t->file_bytes_done);
+    cm_pool_submit(t->pool, t->cur);
+    t->cur = NULL;
+}
+
+typedef struct reader_sink_ctx {
+    task_ctx *t;
+    const cm_origin *origin;
+    uint64_t records;
+    cm_source *src;
+    uint64_t file_base; /* file bytes done before this file */
+} reader_sink_ctx;
+
+static void sink_record(void *user, const char *data, size_t len, uint64_t line, uint64_t offset, int kind,
+                        int damage, uint64_t full_len)
+{
+    reader_sink_ctx *rs = user;
+    task_ctx *t = rs->t;
+    rs->records++;
+    if (atomic_load(&t->stop_reader)) return;
+    if (t->cur && t->cur->n > 0 && t->cur->in.len + len > t->cfg->run.batch_bytes) submit_current(t);
+    if (!t->cur) {
+        atomic_store(&t->file_bytes_done, rs->file_base + cm_source_file_offset(rs->src));
+        t->cur = cm_pool_acquire(t->pool);
+        if (!t->cur) { atomic_store(&t->stop_reader, 1); return; }
+        batch *b = t->cur;
+        b->n = 0;
+        cm_buf_clear(&b->in);
+    }
+    batch *b = t->cur;
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 1024;
+        b->recs = cm_realloc(b->recs, b->cap * sizeof *b->recs);
+    }
+    rec_ref *r = &b->recs[b->n++];
+    r->off = b->in.len;
+    r->len = len;
+    r->line = line;
+    r->offset = offset;
+    r->full_len = full_len;
+    r->origin = rs->origin;
+    r->kind = (uint8_t)kind;
+    r->damage = (uint8_t)damage;
+    cm_buf_append(&b->in, data, len);
+}
+
+static void sink_blank(void *user) { ((reader_sink_ctx *)user)->t->blank_lines++; }
+
+static const cm_origin *add_origin(task_ctx *t, const char *file, const char *rel, const char *member)
+{
+    if (t->n_origins == t->cap_origins) {
+        t->cap_origins = t->cap_origins ? t->cap_origins * 2 : 64;
+        t->origins = cm_realloc(t->origins, t->cap_origins * sizeof *t->origins);
+    }
+    cm_origin *o = cm_calloc(1, sizeof *o);
+    o->file = cm_strdup(file);
+    o->member = member ? cm_strdup(member) : NULL;
+    o->rel = cm_strdup(member ? member : rel);
+    t->origins[t->n_origins++] = o;
+    return o;
+}
+
+static void *reader_main(void *arg)
+{
+    task_ctx *t = arg;
+    const cm_config *cfg = t->cfg;
+    uint64_t base = 0;
+    for (size_t i = 0; i < t->n_share && !atomic_load(&t->stop_reader); i++) {
+        const cm_input_file *f = &t->inputs.files[t->share[i]];
+        cm_err err;
+        cm_source *src = cm_source_open(f->path, &err);
+        if (!src) {
+            t->input_errors++;
+            note(t, "error: %s", err.msg);
+            base += f->size;
+            continue;
+        }
+        t->files++;
+        t->file_bytes += cm_source_file_size(src);
+        if (cm_source_warning(src)) note(t, "warning: %s", cm_source_warning(src));
+        reader_sink_ctx rs = {t, NULL, 0, src, base};
+        cm_record_sink sink = {sink_record, sink_blank, &rs};
+        const char *member;
+        int r;
+        while ((r = cm_source_next_member(src, &member, &err)) == 1 && !atomic_load(&t->stop_reader)) {
+            rs.origin = add_origin(t, f->path, f->rel, member);
+            const cm_format *fmt = cm_format_for(cfg->input.format, member ? member : f->path);
+            if (fmt->read_member(src, cfg->run.max_record_bytes, &sink, &err) != 0) {
+                t->input_errors++;
+                note(t, "error: %s (records before the damage are kept)", err.msg);
+                break;
+            }
+        }
+        if (r < 0) {
+            t->input_errors++;
+            note(t, "error: %s (records before the damage are kept)", err.msg);
+        }
+        if (rs.records == 0 && r >= 0) {
+            if (cm_source_file_size(src) == 0) {
+                t->empty_files++;
+                note(t, "warning: %s: empty file, no records", f->path);
+            }
+        }
+        base += f->size;
+        atomic_store(&t->file_bytes_done, base);
+        cm_source_close(src);
+    }
+    submit_current(t);
+    cm_pool_finish(t->pool);
+    return NULL;
+}
+
+/* ---- serialization ---- */
+
+static void append_source(cm_buf *o, const cm_origin *origin, uint64_t line)
+{
+    cm_buf_append_str(o, "\"source\":{\"file\":");
+    cm_buf_append_json_bytes(o, origin->file, strlen(origin->file));
+    if (origin->member) {
+        cm_buf_append_str(o, ",\"member\":");
+        cm_buf_append_json_bytes(o, origin->member, strlen(origin->member));
+    }
+    cm_buf_append_str(o, ",\"line\":");
+    cm_buf_append_u64(o, line);
+    cm_buf_append_char(o, '}');
+}
+
+static void append_corpusmill(cm_buf *o, const cm_doc *d, const char *reason_filter, const char *reason_rule)
+{
+    cm_buf_append_str(o, "\"corpusmill\":{");
+    append_source(o, d->origin, d->line);
+    if (d->utf8_replaced) {
+        cm_buf_append_str(o, ",\"utf8_replaced\":");
+        cm_buf_append_u64(o, d->utf8_replaced);
+    }
+    if (d->meta.len) {
+        cm_buf_append_char(o, ',');
+        cm_buf_append(o, d->meta.data, d->meta.len);
+    }
+    if (reason_filter) {
+        cm_buf_append_str(o, ",\"reason\":\"");
+        cm_buf_append_str(o, reason_filter);
+        cm_buf_append_char(o, ':');
+        cm_buf_append_str(o, reason_rule);
+        cm_buf_append_char(o, '"');
+    }
+    cm_buf_append_char(o, '}');
+}
+
+/* The record with its text as cleaned and the corpusmill object added; other
+ * members are copied byte for byte. */
+static void append_full(cm_buf *o, const cm_doc *d, const char *rf, const char *rr)
+{
+    cm_buf_append_char(o, '{');
+    int any = 0;
+    if (d->is_json) {
+        for (size_t i = 0; i < d->json.n_members; i++) {
+            const cm_json_member *m = &d->json.members[i];
+            if (m->key_len == 10 && memcmp(cm_json_key(&d->json, m), "corpusmill", 10) == 0) continue;
+            if (any) cm_buf_append_char(o, ',');
+            any = 1;
+            if ((long)i == d->text_member && d->text_changed) {
+                cm_buf_append(o, d->raw + m->raw_start, m->value_start - m->raw_start);
+                cm_buf_append_json_string(o, d->text.data, d->text.len);
+            } else {
+                cm_buf_append(o, d->raw + m->raw_start, m->raw_end - m->raw_start);
+            }
+        }
+    } else {
+        cm_buf_append_str(o, "\"id\":");
+        cm_buf_append_json_bytes(o, d->synth_id, strlen(d->synth_id));
+        any = 1;
+    }
+    if (d->text_added || !d->is_json) {
+        if (any) cm_buf_append_char(o, ',');
+        cm_buf_append_json_string(o, d->text_key, strlen(d->text_key));
+        cm_buf_append_char(o, ':');
+        cm_buf_append_json_string(o, d->text.data, d->text.len);
+        any = 1;
+    }
+    if (any) cm_buf_append_char(o, ',');
+    append_corpusmill(o, d, rf, rr);
+    cm_buf_append_str(o, "}\n");
+}
+
+/* keep_rejected: ids -- the id, the source and the reason only. */
+static void append_ids(cm_buf *o, const cm_doc *d, const char *rf, const char *rr)
+{
+    cm_buf_append_str(o, "{\"id\":");
+    if (d->is_json && d->id_member >= 0) {
+        const cm_json_member *m = &d->json.members[d->id_member];
+        cm_buf_append(o, d->raw + m->value_start, m->value_end - m->value_start);
+    } else if (d->synth_id) {
+        cm_buf_append_json_bytes(o, d->synth_id, strlen(d->synth_id));
+    } else {
+        cm_buf_append_str(o, "null");
+    }
+    cm_buf_append_char(o, ',');
+    append_corpusmill(o, d, rf, rr);
+    cm_buf_append_str(o, "}\n");
+}
+
+static void location(cm_buf *o, const cm_origin *origin, uint64_t line)
+{
+    cm_buf_append_str(o, origin->file);
+    if (origin->member) {
+        cm_buf_append_char(o, '[');
+        cm_buf_append_str(o, origin->member);
+        cm_buf_append_char(o, ']');
+    }
+    cm_buf_appendf(o, ":%llu", (unsigned long long)line);
+}
+
+/* Records the record as malformed: counted, written to malformed/ with the
+ * raw bytes (escaped if not UTF-8), and an error line. */
+static void malformed(batch *b, const rec_ref *r, const char *data, size_t len, const char *kind, const char *msg)
+{
+    b->counts.malformed++;
+    cm_reasons_add(&b->counts.malformed_by, kind, 1);
+    cm_buf *o = &b->malformed;
+    size_t keep = len < CM_EVIDENCE_BYTES ? len : CM_EVIDENCE_BYTES;
+    cm_buf_append_str(o, "{\"file\":");
+    cm_buf_append_json_bytes(o, r->origin->file, strlen(r->origin->file));
+    if (r->origin->member) {
+        cm_buf_append_str(o, ",\"member\":");
+        cm_buf_append_json_bytes(o, r->origin->member, strlen(r->origin->member));
+    }
+    cm_buf_appendf(o, ",\"line\":%llu,\"offset\":%llu,\"reason\":\"%s\",\"error\":", (unsigned long long)r->line,
+                   (unsigned long long)r->offset, kind);
+    cm_buf_append_json_bytes(o, msg, strlen(msg));
+    cm_buf_append_str(o, ",\"raw\":");
+    size_t bad = cm_buf_append_json_bytes(o, data, keep);
+    cm_buf_appendf(o, ",\"raw_escaped\":%s,\"raw_bytes\":%llu,\"raw_truncated\":%s}\n", bad ? "true" : "false",
+                   (unsigned long long)r->full_len, keep < r->full_len ? "true" : "false");
+    location(&b->errors, r->origin, r->line);
+    cm_buf_appendf(&b->errors, ": %s\n", msg);
+    b->n_errors++;
+}
+
+/* ---- decoding a record into the document ---- */
+
+/* Renders the Exam-cn template: {field} placeholders; a line whose
+ * placeholders are all empty is left out. */
+static void render_template(const char *tpl, const cm_doc *d, cm_buf *out)
+{
+    cm_buf_clear(out);
+    const char *line = tpl;
+    while (*line) {
+        const char *end = strchr(line, '\n');
+        if (!end) end = line + strlen(line);
+        size_t mark = out->len;
+        int placeholders = 0, filled = 0;
+        for (const char *p = line; p < end;) {
+            const char *close = *p == '{' ? memchr(p, '}', (size_t)(end - p)) : NULL;
+            if (!close) { cm_buf_append_char(out, *p++); continue; }
+            char key[128];
+            size_t kl = (size_t)(close - p - 1);
+            if (kl >= sizeof key) { cm_buf_append_char(out, *p++); continue; }
+            memcpy(key, p + 1, kl);
+            key[kl] = 0;
+            placeholders++;
+            long i = cm_json_find(&d->json, key, NULL);
+            if (i >= 0) {
+                const cm_json_member *m = &d->json.members[i];
+                if (m->type == CM_JSON_STRING) {
+                    if (m->str_len) filled++;
+                    cm_buf_append(out, cm_json_str(&d->json, m), m->str_len);
+                } else if (m->type != CM_JSON_NULL) {
+                    filled++;
+                    cm_buf_append(out, d->raw + m->value_start, m->value_end - m->value_start);
+                }
+            }
+            p = close + 1;
+        }
+        if (placeholders && !filled) out->len = mark;
+        else if (*end) cm_buf_append_char(out, '\n');
+        out->data[out->len] = 0;
+        line = *end ? end + 1 : end;
+    }
+    while (out->len && out->data[out->len - 1] == '\n') out->data[--out->len] = 0;
+}
+
+enum decode_result { DECODED, DECODE_MALFORMED, DECODE_SKIPPED };
+
+static int decode_json(worker_ctx *w, batch *b, const rec_ref *r, const char *data)
+{
+    const cm_config *cfg = w->task->cfg;
+    cm_doc *d = &w->doc;
+    char msg[1200];
+    const char *nul = memchr(data, 0, r->len);
+    if (nul) {
+        snprintf(msg, sizeof msg, "NUL byte at column %zu", (size_t)(nul - data) + 1);
+        malformed(b, r, data, r->len, "nul_byte", msg);
+        return DECODE_MALFORMED;
+    }
+    cm_err err;
+    d->raw = data;
+    d->raw_len = r->len;
+    d->is_json = 1;
+    int rc = cm_json_parse_record(w->parser, data, r->len, &d->json, &err);
+    if (rc == CM_JSON_BAD_UTF8) {
+        if (cfg->clean.invalid_utf8 == CM_UTF8_QUARANTINE) {
+            size_t i = 0;
+            while (i < r->len) {
+                size_t k = cm_utf8_seq_len((const unsigned char *)data + i, r->len - i);
+                if (!k) break;
+                i += k;
+            }
+            snprintf(msg, sizeof msg, "invalid UTF-8 at column %zu", i + 1);
+            malformed(b, r, data, r->len, "invalid_utf8", msg);
+            return DECODE_MALFORMED;
+        }
+        cm_buf_clear(&w->repair);
+        d->utf8_replaced = cm_utf8_repair(data, r->len, &w->repair);
+        cm_buf_reserve(&w->repair, CM_JSON_PADDING);
+        d->raw = w->repair.data;
+        d->raw_len = w->repair.len;
+        rc = cm_json_parse_record(w->parser, d->raw, d->raw_len, &d->json, &err);
+    }
+    if (rc != 0) {
+        malformed(b, r, data, r->len, "invalid_json", rc == CM_JSON_BAD_UTF8 ? "invalid UTF-8" : err.msg);
+        return DECODE_MALFORMED;
+    }
+    long ti = -1;
+    int dupes = 0;
+    for (size_t k = 0; k < cfg->input.n_text_fields && ti < 0; k++) {
+        ti = cm_json_find(&d->json, cfg->input.text_fields[k], &dupes);
+        if (ti >= 0) d->text_key = cfg->input.text_fields[k];
+    }
+    d->id_member = cm_json_find(&d->json, cfg->input.id_field, NULL);
+    if (ti < 0) {
+        if (cm_json_find(&d->json, "q_main", NULL) >= 0) {
+            d->text_key = cfg->input.text_fields[0];
+            if (cfg->input.exam_cn == CM_EXAM_SKIP) return DECODE_SKIPPED;
+            render_template(cfg->input.exam_template, d, &w->render);
+            cm_buf_append(&d->text, w->render.data, w->render.len);
+            d->text_added = 1;
+            d->text_changed = 1;
+            return DECODED;
+        }
+        snprintf(msg, sizeof msg, "no text field '%s'", cfg->input.text_fields[0]);
+        for (size_t k = 1; k < cfg->input.n_text_fields; k++) {
+            size_t l = strlen(msg);
+            snprintf(msg + l, sizeof msg - l, "%s'%s'", k + 1 == cfg->input.n_text_fields ? " or " : ", ",
+                     cfg->input.text_fields[k]);
+        }
+        malformed(b, r, data, r->len, "missing_text", msg);
+        return DECODE_MALFORMED;
+    }
+    if (dupes > 1) {
+        snprintf(msg, sizeof msg, "the text field '%s' appears %d times", d->text_key, dupes);
+        malformed(b, r, data, r->len, "duplicate_text", msg);
+        return DECODE_MALFORMED;
+    }
+    const cm_json_member *m = &d->json.members[ti];
+    if (m->type != CM_JSON_STRING) {
+        static const char *const names[] = {"null", "a boolean", "a number", "a string", "an array", "an object"};
+        snprintf(msg, sizeof msg, "the text field '%s' is %s, not a string", d->text_key, names[m->type]);
+        malformed(b, r, data, r->len, "text_not_string", msg);
+        return DECODE_MALFORMED;
+    }
+    d->text_member = ti;
+    cm_buf_append(&d->text, cm_json_str(&d->json, m), m->str_len);
+    if (d->utf8_replaced) d->text_changed = 1;
+    return DECODED;
+}
+
+static int decode_text(worker_ctx *w, batch *b, const rec_ref *r, const char *data)
+{
+    const cm_config *cfg = w->task->cfg;
+    cm_doc *d = &w->doc;
+    char msg[256];
+    const char *nul = memchr(data, 0, r->len);
+    if (nul) {
+        snprintf(msg, sizeof msg, "NUL byte at byte %zu: binary content, not text", (size_t)(nul - data) + 1);
+        malformed(b, r, data, r->len, "nul_byte", msg);
+        return DECODE_MALFORMED;
+    }
+    d->is_json = 0;
+    d->raw = data;
+    d->raw_len = r->len;
+    d->text_key = cfg->input.text_fields[0];
+    if (r->kind == CM_REC_TEXT_LINE) {
+        cm_buf_clear(&w->render);
+        cm_buf_appendf(&w->render, "%s:%llu", r->origin->rel, (unsigned long long)r->line);
+        d->synth_id = w->render.data;
+    } else {
+        d->synth_id = r->origin->rel;
+    }
+    if (cm_json_valid_utf8(data, r->len)) {
+        cm_buf_append(&d->text, data, r->len);
+        return DECODED;
+    }
+    if (cfg->clean.invalid_utf8 == CM_UTF8_QUARANTINE) {
+        malformed(b, r, data, r->len, "invalid_utf8", "invalid UTF-8");
+        return DECODE_MALFORMED;
+    }
+    d->utf8_replaced = cm_utf8_repair(data, r->len, &d->text);
+    return DECODED;
+}
+
+/* ---- the worker: one batch ---- */
+
+static void compress_into(worker_ctx *w, const cm_buf *src, cm_buf *dst)
+{
+    cm_buf_clear(dst);
+    if (src->len == 0) return;
+    size_t bound = ZSTD_compressBound(src->len);
+    cm_buf_reserve(dst, bound);
+    size_t z = ZSTD_compress2(w->cctx, dst->data, bound, src->data, src->len);
+    if (ZSTD_isError(z)) {
+        fprintf(stderr, "corpusmill: zstd compression failed: %s\n", ZSTD_getErrorName(z));
+        abort();
+    }
+    dst->len = z;
+}
+
+static void process_batch(void *ctx, void *slot)
+{
+    worker_ctx *w = ctx;
+    batch *b = slot;
+    task_ctx *t = w->task;
+    const cm_config *cfg = t->cfg;
+    cm_counts_clear(&b->counts);
+    cm_buf_clear(&b->kept);
+    cm_buf_clear(&b->rejected);
+    cm_buf_clear(&b->malformed);
+    cm_buf_clear(&b->errors);
+    b->n_errors = 0;
+    b->kept_raw = b->rejected_raw = 0;
+    cm_buf_reserve(&b->in, CM_JSON_PADDING); /* simdjson reads past the last record */
+    int ids_only = cfg->output.keep_rejected == CM_REJECTED_IDS;
+    for (size_t i = 0; i < b->n; i++) {
+        const rec_ref *r = &b->recs[i];
+        const char *data = b->in.data + r->off;
+        cm_doc *d = &w->doc;
+        cm_doc_reset(d);
+        d->origin = r->origin;
+        d->line = r->line;
+        b->counts.read++;
+        b->counts.bytes_in += r->full_len;
+        if (r->damage == CM_DAMAGE_TOO_LONG) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "record of %llu bytes is longer than max_record_size",
+                     (unsigned long long)r->full_len);
+            malformed(b, r, data, r->len, "too_long", msg);
+            continue;
+        }
+        if (r->damage == CM_DAMAGE_TRUNCATED) {
+            malformed(b, r, data, r->len, "truncated", "the input ends inside this record (truncated or corrupt stream)");
+            continue;
+        }
+        int dr = r->kind == CM_REC_JSON ? decode_json(w, b, r, data) : decode_text(w, b, r, data);
+        if (dr == DECODE_MALFORMED) continue;
+        const char *rf = NULL, *rr = NULL;
+        if (dr == DECODE_SKIPPED) {
+            rf = "input";
+            rr = "exam_cn_skipped";
+        } else {
+            for (size_t s = 0; s < t->n_steps; s++) {
+                if (t->steps[s].filter->apply(w->states[s], d) == CM_DROP) {
+                    rf = t->steps[s].filter->name;
+                    rr = d->drop_rule ? d->drop_rule : "drop";
+                    break;
+                }
+            }
+        }
+        if (rf) {
+            cm_reasons_add2(&b->counts.removed, rf, rr, 1);
+            size_t before = b->rejected.len;
+            if (ids_only) append_ids(&b->rejected, d, rf, rr);
+            else append_full(&b->rejected, d, rf, rr);
+            b->rejected_raw += b->rejected.len - before;
+        } else {
+            size_t before = b->kept.len;
+            append_full(&b->kept, d, NULL, NULL);
+            b->counts.kept++;
+            b->counts.bytes_out += b->kept.len - before;
+            if (d->text_changed) b->counts.modified++;
+        }
+        if (d->utf8_replaced) b->counts.utf8_repaired++;
+    }
+    b->kept_raw = b->kept.len;
+    compress_into(w, &b->kept, &b->kept_z);
+    compress_into(w, &b->rejected, &b->rejected_z);
+}
+
+/* ---- the task ---- */
+
+int cm_prepare_out_dir(const char *out, cm_err *err)
+{
+    if (cm_mkdirs(out, err)) return -1;
+    if (access(out, W_OK | X_OK) != 0) return cm_errorf(err, "output directory '%s' is not writable: %s", out, strerror(errno));
+    return 0;
+}
+
+static int make_dirs(const char *out, cm_err *err)
+{
+    static const char *const sub[] = {"clean", "rejected/clean", "malformed", "stats", "_done/clean", NULL};
+    char p[4200];
+    for (int i = 0; sub[i]; i++) {
+        snprintf(p, sizeof p, "%s/%s", out, sub[i]);
+        if (cm_mkdirs(p, err)) return -1;
+    }
+    return 0;
+}
+
+static int resolve_steps(const cm_config *cfg, step **out, size_t *n)
+{
+    const cm_conf *steps = cfg->clean.steps;
+    if (!steps) {
+        *out = cm_calloc(1, sizeof **out);
+        (*out)[0].filter = cm_filter_find("normalize");
+        (*out)[0].options = NULL;
+        *n = 1;
+        return 0;
+    }
+    *out = cm_calloc(steps->n ? steps->n : 1, sizeof **out);
+    for (size_t i = 0; i < steps->n; i++) {
+        const cm_conf *s = steps->items[i];
+        const char *name = s->type == CM_CONF_SCALAR ? s->value : s->keys[0];
+        const cm_conf *opts = s->type == CM_CONF_MAP ? s->items[0] : NULL;
+        if (opts && opts->type == CM_CONF_SCALAR) opts = NULL;
+        (*out)[i].filter = cm_filter_find(name);
+        (*out)[i].options = opts;
+    }
+    *n = steps->n;
+    return 0;
+}
+
+static int online_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+static void free_batch(batch *b)
+{
+    cm_buf_free(&b->in);
+    free(b->recs);
+    cm_buf_free(&b->kept);
+    cm_buf_free(&b->rejected);
+    cm_buf_free(&b->kept_z);
+    cm_buf_free(&b->rejected_z);
+    cm_buf_free(&b->malformed);
+    cm_buf_free(&b->errors);
+    cm_counts_free(&b->counts);
+}
+
+int cm_clean_task(const cm_config *cfg, const cm_clean_opts *opts, cm_task_stats *stats, int *already_done,
+                  cm_err *err)
+{
+    double t0 = cm_now();
+    *already_done = 0;
+    const char *out = cfg->output.dir;
+    char path[4400], prefix[64];
+    if (opts->task < 0 || opts->tasks < 1 || opts->task >= opts->tasks)
+        return cm_errorf(err, "--task must be in [0, --tasks)"), CM_EXIT_USAGE;
+    if (cm_prepare_out_dir(out, err) || make_dirs(out, err)) return CM_EXIT_USAGE;
+    snprintf(path, sizeof path, "%s/_done/clean/%05d", out, opts->task);
+    if (!opts->force && cm_path_exists(path)) {
+        *already_done = 1;
+        cm_task_stats_read(path, stats, err);
+        return CM_EXIT_OK;
+    }
+
+    task_ctx t;
+    memset(&t, 0, sizeof t);
+    t.cfg = cfg;
+    t.opts = opts;
+    pthread_mutex_init(&t.print_mu, NULL);
+    if (cm_inputs_expand(cfg->input.paths, cfg->input.n_paths, cfg->input.format, &t.inputs, err)) {
+        pthread_mutex_destroy(&t.print_mu);
+        return CM_EXIT_USAGE;
+    }
+    t.share = cm_calloc(t.inputs.n, sizeof *t.share);
+    t.n_share = cm_inputs_task_share(&t.inputs, opts->task, opts->tasks, t.share, t.inputs.n);
+    for (size_t i = 0; i < t.n_share; i++) t.total_file_bytes += t.inputs.files[t.share[i]].size;
+    resolve_steps(cfg, &t.steps, &t.n_steps);
+
+    /* A task that runs again starts from nothing. */
+    snprintf(prefix, sizeof prefix, "part-%05d-", opts->task);
+    snprintf(path, sizeof path, "%s/clean", out);
+    cm_remove_prefixed(path, prefix, NULL);
+    snprintf(path, sizeof path, "%s/rejected/clean", out);
+    cm_remove_prefixed(path, prefix, NULL);
+    snprintf(prefix, sizeof prefix, "clean-%05d", opts->task);
+    snprintf(path, sizeof path, "%s/malformed", out);
+    cm_remove_prefixed(path, prefix, NULL);
+
+    int threads = opts->threads > 0 ? opts->threads : cfg->run.threads > 0 ? cfg->run.threads : online_cores();
+    int rc = CM_EXIT_OK;
+
+    /* workers */
+    worker_ctx *workers = cm_calloc((size_t)threads, sizeof *workers);
+    void **wctx = cm_calloc((size_t)threads, sizeof *wctx);
+    for (int i = 0; i < threads && rc == CM_EXIT_OK; i++) {
+        worker_ctx *w = &workers[i];
+        w->task = &t;
+        w->parser = cm_json_parser_create();
+        cm_doc_init(&w->doc);
+        cm_buf_init(&w->repair);
+        cm_buf_init(&w->render);
+        w->cctx = ZSTD_createCCtx();
+        ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, cfg->output.zstd_level);
+        ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
+        w->states = cm_calloc(t.n_steps ? t.n_steps : 1, sizeof *w->states);
+        for (size_t s = 0; s < t.n_steps; s++) {
+            w->states[s] = t.steps[s].filter->create(t.steps[s].options, err);
+            if (!w->states[s]) { rc = CM_EXIT_USAGE; break; }
+        }
+        wctx[i] = w;
+    }
+
+    int n_slots = 2 * threads + 2;
+    batch *batches = cm_calloc((size_t)n_slots, sizeof *batches);
+    void **slots = cm_calloc((size_t)n_slots, sizeof *slots);
+    for (int i = 0; i < n_slots; i++) {
+        cm_counts_init(&batches[i].counts);
+        slots[i] = &batches[i];
+    }
+
+    cm_part_writer kept_w, rej_w;
+    snprintf(prefix, sizeof prefix, "part-%05d", opts->task);
+    snprintf(path, sizeof path, "%s/clean", out);
+    cm_part_writer_init(&kept_w, path, prefix, ".jsonl.zst", cfg->output.part_bytes);
+    snprintf(path, sizeof path, "%s/rejected/clean", out);
+    cm_part_writer_init(&rej_w, path, prefix, ".jsonl.zst", cfg->output.part_bytes);
+    char mal_path[4400], mal_tmp[4500];
+    snprintf(mal_path, sizeof mal_path, "%s/malformed/clean-%05d.jsonl", out, opts->task);
+    snprintf(mal_tmp, sizeof mal_tmp, "%s.tmp", mal_path);
+    FILE *mal = NULL;
+
+    cm_progress progress;
+    cm_progress_init(&progress, opts->progress, opts->progress_fd, "clean");
+    t.progress = &progress;
+
+    cm_counts total;
+    cm_counts_init(&total);
+    uint64_t errors_printed = 0, errors_hidden = 0;
+
+    if (rc == CM_EXIT_OK) {
+        t.pool = cm_pool_create(threads, wctx, process_batch, slots, n_slots);
+        pthread_t reader;
+        pthread_create(&reader, NULL, reader_main, &t);
+        cm_err werr;
+        int write_failed = 0;
+        for (;;) {
+            int timed_out;
+            batch *b = cm_pool_next(t.pool, 200, &timed_out);
+            if (!b && !timed_out) break;
+            if (b) {
+                cm_counts_merge(&total, &b->counts);
+                if (!write_failed) {
+                    if (cm_part_writer_write(&kept_w, b->kept_z.data, b->kept_z.len, b->kept_raw, &werr) ||
+                        cm_part_writer_write(&rej_w, b->rejected_z.data, b->rejected_z.len, b->rejected.len, &werr))
+                        write_failed = 1;
+                    if (b->malformed.len && !write_failed) {
+                        if (!mal) mal = fopen(mal_tmp, "wb");
+                        if (!mal || fwrite(b->malformed.data, 1, b->malformed.len, mal) != b->malformed.len) {
+                            cm_errorf(&werr, "cannot write '%s': %s", mal_tmp, strerror(errno));
+                            write_failed = 1;
+                        }
+                    }
+                    if (write_failed) {
+                        cm_errorf(err, "%s", werr.msg);
+                        rc = CM_EXIT_FAILED;
+                        atomic_store(&t.stop_reader, 1);
+                        cm_pool_cancel(t.pool);
+                    }
+                }
+                if (b->n_errors) {
+                    pthread_mutex_lock(&t.print_mu);
+                    cm_progress_clear(&progress);
+                    const char *line = b->errors.data;
+                    for (uint64_t k = 0; k < b->n_errors; k++) {
+                        const char *nl = strchr(line, '\n');
+                        if (errors_printed < (uint64_t)cfg->run.max_error_lines) {
+                            fprintf(stderr, "corpusmill: malformed: %.*s\n", (int)(nl - line), line);
+                            errors_printed++;
+                        } else {
+                            errors_hidden++;
+                        }
+                        line = nl + 1;
+                    }
+                    pthread_mutex_unlock(&t.print_mu);
+                    if (cfg->run.on_error == CM_ON_ERROR_FAIL && rc == CM_EXIT_OK) {
+                        cm_errorf(err, "stopping at the first malformed record (on_error: fail)");
+                        rc = CM_EXIT_FAILED;
+                        atomic_store(&t.stop_reader, 1);
+                        cm_pool_cancel(t.pool);
+                    }
+                }
+                cm_pool_release(t.pool, b);
+            }
+            pthread_mutex_lock(&t.print_mu);
+            cm_progress_update(&progress, total.read, total.bytes_in, atomic_load(&t.file_bytes_done),
+                               t.total_file_bytes, 0);
+            pthread_mutex_unlock(&t.print_mu);
+        }
+        pthread_join(reader, NULL);
+        cm_pool_free(t.pool);
+        cm_progress_update(&progress, total.read, total.bytes_in, t.total_file_bytes, t.total_file_bytes, 1);
+        cm_progress_end(&progress);
+        if (errors_hidden)
+            fprintf(stderr, "corpusmill: %llu more malformed records (see %s)\n", (unsigned long long)errors_hidden,
+                    mal_path);
+    }
+
+    /* finish outputs */
+    if (rc == CM_EXIT_OK) {
+        if (cm_part_writer_close(&kept_w, err) || cm_part_writer_close(&rej_w, err)) rc = CM_EXIT_FAILED;
+        if (mal) {
+            int bad = fclose(mal) != 0;
+            mal = NULL;
+            if (bad || rename(mal_tmp, mal_path) != 0) {
+                cm_errorf(err, "cannot write '%s'", mal_path);
+                rc = CM_EXIT_FAILED;
+            }
+        }
+    }
+    if (rc != CM_EXIT_OK) {
+        cm_part_writer_abort(&kept_w);
+        cm_part_writer_abort(&rej_w);
+        if (mal) fclose(mal);
+        unlink(mal_tmp);
+    }
+
+    /* stats */
+    snprintf(stats->stage, sizeof stats->stage, "clean");
+    stats->task = opts->task;
+    stats->tasks = opts->tasks;
+    total.blank_lines += t.blank_lines;
+    cm_counts_merge(&stats->counts, &total);
+    stats->files = t.files;
+    stats->file_bytes = t.file_bytes;
+    stats->empty_files = t.empty_files;
+    stats->input_errors = t.input_errors;
+    stats->parts = kept_w.parts_done;
+    stats->threads = threads;
+    stats->peak_rss_kb = cm_peak_rss_kb();
+    stats->seconds = cm_now() - t0;
+
+    if (rc == CM_EXIT_OK) {
+        double frac = total.read ? (double)total.malformed / (double)total.read : 0;
+        snprintf(path, sizeof path, "%s/stats/clean-%05d.json", out, opts->task);
+        char marker[4400];
+        snprintf(marker, sizeof marker, "%s/_done/clean/%05d", out, opts->task);
+        if (cm_task_stats_write(stats, path, err) || cm_task_stats_write(stats, marker, err)) rc = CM_EXIT_FAILED;
+        else cm_summary_write(out, NULL);
+        if (rc == CM_EXIT_OK && total.malformed && frac > cfg->run.max_malformed_fraction) {
+            cm_errorf(err, "%.2f%% of records are malformed, more than max_malformed_fraction (%.2f%%); see %s",
+                      frac * 100, cfg->run.max_malformed_fraction * 100, mal_path);
+            rc = CM_EXIT_FAILED;
+        }
+        if (rc == CM_EXIT_OK && t.input_errors && cfg->run.on_error == CM_ON_ERROR_FAIL) {
+            cm_errorf(err, "%llu input files were damaged or unreadable (on_error: fail)",
+                      (unsigned long long)t.input_errors);
+            rc = CM_EXIT_FAILED;
+        }
+    }
+
+    /* cleanup */
+    cm_counts_free(&total);
+    cm_part_writer_free(&kept_w);
+    cm_part_writer_free(&rej_w);
+    for (int i = 0; i < n_slots; i++) free_batch(&batches[i]);
+    free(batches);
+    free(slots);
+    for (int i = 0; i < threads; i++) {
+        worker_ctx *w = &workers[i];
+        if (w->states)
+            for (size_t s = 0; s < t.n_steps; s++)
+                if (w->states[s]) t.steps[s].filter->destroy(w->states[s]);
+        free(w->states);
+        if (w->parser) cm_json_parser_free(w->parser);
+        cm_doc_free(&w->doc);
+        cm_buf_free(&w->repair);
+        cm_buf_free(&w->render);
+        if (w->cctx) ZSTD_freeCCtx(w->cctx);
+    }
+    free(workers);
+    free(wctx);
+    for (size_t i = 0; i < t.n_origins; i++) {
+        free(t.origins[i]->file);
+        free(t.origins[i]->member);
+        free(t.origins[i]->rel);
+        free(t.origins[i]);
+    }
+    free(t.origins);
+    free(t.steps);
+    free(t.share);
+    cm_inputs_free(&t.inputs);
+    pthread_mutex_destroy(&t.print_mu);
+    return rc;
+}

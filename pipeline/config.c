@@ -1,0 +1,221 @@
+/* config.c -- reads a corpusmill YAML config into cm_config, checking every
+ * key and value. The reference text at the bottom is what `corpusmill
+ * config` prints and what the README quotes. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../filters/filter.h"
+
+#define DEFAULT_EXAM_TEMPLATE                                                                   \
+    "{q_main}\nA. {option_a}\nB. {option_b}\nC. {option_c}\nD. {option_d}\nE. {option_e}\n" \
+    "答案：{std_ans}\n解析：{answer_detail}"
+
+static void set_defaults(cm_config *c)
+{
+    c->input.format = CM_FORMAT_AUTO;
+    c->input.text_fields = cm_calloc(1, sizeof(char *));
+    c->input.text_fields[0] = cm_strdup("content");
+    c->input.n_text_fields = 1;
+    c->input.id_field = cm_strdup("id");
+    c->input.exam_cn = CM_EXAM_RENDER;
+    c->input.exam_template = cm_strdup(DEFAULT_EXAM_TEMPLATE);
+    c->output.dir = cm_strdup("out");
+    c->output.part_bytes = 256u << 20;
+    c->output.zstd_level = 3;
+    c->output.keep_rejected = CM_REJECTED_FULL;
+    c->run.tasks = 1;
+    c->run.jobs = 1;
+    c->run.threads = 0;
+    c->run.on_error = CM_ON_ERROR_SKIP;
+    c->run.max_malformed_fraction = 0.01;
+    c->run.max_record_bytes = 64u << 20;
+    c->run.batch_bytes = 4u << 20;
+    c->run.max_error_lines = 50;
+    c->clean.invalid_utf8 = CM_UTF8_REPLACE;
+}
+
+static int read_input(cm_config *c, const cm_conf *n, cm_err *err)
+{
+    static const char *const known[] = {"paths", "format", "text_field", "id_field", "exam_cn", "exam_template", NULL};
+    static const char *const formats[] = {"auto", "jsonl", "text", "lines", NULL};
+    static const char *const exam[] = {"render", "skip", NULL};
+    if (cm_conf_check_keys(n, "input", known, err)) return -1;
+    if (cm_conf_strings(n, "paths", &c->input.paths, &c->input.n_paths, err)) return -1;
+    if (cm_conf_enum(n, "format", formats, &c->input.format, err)) return -1;
+    if (cm_conf_strings(n, "text_field", &c->input.text_fields, &c->input.n_text_fields, err)) return -1;
+    if (c->input.n_text_fields == 0) return cm_conf_error(err, cm_conf_get(n, "text_field"), "text_field is empty");
+    if (cm_conf_string(n, "id_field", &c->input.id_field, err)) return -1;
+    if (cm_conf_enum(n, "exam_cn", exam, &c->input.exam_cn, err)) return -1;
+    if (cm_conf_string(n, "exam_template", &c->input.exam_template, err)) return -1;
+    return 0;
+}
+
+static int read_output(cm_config *c, const cm_conf *n, cm_err *err)
+{
+    static const char *const known[] = {"dir", "part_size", "zstd_level", "keep_rejected", NULL};
+    static const char *const rejected[] = {"full", "ids", NULL};
+    if (cm_conf_check_keys(n, "output", known, err)) return -1;
+    long level = c->output.zstd_level;
+    if (cm_conf_string(n, "dir", &c->output.dir, err) || cm_conf_size(n, "part_size", &c->output.part_bytes, err) ||
+        cm_conf_int(n, "zstd_level", 1, 19, &level, err) ||
+        cm_conf_enum(n, "keep_rejected", rejected, &c->output.keep_rejected, err))
+        return -1;
+    if (c->output.part_bytes < 4096)
+        return cm_conf_error(err, cm_conf_get(n, "part_size"), "part_size must be at least 4KiB");
+    c->output.zstd_level = (int)level;
+    return 0;
+}
+
+static int read_run(cm_config *c, const cm_conf *n, cm_err *err)
+{
+    static const char *const known[] = {"tasks", "jobs", "threads", "on_error", "max_malformed_fraction",
+                                        "max_record_size", "batch_size", "max_error_lines", NULL};
+    static const char *const on_error[] = {"skip", "fail", NULL};
+    if (cm_conf_check_keys(n, "run", known, err)) return -1;
+    long tasks = c->run.tasks, jobs = c->run.jobs, threads = c->run.threads, lines = c->run.max_error_lines;
+    if (cm_conf_int(n, "tasks", 1, 1000000, &tasks, err) || cm_conf_int(n, "jobs", 1, 4096, &jobs, err) ||
+        cm_conf_int(n, "threads", 0, 1024, &threads, err) || cm_conf_enum(n, "on_error", on_error, &c->run.on_error, err) ||
+        cm_conf_double(n, "max_malformed_fraction", 0, 1, &c->run.max_malformed_fraction, err) ||
+        cm_conf_size(n, "max_record_size", &c->run.max_record_bytes, err) ||
+        cm_conf_size(n, "batch_size", &c->run.batch_bytes, err) ||
+        cm_conf_int(n, "max_error_lines", 0, 1000000, &lines, err))
+        return -1;
+    if (c->run.max_record_bytes < 1024)
+        return cm_conf_error(err, cm_conf_get(n, "max_record_size"), "max_record_size must be at least 1KiB");
+    if (c->run.batch_bytes < 1024)
+        return cm_conf_error(err, cm_conf_get(n, "batch_size"), "batch_size must be at least 1KiB");
+    c->run.tasks = (int)tasks;
+    c->run.jobs = (int)jobs;
+    c->run.threads = (int)threads;
+    c->run.max_error_lines = (int)lines;
+    return 0;
+}
+
+/* Checks that every step names a known filter and that its options are
+ * valid, by building one instance. */
+static int read_clean(cm_config *c, const cm_conf *n, cm_err *err)
+{
+    static const char *const known[] = {"invalid_utf8", "steps", NULL};
+    static const char *const utf8[] = {"replace", "quarantine", NULL};
+    if (cm_conf_check_keys(n, "clean", known, err)) return -1;
+    if (cm_conf_enum(n, "invalid_utf8", utf8, &c->clean.invalid_utf8, err)) return -1;
+    const cm_conf *steps = cm_conf_get(n, "steps");
+    if (!steps) return 0;
+    if (steps->type != CM_CONF_SEQ) return cm_conf_error(err, steps, "clean.steps must be a list of filters");
+    for (size_t i = 0; i < steps->n; i++) {
+        const cm_conf *s = steps->items[i];
+        const char *name;
+        const cm_conf *opts = NULL;
+        if (s->type == CM_CONF_SCALAR) name = s->value;
+        else if (s->type == CM_CONF_MAP && s->n == 1) {
+            name = s->keys[0];
+            opts = s->items[0];
+            if (opts->type == CM_CONF_SCALAR && opts->plain && (!opts->value[0] || !strcmp(opts->value, "null")))
+                opts = NULL;
+        } else
+            return cm_conf_error(err, s, "each step is a filter name, or a map of one filter name to its options");
+        const cm_filter *f = cm_filter_find(name);
+        if (!f) {
+            cm_buf list;
+            cm_buf_init(&list);
+            for (size_t k = 0; cm_filters[k]; k++) {
+                if (k) cm_buf_append_str(&list, ", ");
+                cm_buf_append_str(&list, cm_filters[k]->name);
+            }
+            int r = cm_conf_error(err, s, "unknown filter '%s' (known: %s)", name, list.data);
+            cm_buf_free(&list);
+            return r;
+        }
+        void *inst = f->create(opts, err);
+        if (!inst) return -1;
+        f->destroy(inst);
+    }
+    c->clean.steps = steps;
+    return 0;
+}
+
+static cm_config *finish(cm_conf *root, const char *name, cm_err *err)
+{
+    if (!root) return NULL;
+    cm_config *c = cm_calloc(1, sizeof *c);
+    c->path = cm_strdup(name);
+    c->root = root;
+    set_defaults(c);
+    static const char *const known[] = {"input", "output", "run", "clean", NULL};
+    if (cm_conf_check_keys(root, "the config", known, err) || read_input(c, cm_conf_get(root, "input"), err) ||
+        read_output(c, cm_conf_get(root, "output"), err) || read_run(c, cm_conf_get(root, "run"), err) ||
+        read_clean(c, cm_conf_get(root, "clean"), err)) {
+        cm_config_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+cm_config *cm_config_load(const char *path, cm_err *err) { return finish(cm_conf_load_file(path, err), path, err); }
+
+cm_config *cm_config_parse(const char *text, const char *name, cm_err *err)
+{
+    return finish(cm_conf_load_string(text, strlen(text), name, err), name, err);
+}
+
+void cm_config_free(cm_config *c)
+{
+    if (!c) return;
+    cm_conf_free_strings(c->input.paths, c->input.n_paths);
+    cm_conf_free_strings(c->input.text_fields, c->input.n_text_fields);
+    free(c->input.id_field);
+    free(c->input.exam_template);
+    free(c->output.dir);
+    cm_conf_free(c->root);
+    free(c->path);
+    free(c);
+}
+
+void cm_config_set_inputs(cm_config *c, char **paths, size_t n)
+{
+    cm_conf_free_strings(c->input.paths, c->input.n_paths);
+    c->input.paths = cm_calloc(n ? n : 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++) c->input.paths[i] = cm_strdup(paths[i]);
+    c->input.n_paths = n;
+}
+
+void cm_config_set_out(cm_config *c, const char *dir)
+{
+    free(c->output.dir);
+    c->output.dir = cm_strdup(dir);
+}
+
+const char cm_config_reference[] =
+    "# corpusmill configuration: every option with its default.\n"
+    "# Relative paths are relative to the directory corpusmill runs in.\n"
+    "input:\n"
+    "  paths: []              # files, directories (walked recursively) and globs; --input replaces them\n"
+    "  format: auto           # auto | jsonl | text | lines\n"
+    "                         #   auto: .md .markdown .txt .rst are one document per file, the rest JSON Lines\n"
+    "                         #   text: one document per file (id = path relative to the input root)\n"
+    "                         #   lines: one document per line (id = path:line)\n"
+    "  text_field: content    # or a list, first present wins: [content, text, raw_content]\n"
+    "  id_field: id\n"
+    "  exam_cn: render        # render | skip: WanJuan Exam-cn records (q_main, option_a.., no text field)\n"
+    "  exam_template: \"{q_main}\\nA. {option_a}\\nB. {option_b}\\nC. {option_c}\\nD. {option_d}\\nE. {option_e}\\n答案：{std_ans}\\n解析：{answer_detail}\"\n"
+    "                         #   a line whose placeholders are all empty is left out\n"
+    "output:\n"
+    "  dir: out               # --out replaces it\n"
+    "  part_size: 256MiB      # uncompressed bytes per part file before a new part starts\n"
+    "  zstd_level: 3          # 1..19\n"
+    "  keep_rejected: full    # full | ids: removed records in full, or only id, source and reason\n"
+    "run:\n"
+    "  tasks: 1               # slices of the input (files i, i+N, ... in sorted order); --tasks\n"
+    "  jobs: 1                # processes `corpusmill run` uses; -j\n"
+    "  threads: 0             # worker threads per task; 0 = cores / jobs; --threads\n"
+    "  on_error: skip         # skip | fail: fail stops at the first malformed record\n"
+    "  max_malformed_fraction: 0.01  # with skip, exit 1 when more than this fraction is malformed\n"
+    "  max_record_size: 64MiB # longer records are malformed (the first 64 KiB are kept as evidence)\n"
+    "  batch_size: 4MiB       # records handed to a worker thread at once\n"
+    "  max_error_lines: 50    # malformed-record lines printed per task; the rest are counted\n"
+    "clean:\n"
+    "  invalid_utf8: replace  # replace (U+FFFD, counted) | quarantine (to malformed/)\n"
+    "  steps:                 # in order; `corpusmill filters` lists them with their defaults\n"
+    "    - normalize: {}\n";

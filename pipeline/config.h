@@ -1,0 +1,72 @@
+/* config.h -- the typed configuration of a corpusmill run, read from YAML.
+ *
+ * Every option has a default (below, and in the README); every section's
+ * keys are checked, so a misspelt key is an error naming the key, the file
+ * and the line. Relative paths are relative to the current directory. */
+#ifndef CM_CONFIG_H
+#define CM_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "conf.h"
+
+typedef enum cm_format_kind { CM_FORMAT_AUTO, CM_FORMAT_JSONL, CM_FORMAT_TEXT, CM_FORMAT_LINES } cm_format_kind;
+typedef enum cm_exam_mode { CM_EXAM_RENDER, CM_EXAM_SKIP } cm_exam_mode;
+typedef enum cm_keep_rejected { CM_REJECTED_FULL, CM_REJECTED_IDS } cm_keep_rejected;
+typedef enum cm_on_error { CM_ON_ERROR_SKIP, CM_ON_ERROR_FAIL } cm_on_error;
+typedef enum cm_bad_utf8 { CM_UTF8_REPLACE, CM_UTF8_QUARANTINE } cm_bad_utf8;
+
+typedef struct cm_config {
+    char *path;      /* the config file */
+    cm_conf *root;   /* its tree (filter blocks point into it) */
+
+    struct {
+        char **paths;        /* files, directories, globs                   default: none */
+        size_t n_paths;
+        int format;          /* cm_format_kind                               default: auto */
+        char **text_fields;  /* first present wins                           default: [content] */
+        size_t n_text_fields;
+        char *id_field;      /*                                              default: id */
+        int exam_cn;         /* records with q_main and no text              default: render */
+        char *exam_template; /* {field} placeholders                         default: see config.c */
+    } input;
+
+    struct {
+        char *dir;           /*                                              default: out */
+        uint64_t part_bytes; /* uncompressed bytes per output part           default: 256 MiB */
+        int zstd_level;      /*                                              default: 3 */
+        int keep_rejected;   /* cm_keep_rejected                             default: full */
+    } output;
+
+    struct {
+        int tasks;                 /* slices of the input                     default: 1 */
+        int jobs;                  /* processes for `run`                     default: 1 */
+        int threads;               /* worker threads per task; 0 = cores/jobs  default: 0 */
+        int on_error;              /* cm_on_error                             default: skip */
+        double max_malformed_fraction; /* exit 1 above this                  default: 0.01 */
+        uint64_t max_record_bytes; /* longer records are malformed            default: 64 MiB */
+        uint64_t batch_bytes;      /* records handed to a worker at once      default: 4 MiB */
+        int max_error_lines;       /* per task, then a count                  default: 50 */
+    } run;
+
+    struct {
+        int invalid_utf8;          /* cm_bad_utf8                             default: replace */
+        const cm_conf *steps;      /* the steps list (NULL: normalize only) */
+    } clean;
+} cm_config;
+
+/* Loads and validates path. Filter options are validated too. NULL with err. */
+cm_config *cm_config_load(const char *path, cm_err *err);
+/* Same, from a string (for tests); `name` is used in messages. */
+cm_config *cm_config_parse(const char *text, const char *name, cm_err *err);
+void cm_config_free(cm_config *c);
+
+/* Replaces input.paths (command-line --input). */
+void cm_config_set_inputs(cm_config *c, char **paths, size_t n);
+/* Replaces output.dir (command-line --out). */
+void cm_config_set_out(cm_config *c, const char *dir);
+
+/* The documented defaults, as a commented YAML file. */
+extern const char cm_config_reference[];
+
+#endif

@@ -1,0 +1,93 @@
+/* util.h -- small building blocks shared by every module: a growable byte
+ * buffer, an error message holder, checked allocation, clocks, UTF-8 and
+ * JSON string helpers.
+ *
+ * Ownership: a cm_buf owns its bytes; cm_buf_free releases them. Nothing here
+ * keeps global state. */
+#ifndef CM_UTIL_H
+#define CM_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- checked allocation: out of memory aborts with a message ---- */
+void *cm_malloc(size_t n);
+void *cm_calloc(size_t count, size_t n);
+void *cm_realloc(void *p, size_t n);
+char *cm_strdup(const char *s);
+char *cm_strndup(const char *s, size_t n);
+
+/* ---- errors: a fixed-size message a callee fills and a caller prints ---- */
+typedef struct cm_err {
+    char msg[1024];
+} cm_err;
+
+/* Formats a message into err (when err is not NULL). Returns -1 so that
+ * `return cm_errorf(err, ...)` reads naturally. */
+int cm_errorf(cm_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- growable byte buffer; data is always NUL-terminated for convenience ---- */
+typedef struct cm_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} cm_buf;
+
+void cm_buf_init(cm_buf *b);
+void cm_buf_free(cm_buf *b);
+/* Makes room for `extra` more bytes (plus the terminating NUL). */
+void cm_buf_reserve(cm_buf *b, size_t extra);
+void cm_buf_clear(cm_buf *b);
+void cm_buf_append(cm_buf *b, const void *data, size_t n);
+void cm_buf_append_str(cm_buf *b, const char *s);
+void cm_buf_append_char(cm_buf *b, char c);
+void cm_buf_appendf(cm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cm_buf_append_u64(cm_buf *b, uint64_t v);
+
+/* Appends s (valid UTF-8) as a quoted JSON string, escaping quotes,
+ * backslashes and control characters. */
+void cm_buf_append_json_string(cm_buf *b, const char *s, size_t n);
+/* Appends arbitrary bytes as a quoted JSON string: valid UTF-8 passes as in
+ * cm_buf_append_json_string, every byte of an invalid sequence becomes the
+ * four characters \xHH (written as "\\xHH"). Returns the number of invalid
+ * bytes escaped. */
+size_t cm_buf_append_json_bytes(cm_buf *b, const char *s, size_t n);
+
+/* ---- UTF-8 ---- */
+/* Length of the valid UTF-8 sequence starting at s (1..4), or 0 when the
+ * bytes at s do not start a valid sequence (overlong forms and surrogates
+ * are invalid). */
+size_t cm_utf8_seq_len(const unsigned char *s, size_t avail);
+/* Decodes one code point of a valid sequence of length len. */
+uint32_t cm_utf8_decode(const unsigned char *s, size_t len);
+/* Encodes cp into out (at least 4 bytes); returns the length. */
+size_t cm_utf8_encode(uint32_t cp, char *out);
+/* Copies s to out with every invalid sequence replaced by U+FFFD (one per
+ * maximal invalid subpart, as the Unicode standard recommends). Returns the
+ * number of replacements. */
+size_t cm_utf8_repair(const char *s, size_t n, cm_buf *out);
+
+/* ---- clocks and files ---- */
+double cm_now(void);                 /* monotonic seconds */
+long cm_peak_rss_kb(void);           /* this process's peak resident set */
+/* mkdir -p; returns 0 or -1 with err filled. */
+int cm_mkdirs(const char *path, cm_err *err);
+/* Writes data to path through path.tmp + rename, so readers never see a
+ * partial file. */
+int cm_write_file_atomic(const char *path, const void *data, size_t n, cm_err *err);
+/* Reads a whole small file (configs, stats) into out. */
+int cm_read_file(const char *path, cm_buf *out, size_t max_bytes, cm_err *err);
+int cm_path_exists(const char *path);
+int cm_is_dir(const char *path);
+/* Parses a non-negative decimal integer; returns 0 on success. */
+int cm_parse_u64(const char *s, uint64_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

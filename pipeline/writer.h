@@ -1,0 +1,37 @@
+/* writer.h -- size-bounded output parts written under a temporary name and
+ * renamed when complete, so a reader never sees half a part.
+ *
+ * Parts are named DIR/PREFIX-SSSS.EXT (S = sequence). The caller hands in
+ * bytes ready to be written (for .zst parts: whole zstd frames, compressed by
+ * the worker threads) with the uncompressed size they stand for; a part is
+ * closed once it holds part_bytes of uncompressed data. */
+#ifndef CM_WRITER_H
+#define CM_WRITER_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "util.h"
+
+typedef struct cm_part_writer {
+    char *dir, *prefix, *ext;
+    uint64_t part_bytes;  /* 0: a single part */
+    uint64_t cur_raw;
+    int seq;
+    FILE *f;
+    char final_path[4096], tmp_path[4104];
+    uint64_t parts_done;
+} cm_part_writer;
+
+void cm_part_writer_init(cm_part_writer *w, const char *dir, const char *prefix, const char *ext, uint64_t part_bytes);
+int cm_part_writer_write(cm_part_writer *w, const void *data, size_t n, uint64_t raw_bytes, cm_err *err);
+/* Finishes the current part (rename). */
+int cm_part_writer_close(cm_part_writer *w, cm_err *err);
+/* Removes the unfinished part; for a task that failed. */
+void cm_part_writer_abort(cm_part_writer *w);
+void cm_part_writer_free(cm_part_writer *w);
+
+/* Deletes DIR/PREFIX-* (finished and temporary), so that a task that runs
+ * again starts clean. */
+int cm_remove_prefixed(const char *dir, const char *prefix, cm_err *err);
+
+#endif

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every Debian package corpusmill needs to build, run and test.
+# Idempotent: packages already installed are not fetched again.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config       # toolchain
+  libarchive-dev libzstd-dev             # containers and compression
+  libicu-dev                             # Unicode normalization
+  libyaml-dev                            # config files
+  libsimdjson-dev                        # JSON records
+  libxxhash-dev                          # hashing
+  zstd xz-utils bzip2 gzip tar           # fixtures in tests and the bench corpus
+  jq python3                             # test assertions, sample and bench generators
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
