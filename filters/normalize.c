@@ -14,8 +14,9 @@
  *  2. Cleanup: control characters other than \n and \t removed (C0, DEL, C1);
  *     \r\n, \r, NEL, U+2028 and U+2029 become \n; BOM (U+FEFF), zero-width
  *     space (U+200B) and word joiner (U+2060) removed (ZWJ / ZWNJ stay: emoji
- *     and Persian need them); runs of spaces inside a line become one space
- *     (leading indentation stays: Markdown and code need it); trailing spaces
+ *     and Persian need them); a run of spaces (or of spaces and tabs) inside a
+ *     line becomes one space, a run of tabs alone stays (tab-separated
+ *     columns); leading indentation stays (Markdown and code need it); trailing spaces
  *     and tabs of every line removed; more than one blank line in a row
  *     becomes one; blank lines at the start and end removed.
  *  3. A document left empty is dropped as normalize:empty.
@@ -190,7 +191,7 @@ static void cleanup(normalize *n, cm_doc *doc)
     size_t olen = 0;
     size_t pending_nl = 0;        /* line breaks not yet written */
     size_t ws_start = 0, ws_len = 0; /* pending run of spaces/tabs in the input */
-    int ws_spaces_only = 1;
+    int ws_has_space = 0;
     int at_line_start = 1;
     for (size_t i = 0; i < len;) {
         unsigned char c = (unsigned char)s[i];
@@ -214,9 +215,9 @@ static void cleanup(normalize *n, cm_doc *doc)
             continue;
         }
         if (cp == ' ' || cp == '\t') {
-            if (ws_len == 0) { ws_start = i; ws_spaces_only = 1; }
+            if (ws_len == 0) { ws_start = i; ws_has_space = 0; }
             ws_len += 1;
-            if (cp == '\t') ws_spaces_only = 0;
+            if (cp == ' ') ws_has_space = 1;
             i += 1;
             continue;
         }
@@ -234,7 +235,7 @@ static void cleanup(normalize *n, cm_doc *doc)
         if (ws_len) {
             if (at_line_start) {
                 if (olen > 0) { memcpy(o + olen, s + ws_start, ws_len); olen += ws_len; }
-            } else if (n->collapse_spaces && ws_spaces_only) {
+            } else if (n->collapse_spaces && ws_has_space) {
                 o[olen++] = ' ';
             } else {
                 memcpy(o + olen, s + ws_start, ws_len);

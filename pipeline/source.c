@@ -289,6 +289,8 @@ int cm_source_next_member(cm_source *s, const char **name, cm_err *err)
                              s->errmsg[0] ? s->errmsg : archive_error_string(s->ar));
         }
         s->is_raw_format = archive_format(s->ar) == ARCHIVE_FORMAT_RAW;
+        if (!s->is_raw_format && strncmp(s->kind, "tar", 3) != 0)
+            snprintf(s->kind, sizeof s->kind, "tar+%s", COMP_NAMES[s->comp]);
         if (s->is_raw_format) {
             s->member_state = 1;
             return 1;

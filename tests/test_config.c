@@ -1,0 +1,87 @@
+/* test_config.c -- config loading: defaults, overrides, and errors that
+ * name the key, the file and the line. */
+#include "check.h"
+#include "config.h"
+
+int main(void)
+{
+    cm_err err;
+    cm_config *c = cm_config_parse("", "empty.yaml", &err);
+    CHECK(c != NULL);
+    if (c) {
+        CHECK(c->input.format == CM_FORMAT_AUTO);
+        CHECK(c->input.n_text_fields == 1);
+        CHECK_STR(c->input.text_fields[0], "content");
+        CHECK_STR(c->input.id_field, "id");
+        CHECK_STR(c->output.dir, "out");
+        CHECK(c->output.part_bytes == 256u << 20);
+        CHECK(c->output.zstd_level == 3);
+        CHECK(c->output.keep_rejected == CM_REJECTED_FULL);
+        CHECK(c->run.on_error == CM_ON_ERROR_SKIP);
+        CHECK(c->run.max_record_bytes == 64u << 20);
+        CHECK(c->clean.invalid_utf8 == CM_UTF8_REPLACE);
+        CHECK(c->clean.steps == NULL);
+        cm_config_free(c);
+    }
+
+    c = cm_config_parse("input:\n  paths: [a, b]\n  format: lines\n  text_field: [text, content]\n"
+                        "output:\n  part_size: 1.5MiB\n  keep_rejected: ids\n"
+                        "run:\n  tasks: 4\n  on_error: fail\n  max_record_size: 2KB\n"
+                        "clean:\n  invalid_utf8: quarantine\n  steps:\n    - normalize:\n        form: nfc\n",
+                        "full.yaml", &err);
+    CHECK(c != NULL);
+    if (c) {
+        CHECK(c->input.n_paths == 2);
+        CHECK(c->input.format == CM_FORMAT_LINES);
+        CHECK(c->input.n_text_fields == 2);
+        CHECK_STR(c->input.text_fields[0], "text");
+        CHECK(c->output.part_bytes == (uint64_t)(1.5 * 1048576));
+        CHECK(c->output.keep_rejected == CM_REJECTED_IDS);
+        CHECK(c->run.tasks == 4);
+        CHECK(c->run.on_error == CM_ON_ERROR_FAIL);
+        CHECK(c->run.max_record_bytes == 2000);
+        CHECK(c->clean.invalid_utf8 == CM_UTF8_QUARANTINE);
+        CHECK(c->clean.steps != NULL && c->clean.steps->n == 1);
+        char *in[] = {"x.jsonl"};
+        cm_config_set_inputs(c, in, 1);
+        CHECK(c->input.n_paths == 1);
+        CHECK_STR(c->input.paths[0], "x.jsonl");
+        cm_config_free(c);
+    }
+
+    /* errors: each names the file, the line and the problem */
+    struct {
+        const char *yaml, *want1, *want2;
+    } bad[] = {
+        {"inptu:\n  paths: [a]\n", "bad.yaml:1:1", "unknown key 'inptu'"},
+        {"input:\n  paths: [a]\n  fromat: jsonl\n", "bad.yaml:3:3", "unknown key 'fromat' in input"},
+        {"run:\n  tasks: many\n", "bad.yaml:2:10", "'tasks' must be an integer"},
+        {"run:\n  tasks: 0\n", "bad.yaml:2", "between 1 and"},
+        {"run:\n  on_error: ignore\n", "bad.yaml:2", "skip, fail"},
+        {"output:\n  part_size: 12 parsecs\n", "bad.yaml:2", "unknown size unit"},
+        {"output:\n  zstd_level: [1]\n", "bad.yaml:2", "single value"},
+        {"clean:\n  steps:\n    - normalise: {}\n", "bad.yaml:3", "unknown filter 'normalise'"},
+        {"clean:\n  steps:\n    - normalize:\n        form: nfkd\n", "bad.yaml:4", "'form' must be one of"},
+        {"clean:\n  steps: normalize\n", "bad.yaml:2", "must be a list"},
+        {"input:\n  paths: [a]\n  paths: [b]\n", "bad.yaml:3", "duplicate key 'paths'"},
+        {"input: [\n", "bad.yaml:", "YAML error"},
+        {"- a\n- b\n", "bad.yaml:1", "map of sections"},
+        {"clean:\n  invalid_utf8: drop\n", "bad.yaml:2", "replace, quarantine"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        c = cm_config_parse(bad[i].yaml, "bad.yaml", &err);
+        CHECK(c == NULL);
+        if (c) { fprintf(stderr, "accepted: %s\n", bad[i].yaml); cm_config_free(c); continue; }
+        CHECK_CONTAINS(err.msg, bad[i].want1);
+        CHECK_CONTAINS(err.msg, bad[i].want2);
+    }
+
+    /* the shipped demo config loads */
+    c = cm_config_load(CM_SOURCE_DIR "/configs/demo.yaml", &err);
+    if (!c) fprintf(stderr, "%s\n", err.msg);
+    CHECK(c != NULL);
+    cm_config_free(c);
+    CHECK(cm_config_load("/nonexistent/x.yaml", &err) == NULL);
+    CHECK_CONTAINS(err.msg, "/nonexistent/x.yaml");
+    CHECK_DONE();
+}
