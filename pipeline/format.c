@@ -73,6 +73,20 @@ int cm_lines_next(cm_lines *l, const char **p, size_t *n, uint64_t *full_len, ui
     size_t scanned = 0; /* bytes after start known to hold no newline */
     for (;;) {
         char *nl = memchr(l->buf + l->start + scanned, '\n', l->end - l->start - scanned);
+        if (nl && (uint64_t)(nl - (l->buf + l->start)) > l->max_len) {
+            size_t k = (size_t)(nl - (l->buf + l->start));
+            size_t keep = k < CM_EVIDENCE_BYTES ? k : CM_EVIDENCE_BYTES;
+            memcpy(l->evidence, l->buf + l->start, keep);
+            *p = l->evidence;
+            *n = keep;
+            *full_len = k;
+            *offset = l->offset;
+            *flags = CM_LINE_TOO_LONG;
+            l->offset += k + 1;
+            l->start += k + 1;
+            l->line++;
+            return 1;
+        }
         if (nl) {
             size_t k = (size_t)(nl - (l->buf + l->start));
             *p = l->buf + l->start;

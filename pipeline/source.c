@@ -1,9 +1,14 @@
 /* source.c -- opens input files whatever their compression or container.
  *
- * Layers, bottom up: the file (counting bytes for progress), an optional
- * zstd decoder (libzstd: libarchive refuses --long=31 frames), a peek buffer
- * used to recognise tar, then either the bytes themselves (one member) or
- * libarchive reading from our callback (gzip, xz, bzip2, tar). */
+ * Layers, bottom up: the file (counting bytes for progress), a decoder found
+ * by magic bytes (zlib for gzip, liblzma for xz, libbz2 for bzip2, libzstd for
+ * zstd), a peek buffer used to recognise tar, then either the bytes
+ * themselves (one member) or libarchive reading tar from our callback.
+ *
+ * We decode compression ourselves rather than through libarchive's filters
+ * for two reasons: libarchive's gzip filter drops its last 64 KiB block when
+ * the input is truncated (we must keep every record before the damage), and
+ * it refuses zstd frames written with --long=31. */
 #define _GNU_SOURCE
 #include "source.h"
 
@@ -15,6 +20,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <bzlib.h>
+#include <lzma.h>
+#include <zlib.h>
 #include <zstd.h>
 
 enum comp { COMP_NONE, COMP_GZIP, COMP_XZ, COMP_BZIP2, COMP_ZSTD };
@@ -33,22 +41,23 @@ struct cm_source {
     char fpeek[PEEK_CAP];
     size_t fpeek_len, fpeek_pos;
 
-    /* zstd layer */
+    /* decoder layer */
+    char *zin;        /* compressed input */
+    size_t zin_cap, zin_len, zin_pos;
+    int in_frame;     /* inside a compressed stream/frame: EOF now means truncation */
+    int dec_ready;
     ZSTD_DCtx *zd;
-    char *zin;
-    size_t zin_cap;
-    ZSTD_inBuffer zbuf;
-    size_t zlast;     /* last ZSTD_decompressStream result: 0 at a frame end */
-    int zstarted;
+    z_stream gz;
+    lzma_stream xz;
+    bz_stream bz;
 
     /* stream-level peek (tar detection after zstd) */
     char speek[PEEK_CAP];
     size_t speek_len, speek_pos;
 
-    /* libarchive */
+    /* libarchive, for tar */
     struct archive *ar;
     char *arbuf;
-    int is_raw_format;
 
     int comp;
     int archive_mode;  /* 1: members come from libarchive */
@@ -85,32 +94,122 @@ static long file_read(cm_source *s, char *buf, size_t n, cm_err *err)
     return file_read_raw(s, buf, n, err);
 }
 
-static long zstd_read(cm_source *s, char *buf, size_t n, cm_err *err)
+/* Offset in the file of the next compressed byte not yet decoded. */
+static unsigned long long undecoded_at(const cm_source *s)
 {
-    ZSTD_outBuffer out = {buf, n, 0};
-    while (out.pos == 0) {
-        if (s->zbuf.pos == s->zbuf.size) {
+    return (unsigned long long)(s->file_offset - (s->zin_len - s->zin_pos));
+}
+
+static int truncated(cm_source *s, cm_err *err)
+{
+    return cm_errorf(err, "%s: truncated %s stream: the file ends inside compressed data (byte %llu)", s->path,
+                     COMP_NAMES[s->comp], (unsigned long long)s->file_offset);
+}
+
+/* One decoding step of the current codec over zin[zin_pos..zin_len) into
+ * out. Returns bytes produced, or -1 with err. Updates in_frame. */
+static long decode_step(cm_source *s, char *out, size_t n, cm_err *err)
+{
+    const unsigned char *in = (const unsigned char *)s->zin + s->zin_pos;
+    size_t avail = s->zin_len - s->zin_pos;
+    size_t used = 0, made = 0;
+    switch (s->comp) {
+    case COMP_ZSTD: {
+        ZSTD_inBuffer ib = {in, avail, 0};
+        ZSTD_outBuffer ob = {out, n, 0};
+        size_t r = ZSTD_decompressStream(s->zd, &ob, &ib);
+        if (ZSTD_isError(r))
+            return cm_errorf(err, "%s: corrupt zstd data near byte %llu: %s", s->path, undecoded_at(s), ZSTD_getErrorName(r));
+        used = ib.pos;
+        made = ob.pos;
+        s->in_frame = r != 0;
+        break;
+    }
+    case COMP_GZIP: {
+        if (!s->in_frame && avail >= 2 && !(in[0] == 0x1f && in[1] == 0x8b)) {
+            /* a gzip member ended and what follows is not another one */
+            return cm_errorf(err, "%s: unexpected data after the end of the gzip stream (byte %llu)", s->path, undecoded_at(s));
+        }
+        if (!s->in_frame) inflateReset(&s->gz);
+        s->gz.next_in = (Bytef *)in;
+        s->gz.avail_in = (uInt)avail;
+        s->gz.next_out = (Bytef *)out;
+        s->gz.avail_out = (uInt)n;
+        int r = inflate(&s->gz, Z_NO_FLUSH);
+        if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)
+            return cm_errorf(err, "%s: corrupt gzip data near byte %llu: %s", s->path, undecoded_at(s),
+                             s->gz.msg ? s->gz.msg : "inflate failed");
+        used = avail - s->gz.avail_in;
+        made = n - s->gz.avail_out;
+        s->in_frame = r != Z_STREAM_END;
+        break;
+    }
+    case COMP_XZ: {
+        s->xz.next_in = in;
+        s->xz.avail_in = avail;
+        s->xz.next_out = (uint8_t *)out;
+        s->xz.avail_out = n;
+        lzma_ret r = lzma_code(&s->xz, LZMA_RUN);
+        if (r != LZMA_OK && r != LZMA_STREAM_END && r != LZMA_BUF_ERROR)
+            return cm_errorf(err, "%s: corrupt xz data near byte %llu (lzma error %d)", s->path, undecoded_at(s), (int)r);
+        used = avail - s->xz.avail_in;
+        made = n - s->xz.avail_out;
+        s->in_frame = 1; /* xz knows the end only when told the input ended */
+        break;
+    }
+    case COMP_BZIP2: {
+        if (!s->in_frame) {
+            BZ2_bzDecompressEnd(&s->bz);
+            memset(&s->bz, 0, sizeof s->bz);
+            BZ2_bzDecompressInit(&s->bz, 0, 0);
+        }
+        s->bz.next_in = (char *)in;
+        s->bz.avail_in = (unsigned)avail;
+        s->bz.next_out = out;
+        s->bz.avail_out = (unsigned)n;
+        int r = BZ2_bzDecompress(&s->bz);
+        if (r != BZ_OK && r != BZ_STREAM_END)
+            return cm_errorf(err, "%s: corrupt bzip2 data near byte %llu (bzip2 error %d)", s->path, undecoded_at(s), r);
+        used = avail - s->bz.avail_in;
+        made = n - s->bz.avail_out;
+        s->in_frame = r != BZ_STREAM_END;
+        break;
+    }
+    default:
+        return cm_errorf(err, "%s: no decoder", s->path);
+    }
+    s->zin_pos += used;
+    return (long)made;
+}
+
+static long decode_read(cm_source *s, char *buf, size_t n, cm_err *err)
+{
+    for (;;) {
+        if (s->zin_pos == s->zin_len) {
             long r = file_read(s, s->zin, s->zin_cap, err);
             if (r < 0) return -1;
+            s->zin_len = (size_t)r;
+            s->zin_pos = 0;
             if (r == 0) {
-                if (s->zstarted && s->zlast != 0)
-                    return cm_errorf(err, "%s: truncated zstd stream: the file ends inside a frame (byte %llu)",
-                                     s->path, (unsigned long long)s->file_offset);
+                if (s->comp == COMP_XZ) {
+                    /* tell liblzma the input ended: it says whether the stream was complete */
+                    s->xz.next_in = NULL;
+                    s->xz.avail_in = 0;
+                    s->xz.next_out = (uint8_t *)buf;
+                    s->xz.avail_out = n;
+                    lzma_ret lr = lzma_code(&s->xz, LZMA_FINISH);
+                    size_t made = n - s->xz.avail_out;
+                    if (made) return (long)made;
+                    if (lr == LZMA_STREAM_END) return 0;
+                    return truncated(s, err);
+                }
+                if (s->in_frame) return truncated(s, err);
                 return 0;
             }
-            s->zbuf.src = s->zin;
-            s->zbuf.size = (size_t)r;
-            s->zbuf.pos = 0;
         }
-        size_t ret = ZSTD_decompressStream(s->zd, &out, &s->zbuf);
-        if (ZSTD_isError(ret))
-            return cm_errorf(err, "%s: corrupt zstd data near byte %llu: %s", s->path,
-                             (unsigned long long)(s->file_offset - (s->zbuf.size - s->zbuf.pos)),
-                             ZSTD_getErrorName(ret));
-        s->zstarted = 1;
-        s->zlast = ret;
+        long made = decode_step(s, buf, n, err);
+        if (made != 0) return made;
     }
-    return (long)out.pos;
 }
 
 /* The decompressed stream below libarchive / the member reader. */
@@ -123,7 +222,7 @@ static long stream_read(cm_source *s, char *buf, size_t n, cm_err *err)
         s->speek_pos += k;
         return (long)k;
     }
-    return s->comp == COMP_ZSTD ? zstd_read(s, buf, n, err) : file_read(s, buf, n, err);
+    return s->comp == COMP_NONE ? file_read(s, buf, n, err) : decode_read(s, buf, n, err);
 }
 
 static la_ssize_t archive_read_cb(struct archive *a, void *user, const void **block)
@@ -175,6 +274,9 @@ void cm_source_close(cm_source *s)
     if (!s) return;
     if (s->ar) archive_read_free(s->ar);
     if (s->zd) ZSTD_freeDCtx(s->zd);
+    if (s->dec_ready && s->comp == COMP_GZIP) inflateEnd(&s->gz);
+    if (s->dec_ready && s->comp == COMP_XZ) lzma_end(&s->xz);
+    if (s->dec_ready && s->comp == COMP_BZIP2) BZ2_bzDecompressEnd(&s->bz);
     if (s->fd >= 0) close(s->fd);
     free(s->zin);
     free(s->arbuf);
@@ -182,11 +284,40 @@ void cm_source_close(cm_source *s)
     free(s);
 }
 
+static int start_decoder(cm_source *s, cm_err *err)
+{
+    s->zin_cap = 1u << 17;
+    s->zin = cm_malloc(s->zin_cap);
+    int ok = 1;
+    switch (s->comp) {
+    case COMP_ZSTD:
+        s->zd = ZSTD_createDCtx();
+        ok = s->zd && !ZSTD_isError(ZSTD_DCtx_setParameter(s->zd, ZSTD_d_windowLogMax, 31));
+        break;
+    case COMP_GZIP:
+        ok = inflateInit2(&s->gz, 15 + 16) == Z_OK; /* gzip wrapper only */
+        break;
+    case COMP_XZ: {
+        lzma_stream init = LZMA_STREAM_INIT;
+        s->xz = init;
+        ok = lzma_stream_decoder(&s->xz, UINT64_MAX, LZMA_CONCATENATED) == LZMA_OK;
+        break;
+    }
+    case COMP_BZIP2:
+        ok = BZ2_bzDecompressInit(&s->bz, 0, 0) == BZ_OK;
+        break;
+    }
+    if (!ok) return cm_errorf(err, "%s: cannot start the %s decoder", s->path, COMP_NAMES[s->comp]);
+    s->dec_ready = 1;
+    s->in_frame = 1; /* a compressed file with nothing decodable is truncated */
+    return 0;
+}
+
 static int fill_peek(cm_source *s, char *peek, size_t *len, int from_stream, cm_err *err)
 {
     *len = 0;
     while (*len < PEEK_CAP) {
-        long r = from_stream ? zstd_read(s, peek + *len, PEEK_CAP - *len, err)
+        long r = from_stream ? decode_read(s, peek + *len, PEEK_CAP - *len, err)
                              : file_read_raw(s, peek + *len, PEEK_CAP - *len, err);
         if (r < 0) return -1;
         if (r == 0) break;
@@ -222,31 +353,20 @@ cm_source *cm_source_open(const char *path, cm_err *err)
     s->comp = comp_from_magic((const unsigned char *)s->fpeek, s->fpeek_len);
 
     int tar = 0;
-    if (s->comp == COMP_ZSTD) {
-        s->zd = ZSTD_createDCtx();
-        ZSTD_DCtx_setParameter(s->zd, ZSTD_d_windowLogMax, 31);
-        s->zin_cap = ZSTD_DStreamInSize();
-        s->zin = cm_malloc(s->zin_cap);
+    if (s->comp != COMP_NONE) {
+        if (start_decoder(s, err)) { cm_source_close(s); return NULL; }
         if (fill_peek(s, s->speek, &s->speek_len, 1, err)) { cm_source_close(s); return NULL; }
         s->speek_pos = 0;
         tar = is_tar_header(s->speek, s->speek_len);
-        s->archive_mode = tar;
-    } else if (s->comp == COMP_NONE) {
-        tar = is_tar_header(s->fpeek, s->fpeek_len);
-        s->archive_mode = tar;
     } else {
-        s->archive_mode = 1; /* libarchive decompresses, and finds tar or raw inside */
+        tar = is_tar_header(s->fpeek, s->fpeek_len);
     }
-
-    if (s->archive_mode) {
+    s->archive_mode = tar;
+    if (tar) {
         s->ar = archive_read_new();
         s->arbuf = cm_malloc(IO_CHUNK);
-        archive_read_support_filter_gzip(s->ar);
-        archive_read_support_filter_xz(s->ar);
-        archive_read_support_filter_bzip2(s->ar);
         archive_read_support_format_tar(s->ar);
         archive_read_support_format_gnutar(s->ar);
-        if (!tar) archive_read_support_format_raw(s->ar);
         if (archive_read_open(s->ar, s, NULL, archive_read_cb, NULL) != ARCHIVE_OK) {
             cm_errorf(err, "%s: %s", path, s->errmsg[0] ? s->errmsg : archive_error_string(s->ar));
             cm_source_close(s);
@@ -287,13 +407,6 @@ int cm_source_next_member(cm_source *s, const char **name, cm_err *err)
             return cm_errorf(err, "%s: corrupt or truncated archive near byte %llu: %s", s->path,
                              (unsigned long long)s->file_offset,
                              s->errmsg[0] ? s->errmsg : archive_error_string(s->ar));
-        }
-        s->is_raw_format = archive_format(s->ar) == ARCHIVE_FORMAT_RAW;
-        if (!s->is_raw_format && strncmp(s->kind, "tar", 3) != 0)
-            snprintf(s->kind, sizeof s->kind, "tar+%s", COMP_NAMES[s->comp]);
-        if (s->is_raw_format) {
-            s->member_state = 1;
-            return 1;
         }
         if (archive_entry_filetype(e) != AE_IFREG) continue; /* directories, links: nothing to read */
         s->member_state = 1;

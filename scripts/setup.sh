@@ -5,7 +5,8 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config       # toolchain
-  libarchive-dev libzstd-dev             # containers and compression
+  libarchive-dev                         # tar containers
+  libzstd-dev zlib1g-dev liblzma-dev libbz2-dev  # zstd, gzip, xz, bzip2 decoders
   libicu-dev                             # Unicode normalization
   libyaml-dev                            # config files
   libsimdjson-dev                        # JSON records

@@ -51,7 +51,6 @@ static void read_all(const char *name, result *r)
         snprintf(r->error, sizeof r->error, "%s", err.msg);
         return;
     }
-    snprintf(r->kind, sizeof r->kind, "%s", cm_source_kind(s));
     if (cm_source_warning(s)) snprintf(r->warning, sizeof r->warning, "%s", cm_source_warning(s));
     const char *member;
     int rc;
@@ -65,6 +64,7 @@ static void read_all(const char *name, result *r)
         if (n < 0) { r->failed = 1; snprintf(r->error, sizeof r->error, "%s", err.msg); break; }
     }
     if (rc < 0) { r->failed = 1; snprintf(r->error, sizeof r->error, "%s", err.msg); }
+    snprintf(r->kind, sizeof r->kind, "%s", cm_source_kind(s)); /* tar is known after the first header */
     if (!r->data.data) cm_buf_append(&r->data, "", 0);
     if (!r->names.data) cm_buf_append(&r->names, "", 0);
     cm_source_close(s);
