@@ -34,6 +34,18 @@ typedef struct rec_ref {
     uint8_t kind, damage;
 } rec_ref;
 
+/* A batch's output is cut into zstd frames of at most frame_bytes of JSON,
+ * at record boundaries, so that parts can end between frames. */
+typedef struct frame {
+    size_t z_end;     /* end of the frame in the compressed buffer */
+    uint64_t raw;     /* JSON bytes it holds */
+} frame;
+
+typedef struct frames {
+    frame *items;
+    size_t n, cap;
+} frames;
+
 typedef struct batch {
     cm_buf in;                /* records back to back (+ padding for simdjson) */
     rec_ref *recs;
@@ -41,8 +53,8 @@ typedef struct batch {
     uint64_t file_bytes_done; /* progress: input file bytes consumed at submit */
     /* results */
     cm_buf kept, rejected;    /* uncompressed JSON lines (worker scratch) */
-    cm_buf kept_z, rejected_z;/* zstd frames */
-    uint64_t kept_raw, rejected_raw;
+    cm_buf kept_z, rejected_z;/* zstd frames, back to back */
+    frames kept_f, rejected_f;/* where each frame ends */
     cm_buf malformed;         /* JSON lines */
     cm_buf errors;            /* one message per line */
     uint64_t n_errors;
@@ -509,18 +521,54 @@ static int decode_text(worker_ctx *w, batch *b, const rec_ref *r, const char *da
 
 /* ---- the worker: one batch ---- */
 
-static void compress_into(worker_ctx *w, const cm_buf *src, cm_buf *dst)
+/* Compresses src into dst as frames of at most frame_bytes of JSON lines
+ * each (a longer single record is one frame). */
+static void compress_frames(worker_ctx *w, const cm_buf *src, cm_buf *dst, frames *f, uint64_t frame_bytes)
 {
     cm_buf_clear(dst);
-    if (src->len == 0) return;
-    size_t bound = ZSTD_compressBound(src->len);
-    cm_buf_reserve(dst, bound);
-    size_t z = ZSTD_compress2(w->cctx, dst->data, bound, src->data, src->len);
-    if (ZSTD_isError(z)) {
-        fprintf(stderr, "corpusmill: zstd compression failed: %s\n", ZSTD_getErrorName(z));
-        abort();
+    f->n = 0;
+    size_t pos = 0;
+    while (pos < src->len) {
+        size_t end = src->len;
+        if (end - pos > frame_bytes) {
+            /* the last record boundary within the limit, else the first after it */
+            const char *lim = src->data + pos + frame_bytes;
+            const char *nl = lim;
+            while (nl > src->data + pos && nl[-1] != '\n') nl--;
+            if (nl == src->data + pos) {
+                nl = memchr(lim, '\n', (size_t)(src->data + src->len - lim));
+                nl = nl ? nl + 1 : src->data + src->len;
+            }
+            end = (size_t)(nl - src->data);
+        }
+        size_t bound = ZSTD_compressBound(end - pos);
+        cm_buf_reserve(dst, bound);
+        size_t z = ZSTD_compress2(w->cctx, dst->data + dst->len, bound, src->data + pos, end - pos);
+        if (ZSTD_isError(z)) {
+            fprintf(stderr, "corpusmill: zstd compression failed: %s\n", ZSTD_getErrorName(z));
+            abort();
+        }
+        dst->len += z;
+        if (f->n == f->cap) {
+            f->cap = f->cap ? f->cap * 2 : 8;
+            f->items = cm_realloc(f->items, f->cap * sizeof *f->items);
+        }
+        f->items[f->n].z_end = dst->len;
+        f->items[f->n].raw = end - pos;
+        f->n++;
+        pos = end;
     }
-    dst->len = z;
+}
+
+/* Writes a batch's frames; parts end between frames. */
+static int write_frames(cm_part_writer *pw, const cm_buf *z, const frames *f, cm_err *err)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        if (cm_part_writer_write(pw, z->data + start, f->items[i].z_end - start, f->items[i].raw, err)) return -1;
+        start = f->items[i].z_end;
+    }
+    return 0;
 }
 
 static void process_batch(void *ctx, void *slot)
@@ -535,7 +583,6 @@ static void process_batch(void *ctx, void *slot)
     cm_buf_clear(&b->malformed);
     cm_buf_clear(&b->errors);
     b->n_errors = 0;
-    b->kept_raw = b->rejected_raw = 0;
     cm_buf_reserve(&b->in, CM_JSON_PADDING); /* simdjson reads past the last record */
     int ids_only = cfg->output.keep_rejected == CM_REJECTED_IDS;
     for (size_t i = 0; i < b->n; i++) {
@@ -575,10 +622,8 @@ static void process_batch(void *ctx, void *slot)
         }
         if (rf) {
             cm_reasons_add2(&b->counts.removed, rf, rr, 1);
-            size_t before = b->rejected.len;
             if (ids_only) append_ids(&b->rejected, d, rf, rr);
             else append_full(&b->rejected, d, rf, rr);
-            b->rejected_raw += b->rejected.len - before;
         } else {
             size_t before = b->kept.len;
             append_full(&b->kept, d, NULL, NULL);
@@ -588,9 +633,9 @@ static void process_batch(void *ctx, void *slot)
         }
         if (d->utf8_replaced) b->counts.utf8_repaired++;
     }
-    b->kept_raw = b->kept.len;
-    compress_into(w, &b->kept, &b->kept_z);
-    compress_into(w, &b->rejected, &b->rejected_z);
+    uint64_t frame_bytes = cfg->output.part_bytes < (1u << 20) ? cfg->output.part_bytes : (1u << 20);
+    compress_frames(w, &b->kept, &b->kept_z, &b->kept_f, frame_bytes);
+    compress_frames(w, &b->rejected, &b->rejected_z, &b->rejected_f, frame_bytes);
 }
 
 /* ---- the task ---- */
@@ -650,6 +695,8 @@ static void free_batch(batch *b)
     cm_buf_free(&b->rejected);
     cm_buf_free(&b->kept_z);
     cm_buf_free(&b->rejected_z);
+    free(b->kept_f.items);
+    free(b->rejected_f.items);
     cm_buf_free(&b->malformed);
     cm_buf_free(&b->errors);
     cm_counts_free(&b->counts);
@@ -760,8 +807,8 @@ int cm_clean_task(const cm_config *cfg, const cm_clean_opts *opts, cm_task_stats
             if (b) {
                 cm_counts_merge(&total, &b->counts);
                 if (!write_failed) {
-                    if (cm_part_writer_write(&kept_w, b->kept_z.data, b->kept_z.len, b->kept_raw, &werr) ||
-                        cm_part_writer_write(&rej_w, b->rejected_z.data, b->rejected_z.len, b->rejected.len, &werr))
+                    if (write_frames(&kept_w, &b->kept_z, &b->kept_f, &werr) ||
+                        write_frames(&rej_w, &b->rejected_z, &b->rejected_f, &werr))
                         write_failed = 1;
                     if (b->malformed.len && !write_failed) {
                         if (!mal) mal = fopen(mal_tmp, "wb");

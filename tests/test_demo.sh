@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The main job on the embedded sample, as `make run` runs it.
+source "$(dirname "$0")/lib.sh"
+
+cp -r "$SRC/sample" "$SRC/configs" .
+"$CM" run configs/demo.yaml --out demo -j 2 --progress none 2>err || { cat err; fail "demo run failed"; }
+check_accounting demo
+assert_eq "$(stage_get demo files)" 4 "all sample files read"
+[ "$(stage_get demo read)" -gt 400 ] || fail "the sample has a few hundred documents"
+[ "$(stage_get demo kept)" -gt 400 ] || fail "most are kept"
+[ "$(stage_get demo malformed)" -eq 2 ] || fail "the sample's two broken lines are malformed"
+[ "$(stage_get demo modified)" -gt 10 ] || fail "normalization changed documents"
+kept_records demo > kept.jsonl
+# both languages, WanJuan archive members, the rendered exam, the zstd shard
+grep -q '"member":"part-000000-5a1b9c3e/ChinaNews-cn.jsonl"' kept.jsonl || fail "zh tar member"
+grep -q '"member":"part-000001-7d2e4f60/WebText-en.jsonl"' kept.jsonl || fail "en tar member"
+assert_contains "$(jq -r 'select(.id=="exam-000001") | .content' kept.jsonl)" "答案：B" "exam rendered"
+grep -q '"text_source": "mirror"' kept.jsonl || fail "zstd shard with its extra field"
+# nothing the normalizer removes survives
+! jq -r .content kept.jsonl | grep -qP '\r|\x{200B}|\x{FEFF}|\x07' || fail "unnormalized text kept"
+assert_contains "$(cat err)" "demo/summary.json" "run says where the summary is"
+echo "demo: ok"
