@@ -95,7 +95,12 @@ assert_file_contains errh "huge.jsonl:1: record of 200000029 bytes is longer tha
 assert_eq "$(malformed_records oh | jq -r .raw_bytes)" 200000029 "full length recorded"
 assert_eq "$(malformed_records oh | jq -r .raw_truncated)" true "evidence truncated"
 rss=$(jq .peak_rss_kb oh/stats/clean-00000.json)
-[ "$rss" -lt 200000 ] || fail "peak RSS $rss KiB for a 200 MB line: memory is not bounded"
+if [ "${CM_SANITIZED:-0}" = 1 ]; then
+  echo "note: peak RSS not checked under AddressSanitizer (its quarantine holds freed memory)"
+else
+  # the line buffer grows to about twice max_record_size (64 MiB), never to the line
+  [ "$rss" -lt 200000 ] || fail "peak RSS $rss KiB for a 200 MB line: memory is not bounded"
+fi
 rm -f huge.jsonl
 
 # ---- empty files, names that lie, binary files in a text folder ----
