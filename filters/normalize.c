@@ -26,6 +26,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <unicode/unorm2.h>
 #include <unicode/uset.h>
 #include <unicode/ustring.h>
@@ -49,6 +52,9 @@ typedef struct normalize {
     const UNormalizer2 *base;   /* owned by ICU */
     UNormalizer2 *filtered;     /* owned; NULL when nothing is protected */
     USet *protect;              /* set given to the filtered normalizer */
+    unsigned char plain[256];   /* bytes the cleanup copies as they are */
+    cm_buf ws;                  /* the pending run of spaces and tabs */
+    uint8_t *stable;            /* bitmap over the BMP: characters already normalized in any context */
     UChar *u16, *u16_out;       /* scratch, grown as needed */
     int32_t u16_cap, u16_out_cap;
 } normalize;
@@ -59,9 +65,71 @@ static void destroy(void *self)
     if (!n) return;
     if (n->filtered) unorm2_close(n->filtered);
     if (n->protect) uset_close(n->protect);
+    free(n->stable);
+    cm_buf_free(&n->ws);
     free(n->u16);
     free(n->u16_out);
     free(n);
+}
+
+/* Bytes the cleanup copies without a second look: everything except
+ * controls, space, DEL, and the lead bytes of the few multi-byte characters
+ * it changes (C2: C1 controls and NEL; E2: U+200B, U+2028, U+2029, U+2060;
+ * EF: U+FEFF). Text is valid UTF-8 here, so continuation bytes of other
+ * characters are plain too. */
+static int is_plain_byte(unsigned c)
+{
+    return (c >= 0x21 && c <= 0x7E) || (c >= 0x80 && c != 0xC2 && c != 0xE2 && c != 0xEF);
+}
+
+/* Marks the BMP characters whose quick check is YES and whose combining
+ * class is 0: text made only of them is normalized already (UAX #15 quick
+ * check), so it can skip ICU. That is nearly all Chinese and English text. */
+static void build_stable(normalize *n)
+{
+    const UNormalizer2 *norm = n->filtered ? n->filtered : n->base;
+    n->stable = cm_calloc(65536 / 8, 1);
+    for (UChar32 cp = 0; cp < 0x10000; cp++) {
+        if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+        UChar u = (UChar)cp;
+        UErrorCode st = U_ZERO_ERROR;
+        if (u_getCombiningClass(cp) == 0 && unorm2_quickCheck(norm, &u, 1, &st) == UNORM_YES && U_SUCCESS(st))
+            n->stable[cp >> 3] |= (uint8_t)(1u << (cp & 7));
+    }
+}
+
+/* 1 when every character of s is in the stable set. */
+static int all_stable(const normalize *n, const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+#ifdef __SSE2__
+        if (i + 16 <= len && !_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(s + i)))) { i += 16; continue; }
+#endif
+        if (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (!(w & 0x8080808080808080ULL)) { i += 8; continue; }
+        }
+        unsigned char c = s[i];
+        if (c < 0x80) { i++; continue; }
+        /* U+4000..U+9FFF (CJK ideographs, Extension A, Yijing symbols): all stable */
+        if (c >= 0xE4 && c <= 0xE9) { i += 3; continue; }
+        uint32_t cp;
+        if (c < 0xE0) {
+            if (i + 1 >= len) return 0;
+            cp = ((uint32_t)(c & 0x1F) << 6) | (s[i + 1] & 0x3F);
+            i += 2;
+        } else if (c < 0xF0) {
+            if (i + 2 >= len) return 0;
+            cp = ((uint32_t)(c & 0x0F) << 12) | ((uint32_t)(s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F);
+            i += 3;
+        } else {
+            return 0; /* outside the BMP: let ICU decide */
+        }
+        if (!(n->stable[cp >> 3] & (1u << (cp & 7)))) return 0;
+    }
+    return 1;
 }
 
 static void *create(const cm_conf *opt, cm_err *err)
@@ -101,25 +169,14 @@ static void *create(const cm_conf *opt, cm_err *err)
             if (U_FAILURE(st)) { cm_errorf(err, "ICU: cannot build the filtered normalizer: %s", u_errorName(st)); goto fail; }
         }
     }
+    for (unsigned c = 0; c < 256; c++) n->plain[c] = (unsigned char)is_plain_byte(c);
+    if (n->form != FORM_NONE) build_stable(n);
     free(punct);
     return n;
 fail:
     free(punct);
     destroy(n);
     return NULL;
-}
-
-static int is_ascii(const char *s, size_t n)
-{
-    uint64_t acc = 0;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, s + i, 8);
-        acc |= w;
-    }
-    for (; i < n; i++) acc |= (unsigned char)s[i];
-    return (acc & 0x8080808080808080ULL) == 0;
 }
 
 static void grow_u16(UChar **p, int32_t *cap, int32_t need)
@@ -135,7 +192,7 @@ static void grow_u16(UChar **p, int32_t *cap, int32_t need)
  * (the text is then left as it was). */
 static int unicode_normalize(normalize *n, cm_doc *doc)
 {
-    if (n->form == FORM_NONE || is_ascii(doc->text.data, doc->text.len)) return 0;
+    if (n->form == FORM_NONE || all_stable(n, (const unsigned char *)doc->text.data, doc->text.len)) return 0;
     if (doc->text.len > INT32_MAX / 2) return -1;
     const UNormalizer2 *norm = n->filtered ? n->filtered : n->base;
     UErrorCode st = U_ZERO_ERROR;
@@ -172,57 +229,114 @@ static int unicode_normalize(normalize *n, cm_doc *doc)
     return 0;
 }
 
-/* Characters that become a line break / are removed by the cleanup. */
-static inline int is_newline_cp(uint32_t cp) { return cp == 0x85 || cp == 0x2028 || cp == 0x2029; }
-static inline int is_removed_cp(uint32_t cp)
+/* End of the run of plain bytes starting at i (s[i] is plain): plain bytes
+ * and the single spaces between words, not ending in a space (a space before
+ * a line break is trailing and goes). 16 bytes at a time with SSE2. */
+static size_t plain_run(const normalize *n, const unsigned char *s, size_t i, size_t len)
 {
-    return (cp >= 0x80 && cp < 0xA0) || cp == 0xFEFF || cp == 0x200B || cp == 0x2060;
+    size_t j = i + 1;
+#ifdef __SSE2__
+    const __m128i bias = _mm_set1_epi8((char)0x80);
+    const __m128i lo = _mm_set1_epi8((char)(0x21 ^ 0x80)); /* c < 0x21, as signed after the bias */
+    const __m128i del = _mm_set1_epi8(0x7F), c2 = _mm_set1_epi8((char)0xC2);
+    const __m128i e2 = _mm_set1_epi8((char)0xE2), ef = _mm_set1_epi8((char)0xEF);
+    const __m128i sp = _mm_set1_epi8(' ');
+    while (j + 17 <= len) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + j));
+        __m128i next = _mm_loadu_si128((const __m128i *)(s + j + 1));
+        __m128i is_sp = _mm_cmpeq_epi8(v, sp);
+        __m128i special = _mm_andnot_si128(is_sp, _mm_cmplt_epi8(_mm_xor_si128(v, bias), lo));
+        special = _mm_or_si128(special, _mm_cmpeq_epi8(v, del));
+        special = _mm_or_si128(special, _mm_cmpeq_epi8(v, c2));
+        special = _mm_or_si128(special, _mm_cmpeq_epi8(v, e2));
+        special = _mm_or_si128(special, _mm_cmpeq_epi8(v, ef));
+        /* a space is special when the next byte is not plain text: check
+         * the common case, a space followed by a space */
+        special = _mm_or_si128(special, _mm_and_si128(is_sp, _mm_cmpeq_epi8(next, sp)));
+        if (_mm_movemask_epi8(special)) break;
+        j += 16;
+    }
+#endif
+    while (j < len) {
+        if (n->plain[s[j]]) { j++; continue; }
+        if (s[j] == ' ' && j + 1 < len && n->plain[s[j + 1]]) { j += 2; continue; }
+        break;
+    }
+    /* the vector loop may have taken a space whose next byte is special */
+    while (j > i + 1 && s[j - 1] == ' ') j--;
+    return j;
 }
 
-/* One pass over the text: see the policy at the top of the file. */
+/* What the cleanup does with the character at s (a special byte). */
+enum { CH_VISIBLE, CH_DROP, CH_NEWLINE, CH_SPACE };
+
+static int classify(const unsigned char *s, size_t avail, size_t *k)
+{
+    unsigned char c = s[0];
+    *k = 1;
+    if (c == ' ' || c == '\t') return CH_SPACE;
+    if (c == '\n' || c == '\r') return CH_NEWLINE;
+    if (c < 0x20 || c == 0x7F) return CH_DROP;
+    if (c == 0xC2 && avail >= 2) {
+        *k = 2;
+        if (s[1] == 0x85) return CH_NEWLINE;            /* NEL */
+        return s[1] < 0xA0 ? CH_DROP : CH_VISIBLE;      /* C1 controls */
+    }
+    if (c == 0xE2 && avail >= 3) {
+        *k = 3;
+        if (s[1] == 0x80 && (s[2] == 0xA8 || s[2] == 0xA9)) return CH_NEWLINE; /* U+2028, U+2029 */
+        if ((s[1] == 0x80 && s[2] == 0x8B) || (s[1] == 0x81 && s[2] == 0xA0)) return CH_DROP; /* ZWSP, WJ */
+        return CH_VISIBLE;
+    }
+    if (c == 0xEF && avail >= 3) {
+        *k = 3;
+        return (s[1] == 0xBB && s[2] == 0xBF) ? CH_DROP : CH_VISIBLE; /* BOM */
+    }
+    *k = cm_utf8_seq_len(s, avail);
+    if (!*k) *k = 1;
+    return CH_VISIBLE;
+}
+
+/* One pass over the text: see the policy at the top of the file. Runs of
+ * plain bytes are copied with one memcpy. */
 static void cleanup(normalize *n, cm_doc *doc)
 {
-    const char *s = doc->text.data;
+    const unsigned char *s = (const unsigned char *)doc->text.data;
     size_t len = doc->text.len;
     cm_buf *out = &doc->scratch;
     cm_buf_clear(out);
     cm_buf_reserve(out, len);
     char *o = out->data;
     size_t olen = 0;
-    size_t pending_nl = 0;        /* line breaks not yet written */
-    size_t ws_start = 0, ws_len = 0; /* pending run of spaces/tabs in the input */
+    size_t pending_nl = 0;           /* line breaks not yet written */
+    size_t ws_len = 0;               /* pending run of spaces and tabs, copied to n->ws */
     int ws_has_space = 0;
     int at_line_start = 1;
-    for (size_t i = 0; i < len;) {
-        unsigned char c = (unsigned char)s[i];
-        uint32_t cp;
-        size_t k = 1;
-        if (c < 0x80) cp = c;
-        else {
-            k = cm_utf8_seq_len((const unsigned char *)s + i, len - i);
-            if (!k) { i++; continue; } /* cannot happen: text is valid UTF-8 */
-            cp = cm_utf8_decode((const unsigned char *)s + i, k);
+    size_t i = 0;
+    while (i < len) {
+        size_t j = n->plain[s[i]] ? plain_run(n, s, i, len) : i;
+        size_t k = j - i;
+        if (k == 0) {
+            int what = classify(s + i, len - i, &k);
+            if (what == CH_SPACE) {
+                if (ws_len == 0) { cm_buf_clear(&n->ws); ws_has_space = 0; }
+                cm_buf_append_char(&n->ws, (char)s[i]);
+                ws_len++;
+                if (s[i] == ' ') ws_has_space = 1;
+                i++;
+                continue;
+            }
+            if (what == CH_NEWLINE) {
+                if (s[i] == '\r' && i + 1 < len && s[i + 1] == '\n') k = 2;
+                ws_len = 0; /* trailing spaces of the line go */
+                pending_nl++;
+                at_line_start = 1;
+                i += k;
+                continue;
+            }
+            if (what == CH_DROP) { i += k; continue; }
         }
-        if (cp == '\r') {
-            if (i + 1 < len && s[i + 1] == '\n') { i++; continue; }
-            cp = '\n';
-        }
-        if (cp == '\n' || is_newline_cp(cp)) {
-            ws_len = 0; /* trailing spaces of the line go */
-            pending_nl++;
-            at_line_start = 1;
-            i += k;
-            continue;
-        }
-        if (cp == ' ' || cp == '\t') {
-            if (ws_len == 0) { ws_start = i; ws_has_space = 0; }
-            ws_len += 1;
-            if (cp == ' ') ws_has_space = 1;
-            i += 1;
-            continue;
-        }
-        if (cp < 0x20 || cp == 0x7F || is_removed_cp(cp)) { i += k; continue; }
-        /* a visible character: write what was pending before it */
+        /* visible text from i to i + k: write what was pending before it */
         if (pending_nl) {
             if (olen > 0) {
                 size_t nl = pending_nl;
@@ -234,11 +348,11 @@ static void cleanup(normalize *n, cm_doc *doc)
         }
         if (ws_len) {
             if (at_line_start) {
-                if (olen > 0) { memcpy(o + olen, s + ws_start, ws_len); olen += ws_len; }
+                if (olen > 0) { memcpy(o + olen, n->ws.data, ws_len); olen += ws_len; }
             } else if (n->collapse_spaces && ws_has_space) {
                 o[olen++] = ' ';
             } else {
-                memcpy(o + olen, s + ws_start, ws_len);
+                memcpy(o + olen, n->ws.data, ws_len);
                 olen += ws_len;
             }
             ws_len = 0;
@@ -248,8 +362,8 @@ static void cleanup(normalize *n, cm_doc *doc)
         olen += k;
         i += k;
     }
-    /* Output never exceeds input except for the \n written per pending run,
-     * which replaces at least as many input bytes. */
+    /* Output never exceeds input: every pending \n or space written stands
+     * for at least one input byte. */
     out->len = olen;
     out->data[olen] = 0;
     if (olen != len || memcmp(o, s, len) != 0) cm_doc_swap_text(doc);

@@ -11,6 +11,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static void die_oom(size_t n)
 {
@@ -161,6 +164,17 @@ void cm_buf_append_json_string(cm_buf *b, const char *s, size_t n)
     cm_buf_append_char(b, '"');
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
+#ifdef __SSE2__
+        /* skip 16 bytes at a time while none needs escaping */
+        while (i + 16 <= n) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+            __m128i ctl = _mm_cmplt_epi8(_mm_xor_si128(v, _mm_set1_epi8((char)0x80)), _mm_set1_epi8((char)(0x20 ^ 0x80)));
+            __m128i q = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+            if (_mm_movemask_epi8(_mm_or_si128(ctl, q))) break;
+            i += 16;
+        }
+        if (i >= n) break;
+#endif
         unsigned char c = (unsigned char)s[i];
         if (json_needs_escape(c)) {
             cm_buf_append(b, s + run, i - run);

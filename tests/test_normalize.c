@@ -29,6 +29,117 @@ static cm_verdict norm(void *state, const char *text, char *out, size_t cap)
     return v;
 }
 
+
+/* ---- a slow, obvious reference of the cleanup policy, to compare the
+ * vectorized one against on random text ---- */
+
+static void ref_cleanup(const char *s, size_t len, cm_buf *out)
+{
+    /* pass 1: code points, line breaks unified, removed characters gone */
+    uint32_t *cps = malloc((len + 1) * sizeof *cps);
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        size_t k = cm_utf8_seq_len((const unsigned char *)s + i, len - i);
+        uint32_t cp = cm_utf8_decode((const unsigned char *)s + i, k);
+        i += k;
+        if (cp == '\r' && i < len && s[i] == '\n') continue;
+        if (cp == '\r' || cp == 0x85 || cp == 0x2028 || cp == 0x2029) cp = '\n';
+        if ((cp < 0x20 && cp != '\n' && cp != '\t') || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || cp == 0xFEFF ||
+            cp == 0x200B || cp == 0x2060)
+            continue;
+        cps[n++] = cp;
+    }
+    /* pass 2: line by line */
+    cm_buf lines;
+    cm_buf_init(&lines);
+    size_t start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && cps[i] != '\n') continue;
+        size_t a = start, b = i;
+        while (b > a && (cps[b - 1] == ' ' || cps[b - 1] == '\t')) b--; /* trailing blanks */
+        size_t lead = a;
+        while (lead < b && (cps[lead] == ' ' || cps[lead] == '\t')) lead++;
+        char tmp[4];
+        for (size_t j = a; j < lead; j++) cm_buf_append_char(&lines, (char)cps[j]); /* indentation */
+        for (size_t j = lead; j < b;) {
+            if (cps[j] == ' ' || cps[j] == '\t') {
+                size_t e = j;
+                int has_space = 0;
+                while (e < b && (cps[e] == ' ' || cps[e] == '\t')) has_space |= cps[e++] == ' ';
+                if (has_space) cm_buf_append_char(&lines, ' ');
+                else for (size_t t = j; t < e; t++) cm_buf_append_char(&lines, '\t');
+                j = e;
+            } else {
+                cm_buf_append(&lines, tmp, cm_utf8_encode(cps[j], tmp));
+                j++;
+            }
+        }
+        cm_buf_append_char(&lines, '\n');
+        start = i + 1;
+    }
+    /* pass 3: blank lines: none at the ends, at most one in a row; a line
+     * of only indentation is blank */
+    cm_buf_clear(out);
+    size_t blank_run = 0;
+    int any = 0;
+    const char *p = lines.data ? lines.data : "";
+    while (*p) {
+        const char *e = strchr(p, '\n');
+        size_t l = (size_t)(e - p);
+        int blank = 1;
+        for (size_t j = 0; j < l; j++) if (p[j] != ' ' && p[j] != '\t') blank = 0;
+        if (blank) blank_run++;
+        else {
+            if (any) {
+                cm_buf_append_char(out, '\n');
+                if (blank_run) cm_buf_append_char(out, '\n');
+                cm_buf_append(out, p, l);
+            } else {
+                /* the first line loses its indentation only if the document starts with it */
+                size_t j = 0;
+                while (j < l && (p[j] == ' ' || p[j] == '\t')) j++;
+                cm_buf_append(out, p + j, l - j);
+            }
+            any = 1;
+            blank_run = 0;
+        }
+        p = e + 1;
+    }
+    if (!out->data) cm_buf_append(out, "", 0);
+    cm_buf_free(&lines);
+    free(cps);
+}
+
+static void differential(void *form_none)
+{
+    static const char *const alphabet[] = {"a", "b", "中", "文", " ", " ", "  ", "\t", "\n", "\r\n", "\r", "\xc2\x85",
+                                           "\xe2\x80\xa8", "\xe2\x80\x8b", "\xef\xbb\xbf", "\x01", "\x7f", "\xc2\x80",
+                                           "，", "é", "\xe2\x80\x9c", "x", "yz", "0123456789abcdef"};
+    const size_t na = sizeof alphabet / sizeof alphabet[0];
+    unsigned rng = 12345;
+    cm_buf text, want;
+    cm_buf_init(&text);
+    cm_buf_init(&want);
+    int mismatches = 0;
+    for (int round = 0; round < 3000; round++) {
+        cm_buf_clear(&text);
+        int pieces = 1 + (int)((rng = rng * 1103515245u + 12345u) >> 16) % 80;
+        for (int i = 0; i < pieces; i++) {
+            rng = rng * 1103515245u + 12345u;
+            cm_buf_append_str(&text, alphabet[(rng >> 16) % na]);
+        }
+        ref_cleanup(text.data, text.len, &want);
+        char got[8192];
+        norm(form_none, text.data, got, sizeof got);
+        if (strcmp(got, want.data) != 0 && mismatches++ < 3)
+            fprintf(stderr, "cleanup differs from the reference\n  in:   [%s]\n  got:  [%s]\n  want: [%s]\n", text.data,
+                    got, want.data);
+    }
+    CHECK(mismatches == 0);
+    cm_buf_free(&text);
+    cm_buf_free(&want);
+}
+
 int main(void)
 {
     cm_err err;
@@ -120,6 +231,12 @@ int main(void)
     CHECK_CONTAINS(err.msg, "unknown key 'fomr'");
     CHECK(make("drop_empty: maybe\n", &err) == NULL);
     CHECK_CONTAINS(err.msg, "true or false");
+
+    /* the vectorized cleanup agrees with the obvious one (no Unicode
+     * normalization here: that is ICU's) */
+    void *form_none = make("form: none\n", &err);
+    differential(form_none);
+    f->destroy(form_none);
 
     f->destroy(dflt);
     CHECK_DONE();

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Throughput and memory of the clean stage on this machine. Makes ~100 MB and
+# ~1 GB JSON Lines shards (zstd) from real text, then measures, per core:
+# decompression alone, JSON parsing alone, normalization alone, and `clean`
+# (read + parse + normalize + serialize + compress + write) at 1 and 2
+# threads, with peak RSS. Usage: bash bench/run.sh [SIZES_MB...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+CM=$BUILD/corpusmill
+BR=$BUILD/bench/bench_read
+DATA=bench/data
+mkdir -p "$DATA"
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(100 1000)
+
+for mb in "${sizes[@]}"; do
+  shard=$DATA/corpus-${mb}MB.jsonl.zst
+  [ -f "$shard" ] || python3 bench/make_corpus.py "$shard" "$mb"
+  echo "== $shard ($(du -m "$shard" | cut -f1) MB compressed)"
+  "$BR" decompress "$shard"
+  "$BR" parse "$shard"
+  "$BR" normalize "$shard"
+  printf 'input:\n  paths: [%s]\noutput:\n  dir: %s/out\n' "$shard" "$DATA" > "$DATA/bench.yaml"
+  for t in 1 2; do
+    rm -rf "$DATA/out"
+    /usr/bin/time -f '%e %U %S %M' -o "$DATA/time.txt" "$CM" clean "$DATA/bench.yaml" --threads $t --progress none 2>/dev/null
+    read -r wall user sys rss < "$DATA/time.txt"
+    bytes=$(jq .bytes_in "$DATA/out/stats/clean-00000.json")
+    python3 - "$t" "$bytes" "$wall" "$user" "$sys" "$rss" <<'PY'
+import sys
+t, b, wall, user, sys_, rss = sys.argv[1:]
+b, wall, cpu = int(b), float(wall), float(user) + float(sys_)
+print(f"clean --threads {t}: {b/1e6:.0f} MB of JSON in {wall:.2f} s wall = {b/1e6/wall:.0f} MB/s; "
+      f"{cpu:.2f} s CPU = {b/1e6/cpu:.0f} MB per CPU-second; peak RSS {int(rss)/1024:.0f} MiB")
+PY
+  done
+done
+rm -rf "$DATA/out"
