@@ -21,18 +21,20 @@ for mb in "${sizes[@]}"; do
   "$BR" decompress "$shard"
   "$BR" parse "$shard"
   "$BR" normalize "$shard"
-  printf 'input:\n  paths: [%s]\noutput:\n  dir: %s/out\n' "$shard" "$DATA" > "$DATA/bench.yaml"
-  for t in 1 2; do
+  for run in "1 3" "2 3" "1 1" "2 1"; do
+    read -r t level <<<"$run"
+    printf 'input:\n  paths: [%s]\noutput:\n  dir: %s/out\n  zstd_level: %s\n' "$shard" "$DATA" "$level" > "$DATA/bench.yaml"
     rm -rf "$DATA/out"
     /usr/bin/time -f '%e %U %S %M' -o "$DATA/time.txt" "$CM" clean "$DATA/bench.yaml" --threads $t --progress none 2>/dev/null
     read -r wall user sys rss < "$DATA/time.txt"
     bytes=$(jq .bytes_in "$DATA/out/stats/clean-00000.json")
-    python3 - "$t" "$bytes" "$wall" "$user" "$sys" "$rss" <<'PY'
+    out_mb=$(du -sm "$DATA/out/clean" | cut -f1)
+    python3 - "$t" "$level" "$bytes" "$wall" "$user" "$sys" "$rss" "$out_mb" <<'PY'
 import sys
-t, b, wall, user, sys_, rss = sys.argv[1:]
+t, level, b, wall, user, sys_, rss, out_mb = sys.argv[1:]
 b, wall, cpu = int(b), float(wall), float(user) + float(sys_)
-print(f"clean --threads {t}: {b/1e6:.0f} MB of JSON in {wall:.2f} s wall = {b/1e6/wall:.0f} MB/s; "
-      f"{cpu:.2f} s CPU = {b/1e6/cpu:.0f} MB per CPU-second; peak RSS {int(rss)/1024:.0f} MiB")
+print(f"clean --threads {t}, zstd_level {level}: {b/1e6:.0f} MB of JSON in {wall:.2f} s wall = {b/1e6/wall:.0f} MB/s; "
+      f"{cpu:.2f} s CPU = {b/1e6/cpu:.0f} MB per CPU-second; peak RSS {int(rss)/1024:.0f} MiB; output {out_mb} MB")
 PY
   done
 done

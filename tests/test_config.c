@@ -76,6 +76,33 @@ int main(void)
         CHECK_CONTAINS(err.msg, bad[i].want2);
     }
 
+    /* the reference `corpusmill config` prints states the real defaults */
+    {
+        cm_config *ref = cm_config_parse(cm_config_reference, "reference.yaml", &err);
+        cm_config *dflt = cm_config_parse("", "empty.yaml", &err);
+        CHECK(ref && dflt);
+        if (ref && dflt) {
+            CHECK(ref->input.format == dflt->input.format);
+            CHECK_STR(ref->input.text_fields[0], dflt->input.text_fields[0]);
+            CHECK_STR(ref->input.id_field, dflt->input.id_field);
+            CHECK(ref->input.exam_cn == dflt->input.exam_cn);
+            CHECK_STR(ref->input.exam_template, dflt->input.exam_template);
+            CHECK_STR(ref->output.dir, dflt->output.dir);
+            CHECK(ref->output.part_bytes == dflt->output.part_bytes);
+            CHECK(ref->output.zstd_level == dflt->output.zstd_level);
+            CHECK(ref->output.keep_rejected == dflt->output.keep_rejected);
+            CHECK(ref->run.tasks == dflt->run.tasks && ref->run.jobs == dflt->run.jobs);
+            CHECK(ref->run.threads == dflt->run.threads && ref->run.on_error == dflt->run.on_error);
+            CHECK(ref->run.max_malformed_fraction == dflt->run.max_malformed_fraction);
+            CHECK(ref->run.max_record_bytes == dflt->run.max_record_bytes);
+            CHECK(ref->run.batch_bytes == dflt->run.batch_bytes);
+            CHECK(ref->run.max_error_lines == dflt->run.max_error_lines);
+            CHECK(ref->clean.invalid_utf8 == dflt->clean.invalid_utf8);
+        }
+        cm_config_free(ref);
+        cm_config_free(dflt);
+    }
+
     /* the shipped demo config loads */
     c = cm_config_load(CM_SOURCE_DIR "/configs/demo.yaml", &err);
     if (!c) fprintf(stderr, "%s\n", err.msg);
