@@ -23,6 +23,7 @@
 #include "pool.h"
 #include "progress.h"
 #include "source.h"
+#include "stage.h"
 #include "writer.h"
 
 /* ---- records handed from the reader to the workers ---- */
@@ -650,11 +651,8 @@ int cm_prepare_out_dir(const char *out, cm_err *err)
 static int make_dirs(const char *out, cm_err *err)
 {
     static const char *const sub[] = {"clean", "rejected/clean", "malformed", "stats", "_done/clean", NULL};
-    char p[4200];
-    for (int i = 0; sub[i]; i++) {
-        snprintf(p, sizeof p, "%s/%s", out, sub[i]);
-        if (cm_mkdirs(p, err)) return -1;
-    }
+    for (int i = 0; sub[i]; i++)
+        if (cm_mkdirs_under(out, sub[i], err)) return -1;
     return 0;
 }
 
@@ -712,6 +710,9 @@ int cm_clean_task(const cm_config *cfg, const cm_clean_opts *opts, cm_task_stats
     if (opts->task < 0 || opts->tasks < 1 || opts->task >= opts->tasks)
         return cm_errorf(err, "--task must be in [0, --tasks)"), CM_EXIT_USAGE;
     if (cm_prepare_out_dir(out, err) || make_dirs(out, err)) return CM_EXIT_USAGE;
+    char fingerprint[17];
+    cm_stage_fingerprint(cfg, fingerprint);
+    if (cm_stage_claim(out, "clean", opts->tasks, fingerprint, opts->force, err)) return CM_EXIT_USAGE;
     snprintf(path, sizeof path, "%s/_done/clean/%05d", out, opts->task);
     if (!opts->force && cm_path_exists(path)) {
         *already_done = 1;

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "inputs.h"
 #include "progress.h"
+#include "stage.h"
 #include "stats.h"
 
 #define VERSION "0.1.0"
@@ -361,6 +362,16 @@ static int cmd_run(int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int threads = a.threads > 0 ? (int)a.threads : cfg->run.threads > 0 ? cfg->run.threads
                   : (int)(cores / jobs > 0 ? cores / jobs : 1);
+
+    char fingerprint[17];
+    cm_stage_fingerprint(cfg, fingerprint);
+    if (cm_mkdirs_under(out, "_done/clean", &err) || cm_stage_claim(out, "clean", tasks, fingerprint, a.force, &err)) {
+        fprintf(stderr, "corpusmill: %s\n", err.msg);
+        cm_inputs_free(&inputs);
+        cm_config_free(cfg);
+        free(a.inputs);
+        return CM_EXIT_USAGE;
+    }
 
     uint64_t *task_total = calloc((size_t)tasks, sizeof *task_total);
     uint64_t total = 0;

@@ -351,6 +351,13 @@ int cm_mkdirs(const char *path, cm_err *err)
     return 0;
 }
 
+int cm_mkdirs_under(const char *dir, const char *sub, cm_err *err)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", dir, sub);
+    return cm_mkdirs(p, err);
+}
+
 int cm_write_file_atomic(const char *path, const void *data, size_t n, cm_err *err)
 {
     char tmp[4200];

@@ -77,6 +77,8 @@ double cm_now(void);                 /* monotonic seconds */
 long cm_peak_rss_kb(void);           /* this process's peak resident set */
 /* mkdir -p; returns 0 or -1 with err filled. */
 int cm_mkdirs(const char *path, cm_err *err);
+/* mkdir -p of dir/sub. */
+int cm_mkdirs_under(const char *dir, const char *sub, cm_err *err);
 /* Writes data to path through path.tmp + rename, so readers never see a
  * partial file. */
 int cm_write_file_atomic(const char *path, const void *data, size_t n, cm_err *err);

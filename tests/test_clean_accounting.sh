@@ -29,7 +29,7 @@ write_config three.yaml "input:" "  paths: [in]" "output:" "  dir: three" "  par
 "$CM" run three.yaml --tasks 3 -j 2 --progress none 2>runerr || { cat runerr; fail "run failed"; }
 check_accounting three
 assert_eq "$(ls three/stats | tr '\n' ' ')" "clean-00000.json clean-00001.json clean-00002.json " "one stats file per task"
-assert_eq "$(ls three/_done/clean | tr '\n' ' ')" "00000 00001 00002 " "done markers"
+assert_eq "$(ls three/_done/clean | tr '\n' ' ')" "00000 00001 00002 _run.json " "done markers and the stage manifest"
 assert_eq "$(stage_get three tasks_done)" 3 "tasks done"
 diff <(kept_records one | jq -c 'del(.corpusmill)' | sort) <(kept_records three | jq -c 'del(.corpusmill)' | sort) >/dev/null \
   || fail "splitting into tasks changed the kept records"
@@ -55,6 +55,21 @@ touch three/clean/part-00001-0042.jsonl.zst.tmp
 check_accounting three
 "$CM" run three.yaml --tasks 3 -j 2 --progress none 2>/dev/null
 check_accounting three
+
+# another split of a started stage is refused: outputs of two splits would mix
+set +e; "$CM" run three.yaml --tasks 2 --progress none 2>err; rc=$?; set -e
+assert_eq "$rc" 2 "changing --tasks refused"
+assert_file_contains err "already holds clean results split into 3 tasks; this run asks for 2" "split message"
+set +e; "$CM" clean three.yaml --task 0 --tasks 4 2>err; rc=$?; set -e
+assert_eq "$rc" 2 "changing --tasks refused for one task"
+# a changed config is refused too (finished tasks would keep old results), unless --force
+echo "# changed" >> three.yaml
+set +e; "$CM" run three.yaml --tasks 3 --progress none 2>err; rc=$?; set -e
+assert_eq "$rc" 2 "changed config refused"
+assert_file_contains err "made with another config or input" "changed config message"
+"$CM" run three.yaml --tasks 3 --force --progress none 2>/dev/null
+check_accounting three
+assert_eq "$(stage_get three read)" 1010 "forced rerun counts once"
 
 # keep_rejected: ids keeps only the id, the source and the reason
 write_config ids.yaml "input:" "  paths: [in/file1.jsonl]" "output:" "  dir: ids" "  keep_rejected: ids" "run:" "  max_malformed_fraction: 0.05"

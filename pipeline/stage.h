@@ -1,0 +1,23 @@
+/* stage.h -- what every stage's tasks agree on before they start.
+ *
+ * The first task of a stage to start records in OUT/_done/STAGE/_run.json how
+ * the stage is split (--tasks) and a fingerprint of the config and inputs.
+ * A later task, or a rerun, with another split is refused: its outputs would
+ * mix with the old split's and the counts would no longer add up. A rerun
+ * with a changed config is refused too (its finished tasks would otherwise be
+ * skipped and silently keep the old results), unless --force, which redoes
+ * the work under the new config. */
+#ifndef CM_STAGE_H
+#define CM_STAGE_H
+
+#include "config.h"
+#include "util.h"
+
+/* A hex fingerprint (16 digits) of the config file's bytes and the inputs. */
+void cm_stage_fingerprint(const cm_config *cfg, char out[17]);
+
+/* Checks and records the stage's split and fingerprint. Returns 0, or -1
+ * with err saying what differs and what to do. */
+int cm_stage_claim(const char *out_dir, const char *stage, int tasks, const char *fingerprint, int force, cm_err *err);
+
+#endif
