@@ -729,6 +729,9 @@ int cm_clean_task(const cm_config *cfg, const cm_clean_opts *opts, cm_task_stats
         pthread_mutex_destroy(&t.print_mu);
         return CM_EXIT_USAGE;
     }
+    if (opts->task == 0 && opts->progress != CM_PROGRESS_FD && t.inputs.skipped)
+        fprintf(stderr, "corpusmill: note: %llu files in the input directories are not read by this format (e.g. %s)\n",
+                (unsigned long long)t.inputs.skipped, t.inputs.first_skipped);
     t.share = cm_calloc(t.inputs.n, sizeof *t.share);
     t.n_share = cm_inputs_task_share(&t.inputs, opts->task, opts->tasks, t.share, t.inputs.n);
     for (size_t i = 0; i < t.n_share; i++) t.total_file_bytes += t.inputs.files[t.share[i]].size;

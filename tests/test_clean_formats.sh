@@ -59,14 +59,23 @@ check_accounting o3
 assert_eq "$(kept_records o3 | jq -r .text | head -1)" "dolma text" "text field"
 assert_eq "$(kept_records o3 | jq -r .raw_content | tail -1)" "ccnet text" "second candidate field"
 
+# a record that already went through corpusmill: its old corpusmill object is replaced, not duplicated
+kept_records o3 > again.jsonl
+write_config c3b.yaml "input:" "  paths: [again.jsonl]" "  text_field: [text, raw_content]" "output:" "  dir: o3b"
+"$CM" clean c3b.yaml 2>/dev/null
+check_accounting o3b
+assert_eq "$(kept_records o3b | grep -o '"corpusmill"' | wc -l)" 2 "one corpusmill object per record"
+assert_eq "$(kept_records o3b | jq -r .corpusmill.source.file | sort -u)" "again.jsonl" "the new source"
+
 # Markdown knowledge base: one document per file, id = path below the root
 mkdir -p kb/guide/sub
 printf '# 标题\n\n正文内容。\n' > kb/guide/intro.md
 printf 'Plain text file.\n' > kb/guide/sub/notes.txt
 printf 'not read\n' > kb/guide/image.png
 write_config c4.yaml "input:" "  paths: [kb]" "output:" "  dir: o4"
-"$CM" clean c4.yaml 2>/dev/null
+"$CM" clean c4.yaml 2>err4
 check_accounting o4
+assert_file_contains err4 "1 files in the input directories are not read by this format (e.g. kb/guide/image.png)" "skipped file note"
 assert_eq "$(kept_records o4 | jq -r .id | sort | tr '\n' ' ')" "guide/intro.md guide/sub/notes.txt " "markdown ids"
 assert_eq "$(kept_records o4 | jq -r 'select(.id=="guide/intro.md") | .content')" "$(printf '# 标题\n\n正文内容。')" "markdown text"
 
