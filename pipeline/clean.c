@@ -408,12 +408,6 @@ static int decode_json(worker_ctx *w, batch *b, const rec_ref *r, const char *da
     const cm_config *cfg = w->task->cfg;
     cm_doc *d = &w->doc;
     char msg[1200];
-    const char *nul = memchr(data, 0, r->len);
-    if (nul) {
-        snprintf(msg, sizeof msg, "NUL byte at column %zu", (size_t)(nul - data) + 1);
-        malformed(b, r, data, r->len, "nul_byte", msg);
-        return DECODE_MALFORMED;
-    }
     cm_err err;
     d->raw = data;
     d->raw_len = r->len;
@@ -490,13 +484,6 @@ static int decode_text(worker_ctx *w, batch *b, const rec_ref *r, const char *da
 {
     const cm_config *cfg = w->task->cfg;
     cm_doc *d = &w->doc;
-    char msg[256];
-    const char *nul = memchr(data, 0, r->len);
-    if (nul) {
-        snprintf(msg, sizeof msg, "NUL byte at byte %zu: binary content, not text", (size_t)(nul - data) + 1);
-        malformed(b, r, data, r->len, "nul_byte", msg);
-        return DECODE_MALFORMED;
-    }
     d->is_json = 0;
     d->raw = data;
     d->raw_len = r->len;
@@ -604,6 +591,14 @@ static void process_batch(void *ctx, void *slot)
         }
         if (r->damage == CM_DAMAGE_TRUNCATED) {
             malformed(b, r, data, r->len, "truncated", "the input ends inside this record (truncated or corrupt stream)");
+            continue;
+        }
+        const char *nul = memchr(data, 0, r->len);
+        if (nul) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "NUL byte at %s %zu%s", r->kind == CM_REC_TEXT_FILE ? "byte" : "column",
+                     (size_t)(nul - data) + 1, r->kind == CM_REC_TEXT_FILE ? ": binary content, not text" : "");
+            malformed(b, r, data, r->len, "nul_byte", msg);
             continue;
         }
         int dr = r->kind == CM_REC_JSON ? decode_json(w, b, r, data) : decode_text(w, b, r, data);

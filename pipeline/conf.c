@@ -174,6 +174,16 @@ const cm_conf *cm_conf_get(const cm_conf *map, const char *key)
     return NULL;
 }
 
+/* "a, b, c" from a NULL-terminated list, into out. */
+static void join_names(const char *const *names, cm_buf *out)
+{
+    for (const char *const *k = names; *k; k++) {
+        if (out->len) cm_buf_append_str(out, ", ");
+        cm_buf_append_str(out, *k);
+    }
+    if (!out->data) cm_buf_append_str(out, "none");
+}
+
 int cm_conf_check_keys(const cm_conf *node, const char *what, const char *const *known, cm_err *err)
 {
     if (!node) return 0;
@@ -185,12 +195,9 @@ int cm_conf_check_keys(const cm_conf *node, const char *what, const char *const 
         if (!ok) {
             cm_buf list;
             cm_buf_init(&list);
-            for (const char *const *k = known; *k; k++) {
-                if (list.len) cm_buf_append_str(&list, ", ");
-                cm_buf_append_str(&list, *k);
-            }
+            join_names(known, &list);
             int r = cm_errorf(err, "%s:%d:%d: unknown key '%s' in %s (known: %s)", node->file, node->items[i]->key_line,
-                              node->items[i]->key_col, node->keys[i], what, list.len ? list.data : "none");
+                              node->items[i]->key_col, node->keys[i], what, list.data);
             cm_buf_free(&list);
             return r;
         }
@@ -294,10 +301,7 @@ int cm_conf_enum(const cm_conf *map, const char *key, const char *const *choices
         if (strcmp(choices[i], n->value) == 0) { *out = i; return 0; }
     cm_buf list;
     cm_buf_init(&list);
-    for (int i = 0; choices[i]; i++) {
-        if (i) cm_buf_append_str(&list, ", ");
-        cm_buf_append_str(&list, choices[i]);
-    }
+    join_names(choices, &list);
     int r = cm_conf_error(err, n, "'%s' must be one of %s, not '%s'", key, list.data, n->value);
     cm_buf_free(&list);
     return r;

@@ -3,11 +3,6 @@
 
 void cm_doc_init(cm_doc *d)
 {
-    d->origin = NULL;
-    d->line = 0;
-    d->raw = NULL;
-    d->raw_len = 0;
-    d->is_json = 0;
     cm_json_record_init(&d->json);
     cm_buf_init(&d->text);
     cm_buf_init(&d->scratch);

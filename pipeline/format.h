@@ -54,6 +54,12 @@ void cm_lines_free(cm_lines *l);
  * starts. After the last line, l->failed tells whether the stream broke. */
 int cm_lines_next(cm_lines *l, const char **p, size_t *n, uint64_t *full_len, uint64_t *offset, int *flags);
 
+/* Reads a member line by line and hands every non-blank line to the sink as
+ * a record of `kind` (blank lines go to sink->blank). A UTF-8 byte order
+ * mark before the first line and the \r of \r\n endings are dropped. The
+ * shared body of the line-based formats. */
+int cm_format_read_lines(cm_source *src, uint64_t max_record, int kind, const cm_record_sink *sink, cm_err *err);
+
 typedef struct cm_format {
     const char *name;
     /* reads the current member of src; returns 0, or -1 when the stream broke

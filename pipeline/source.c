@@ -82,15 +82,19 @@ static long file_read_raw(cm_source *s, char *buf, size_t n, cm_err *err)
     }
 }
 
+/* Hands out what is left of a peek buffer; 0 when it is used up. */
+static size_t take_peek(const char *peek, size_t len, size_t *pos, char *buf, size_t n)
+{
+    size_t k = len - *pos;
+    if (k > n) k = n;
+    memcpy(buf, peek + *pos, k);
+    *pos += k;
+    return k;
+}
+
 static long file_read(cm_source *s, char *buf, size_t n, cm_err *err)
 {
-    if (s->fpeek_pos < s->fpeek_len) {
-        size_t k = s->fpeek_len - s->fpeek_pos;
-        if (k > n) k = n;
-        memcpy(buf, s->fpeek + s->fpeek_pos, k);
-        s->fpeek_pos += k;
-        return (long)k;
-    }
+    if (s->fpeek_pos < s->fpeek_len) return (long)take_peek(s->fpeek, s->fpeek_len, &s->fpeek_pos, buf, n);
     return file_read_raw(s, buf, n, err);
 }
 
@@ -215,13 +219,7 @@ static long decode_read(cm_source *s, char *buf, size_t n, cm_err *err)
 /* The decompressed stream below libarchive / the member reader. */
 static long stream_read(cm_source *s, char *buf, size_t n, cm_err *err)
 {
-    if (s->speek_pos < s->speek_len) {
-        size_t k = s->speek_len - s->speek_pos;
-        if (k > n) k = n;
-        memcpy(buf, s->speek + s->speek_pos, k);
-        s->speek_pos += k;
-        return (long)k;
-    }
+    if (s->speek_pos < s->speek_len) return (long)take_peek(s->speek, s->speek_len, &s->speek_pos, buf, n);
     return s->comp == COMP_NONE ? file_read(s, buf, n, err) : decode_read(s, buf, n, err);
 }
 
