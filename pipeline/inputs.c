@@ -41,7 +41,7 @@ static int walk(cm_input_list *l, size_t *cap, const char *dir, size_t rel_off, 
         names[n++] = cm_strdup(e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_name);
+    if (n) qsort(names, n, sizeof *names, cmp_name);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         size_t len = strlen(dir) + strlen(names[i]) + 2;
