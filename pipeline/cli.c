@@ -66,7 +66,7 @@ static const char USAGE_CLEAN[] =
     "  OUT/_done/clean/TTTTT                        completion marker (a rerun is a no-op)\n"
     "\n"
     "  --task I       this task's index, 0 <= I < N (default 0)\n"
-    "  --tasks N      number of tasks (default 1)\n"
+    "  --tasks N      number of tasks (default: run.tasks, which defaults to 1)\n"
     "  --input PATH   input file, directory or glob; repeatable; replaces input.paths\n"
     "  --out DIR      output directory; replaces output.dir\n"
     "  --threads T    worker threads (default: run.threads, else all cores)\n"
@@ -226,7 +226,7 @@ static int cmd_clean(int argc, char **argv)
     if (!cfg) { free(a.inputs); return CM_EXIT_USAGE; }
     cm_clean_opts o = {
         .task = (int)a.task,
-        .tasks = a.tasks > 0 ? (int)a.tasks : 1,
+        .tasks = a.tasks > 0 ? (int)a.tasks : cfg->run.tasks,
         .threads = a.threads > 0 ? (int)a.threads : 0,
         .progress = a.progress,
         .progress_fd = a.progress_fd,
