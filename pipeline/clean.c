@@ -16,6 +16,7 @@
 #include <zstd.h>
 
 #include "../filters/filter.h"
+#include "../filters/signals.h"
 #include "document.h"
 #include "format.h"
 #include "inputs.h"
@@ -246,7 +247,7 @@ static void append_source(cm_buf *o, const cm_origin *origin, uint64_t line)
     cm_buf_append_char(o, '}');
 }
 
-static void append_corpusmill(cm_buf *o, const cm_doc *d, const char *reason_filter, const char *reason_rule)
+static void append_corpusmill(cm_buf *o, cm_doc *d, const char *reason_filter, const char *reason_rule)
 {
     cm_buf_append_str(o, "\"corpusmill\":{");
     append_source(o, d->origin, d->line);
@@ -257,6 +258,11 @@ static void append_corpusmill(cm_buf *o, const cm_doc *d, const char *reason_fil
     if (d->meta.len) {
         cm_buf_append_char(o, ',');
         cm_buf_append(o, d->meta.data, d->meta.len);
+    }
+    int store = d->signal_opts ? d->signal_opts->store : CM_STORE_AUTO;
+    if (store == CM_STORE_ALWAYS || (store == CM_STORE_AUTO && cm_signals_used(d))) {
+        cm_buf_append_char(o, ',');
+        cm_signals_json(d, o);
     }
     if (reason_filter) {
         cm_buf_append_str(o, ",\"reason\":\"");
@@ -270,7 +276,7 @@ static void append_corpusmill(cm_buf *o, const cm_doc *d, const char *reason_fil
 
 /* The record with its text as cleaned and the corpusmill object added; other
  * members are copied byte for byte. */
-static void append_full(cm_buf *o, const cm_doc *d, const char *rf, const char *rr)
+static void append_full(cm_buf *o, cm_doc *d, const char *rf, const char *rr)
 {
     cm_buf_append_char(o, '{');
     int any = 0;
@@ -305,7 +311,7 @@ static void append_full(cm_buf *o, const cm_doc *d, const char *rf, const char *
 }
 
 /* keep_rejected: ids -- the id, the source and the reason only. */
-static void append_ids(cm_buf *o, const cm_doc *d, const char *rf, const char *rr)
+static void append_ids(cm_buf *o, cm_doc *d, const char *rf, const char *rr)
 {
     cm_buf_append_str(o, "{\"id\":");
     if (d->is_json && d->id_member >= 0) {
@@ -753,6 +759,7 @@ int cm_clean_task(const cm_config *cfg, const cm_clean_opts *opts, cm_task_stats
         w->task = &t;
         w->parser = cm_json_parser_create();
         cm_doc_init(&w->doc);
+        w->doc.signal_opts = &cfg->clean.signals;
         cm_buf_init(&w->repair);
         cm_buf_init(&w->render);
         w->cctx = ZSTD_createCCtx();

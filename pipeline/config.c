@@ -34,6 +34,7 @@ static void set_defaults(cm_config *c)
     c->run.batch_bytes = 4u << 20;
     c->run.max_error_lines = 50;
     c->clean.invalid_utf8 = CM_UTF8_REPLACE;
+    cm_signal_opts_default(&c->clean.signals);
 }
 
 static int read_input(cm_config *c, const cm_conf *n, cm_err *err)
@@ -97,10 +98,11 @@ static int read_run(cm_config *c, const cm_conf *n, cm_err *err)
  * valid, by building one instance. */
 static int read_clean(cm_config *c, const cm_conf *n, cm_err *err)
 {
-    static const char *const known[] = {"invalid_utf8", "steps", NULL};
+    static const char *const known[] = {"invalid_utf8", "signals", "steps", NULL};
     static const char *const utf8[] = {"replace", "quarantine", NULL};
     if (cm_conf_check_keys(n, "clean", known, err)) return -1;
     if (cm_conf_enum(n, "invalid_utf8", utf8, &c->clean.invalid_utf8, err)) return -1;
+    if (cm_signal_opts_read(cm_conf_get(n, "signals"), &c->clean.signals, err)) return -1;
     const cm_conf *steps = cm_conf_get(n, "steps");
     if (!steps) return 0;
     if (steps->type != CM_CONF_SEQ) return cm_conf_error(err, steps, "clean.steps must be a list of filters");
@@ -217,5 +219,11 @@ const char cm_config_reference[] =
     "  max_error_lines: 50    # malformed-record lines printed per task; the rest are counted\n"
     "clean:\n"
     "  invalid_utf8: replace  # replace (U+FFFD, counted) | quarantine (to malformed/)\n"
+    "  signals:\n"
+    "    word_units: fast     # fast (UAX #29 core rules; one CJK character = one word) | icu (ICU word break,\n"
+    "                         #   dictionary words for Chinese; 13-41 MB/s)\n"
+    "    short_line_chars: 30 # a short line for short_lines_frac (FineWeb)\n"
+    "    short_line_chars_cjk: 10  # the same for documents that are mostly CJK\n"
+    "    store: auto          # auto (when a step computed them) | always | never: corpusmill.signals\n"
     "  steps:                 # in order; `corpusmill filters` lists them with their defaults\n"
     "    - normalize: {}\n";

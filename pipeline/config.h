@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "conf.h"
+#include "../filters/signals.h"
 
 typedef enum cm_format_kind { CM_FORMAT_AUTO, CM_FORMAT_JSONL, CM_FORMAT_TEXT, CM_FORMAT_LINES } cm_format_kind;
 typedef enum cm_exam_mode { CM_EXAM_RENDER, CM_EXAM_SKIP } cm_exam_mode;
@@ -52,6 +53,7 @@ typedef struct cm_config {
     struct {
         int invalid_utf8;          /* cm_bad_utf8                             default: replace */
         const cm_conf *steps;      /* the steps list (NULL: normalize only) */
+        cm_signal_opts signals;    /* how signals are computed and stored      see filters/signals.c */
     } clean;
 } cm_config;
 

@@ -1,8 +1,12 @@
 /* document.c -- lifetime of the reusable per-worker cm_doc. */
 #include "document.h"
 
+#include "../filters/signals.h"
+
 void cm_doc_init(cm_doc *d)
 {
+    d->signals = NULL;
+    d->signal_opts = NULL;
     cm_json_record_init(&d->json);
     cm_buf_init(&d->text);
     cm_buf_init(&d->scratch);
@@ -16,6 +20,8 @@ void cm_doc_free(cm_doc *d)
     cm_buf_free(&d->text);
     cm_buf_free(&d->scratch);
     cm_buf_free(&d->meta);
+    cm_signals_free(d->signals);
+    d->signals = NULL;
 }
 
 void cm_doc_reset(cm_doc *d)
@@ -38,6 +44,7 @@ void cm_doc_reset(cm_doc *d)
     d->utf8_replaced = 0;
     d->drop_filter = NULL;
     d->drop_rule = NULL;
+    cm_signals_forget_extras(d->signals);
 }
 
 void cm_doc_swap_text(cm_doc *d)
@@ -47,4 +54,5 @@ void cm_doc_swap_text(cm_doc *d)
     d->scratch = t;
     cm_buf_clear(&d->scratch);
     d->text_changed = 1;
+    cm_signals_invalidate(d->signals);
 }

@@ -44,6 +44,11 @@ typedef struct cm_doc {
     size_t utf8_replaced; /* invalid UTF-8 sequences replaced by U+FFFD */
     cm_buf meta;          /* extra members of the "corpusmill" object, as `"key":value` pairs joined by commas */
 
+    /* quality signals (filters/signals.h): computed on demand, cached
+     * until the text changes */
+    struct cm_signals *signals;
+    const struct cm_signal_opts *signal_opts;
+
     /* verdict */
     const char *drop_filter; /* name of the step that removed it, NULL when kept */
     const char *drop_rule;   /* the rule within that step */

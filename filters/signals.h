@@ -1,0 +1,124 @@
+/* signals.h -- per-document quality signals, in the style of RedPajama-v2
+ * and Gopher, computed once per document and shared by every filter that
+ * reads them (gopher_*, c4, fineweb, length, signal).
+ *
+ * Tokens. A document is split into tokens: words and symbol runs (runs of
+ * punctuation and symbols, such as "," or "..."), like the NLTK tokenizer
+ * datatrove's Gopher filters use, so that their ratios mean the same here.
+ *  - word_units: fast (default): the UAX #29 rules that matter for counting:
+ *    runs of letters, marks and digits, joined across an apostrophe, a period
+ *    or a comma between letters/digits ("don't", "3.14", "e.g"); every CJK
+ *    ideograph, and each run of kana or hangul, is a word (Chinese has no
+ *    spaces: one character is the unit, as data-juicer recommends).
+ *  - word_units: icu: ICU's word break iterator (UAX #29, and dictionary
+ *    segmentation for Chinese: 书生/浦/语/大/模型/...). Exact, and 13-41 MB/s here.
+ * Mixed documents are tokenized by script, run by run. A document is "CJK"
+ * when CJK characters are at least half of its letters; filters pick their
+ * thresholds by that.
+ *
+ * Lines are split on \n; paragraphs on blank lines. Lengths are in Unicode
+ * code points. Definitions of the repetition signals follow datatrove's
+ * GopherRepetitionFilter exactly (duplicates beyond the first occurrence,
+ * fractions of the text's characters). */
+#ifndef CM_SIGNALS_H
+#define CM_SIGNALS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../pipeline/conf.h"
+#include "../pipeline/document.h"
+
+enum { CM_WORDS_FAST = 0, CM_WORDS_ICU = 1 };
+/* auto: when a step computed them (they cost nothing more); always; never */
+enum { CM_STORE_AUTO = 0, CM_STORE_ALWAYS = 1, CM_STORE_NEVER = 2 };
+
+typedef struct cm_token {
+    uint32_t start, len; /* bytes in the text */
+    uint32_t chars;      /* code points */
+    uint8_t is_word;     /* 0: a run of punctuation/symbols */
+    uint8_t has_alpha;   /* at least one alphabetic (or CJK) character */
+    uint8_t is_cjk;
+    uint64_t hash;       /* of the bytes; for words lowercased ASCII is not applied */
+} cm_token;
+
+typedef struct cm_line {
+    uint32_t start, len; /* bytes */
+    uint32_t chars;
+    uint64_t hash;
+} cm_line;
+
+/* The signals. Fractions are in [0, 1]; counts are whole numbers. */
+typedef struct cm_signal_values {
+    double chars, words, tokens, lines, paragraphs, sentences;
+    double cjk;                    /* 1 when the document is mostly CJK */
+    double cjk_frac;               /* CJK characters / letters */
+    double mean_word_length;       /* code points per word (symbol runs excluded) */
+    double symbol_word_ratio;      /* ("#" + "..." + "…") / tokens */
+    double hash_word_ratio, ellipsis_word_ratio;
+    double bullet_lines_frac, ellipsis_lines_frac;
+    double alpha_words_frac;       /* tokens with an alphabetic or CJK character / tokens */
+    double stop_words, stop_words_frac;
+    double dup_line_frac, dup_para_frac, dup_line_char_frac, dup_para_char_frac;
+    double top_2gram_frac, top_3gram_frac, top_4gram_frac;
+    double dup_5gram_frac, dup_6gram_frac, dup_7gram_frac, dup_8gram_frac, dup_9gram_frac, dup_10gram_frac;
+    double terminal_punct_lines_frac;
+    double short_lines_frac;       /* lines of at most short_line_chars (30; 10 for CJK documents) */
+    double unique_words_frac, unigram_entropy;
+    double digit_frac, upper_frac, whitespace_frac, url_frac;
+    double curly_brackets, lorem_ipsum, javascript_lines, policy_lines;
+    double newline_word_ratio;     /* line breaks / words (FineWeb's list ratio) */
+    double dup_line_char_frac_fw;  /* FineWeb: duplicated line chars / chars without \n */
+} cm_signal_values;
+
+/* Name and offset of each signal, for the generic `signal` filter and JSON. */
+typedef struct cm_signal_def {
+    const char *name;
+    size_t offset;
+} cm_signal_def;
+extern const cm_signal_def cm_signal_defs[];
+/* The value of the signal called name, or -1 when there is no such signal. */
+int cm_signal_lookup(const char *name);
+
+/* Options, from the `signals` block of `clean` (see signals.c for defaults). */
+typedef struct cm_signal_opts {
+    int word_units;             /* CM_WORDS_FAST | CM_WORDS_ICU */
+    int short_line_chars;       /* 30 (FineWeb) */
+    int short_line_chars_cjk;   /* 10 */
+    int store;                  /* CM_STORE_*: write corpusmill.signals on records */
+} cm_signal_opts;
+
+void cm_signal_opts_default(cm_signal_opts *o);
+int cm_signal_opts_read(const cm_conf *node, cm_signal_opts *o, cm_err *err);
+
+/* Per-document state, hung on cm_doc.signals and reused across documents. */
+typedef struct cm_signals cm_signals;
+
+/* The signals of doc's current text: computed on first use after the text
+ * changed, then cached. */
+const cm_signal_values *cm_signals_get(cm_doc *doc);
+/* The tokens / lines of the current text (valid after cm_signals_get). */
+const cm_token *cm_signals_tokens(cm_doc *doc, size_t *n);
+const cm_line *cm_signals_lines(cm_doc *doc, size_t *n);
+
+/* Extra named values set by filters (language score, PII counts, flagged
+ * word fraction), written with the signals; forgotten with the document. */
+void cm_signals_set_extra(cm_doc *doc, const char *name, double value);
+/* An extra value, or -1 when not set. */
+double cm_signals_get_extra(cm_doc *doc, const char *name);
+
+/* Whether a step asked for the signals of this document. */
+int cm_signals_used(const cm_doc *doc);
+
+/* Appends `"signals":{...}` (computing them if needed) to out. */
+void cm_signals_json(cm_doc *doc, cm_buf *out);
+
+/* Lifetime, called by cm_doc_reset / cm_doc_free / cm_doc_swap_text. */
+void cm_signals_invalidate(cm_signals *s);
+void cm_signals_forget_extras(cm_signals *s);
+void cm_signals_free(cm_signals *s);
+
+/* Hashes used for tokens, lines and n-grams (XXH3). */
+uint64_t cm_hash_bytes(const void *p, size_t n);
+
+#endif

@@ -1,0 +1,167 @@
+/* test_signals.c -- every quality signal on small texts computed by hand,
+ * in English, Chinese and mixed text, with both word units. */
+#include "check.h"
+#include "signals.h"
+
+#include <math.h>
+
+static cm_doc doc;
+static cm_signal_opts opts;
+
+static const cm_signal_values *sig(const char *text)
+{
+    cm_doc_reset(&doc);
+    cm_buf_append_str(&doc.text, text);
+    return cm_signals_get(&doc);
+}
+
+#define NEAR(a, b) (fabs((a) - (b)) < 1e-3)
+#define CHECK_NEAR(got, want)                                                                               \
+    do {                                                                                                    \
+        double g_ = (got), w_ = (want);                                                                     \
+        if (!NEAR(g_, w_)) {                                                                                \
+            fprintf(stderr, "%s:%d: %s = %g, want %g\n", __FILE__, __LINE__, #got, g_, w_);                 \
+            check_failures++;                                                                               \
+        }                                                                                                   \
+    } while (0)
+
+int main(void)
+{
+    cm_doc_init(&doc);
+    cm_signal_opts_default(&opts);
+    doc.signal_opts = &opts;
+    const cm_signal_values *v;
+
+    /* English: tokens are words and punctuation runs */
+    v = sig("Hello world. Hello world.");
+    CHECK_NEAR(v->chars, 25);
+    CHECK_NEAR(v->tokens, 6);
+    CHECK_NEAR(v->words, 4);
+    CHECK_NEAR(v->mean_word_length, 5);
+    CHECK_NEAR(v->sentences, 2);
+    CHECK_NEAR(v->lines, 1);
+    CHECK_NEAR(v->paragraphs, 1);
+    CHECK_NEAR(v->terminal_punct_lines_frac, 1);
+    CHECK_NEAR(v->alpha_words_frac, 4.0 / 6);
+    CHECK_NEAR(v->unique_words_frac, 0.5);
+    CHECK_NEAR(v->unigram_entropy, log(2));
+    CHECK_NEAR(v->top_2gram_frac, 22.0 / 25); /* "Hello world" (11 chars) twice */
+    CHECK_NEAR(v->dup_5gram_frac, 0);
+    CHECK_NEAR(v->upper_frac, 2.0 / 25);
+    CHECK_NEAR(v->whitespace_frac, 3.0 / 25);
+    CHECK(v->cjk == 0);
+
+    /* stop words in lowercase, and Gopher's symbols */
+    v = sig("The cat and THE dog # # ... fine…");
+    CHECK_NEAR(v->words, 6);
+    CHECK_NEAR(v->stop_words, 3); /* The, and, THE */
+    CHECK_NEAR(v->stop_words_frac, 0.5);
+    CHECK_NEAR(v->hash_word_ratio, 2.0 / v->tokens);
+    CHECK_NEAR(v->ellipsis_word_ratio, 2.0 / v->tokens);
+
+    /* Chinese, one word per character */
+    v = sig("我们的茶很好。我们的茶很好。");
+    CHECK_NEAR(v->chars, 14);
+    CHECK_NEAR(v->tokens, 14);
+    CHECK_NEAR(v->words, 12);
+    CHECK(v->cjk == 1);
+    CHECK_NEAR(v->cjk_frac, 1);
+    CHECK_NEAR(v->mean_word_length, 1);
+    CHECK_NEAR(v->stop_words, 6); /* 我 们 的, twice */
+    CHECK_NEAR(v->sentences, 2);
+    CHECK_NEAR(v->terminal_punct_lines_frac, 1);
+    CHECK_NEAR(v->dup_5gram_frac, 5.0 / 14); /* the second 我们的茶很 */
+    CHECK_NEAR(v->alpha_words_frac, 12.0 / 14);
+
+    /* CJK line ends, full-width and as NFKC would have left them */
+    v = sig("第一行。\n第二行！\n第三行？\n第四行…\n「第五行」\n第六行!\n第七行?\n第八行...\n没有标点");
+    CHECK_NEAR(v->lines, 9);
+    CHECK_NEAR(v->terminal_punct_lines_frac, 8.0 / 9);
+    CHECK_NEAR(v->ellipsis_lines_frac, 2.0 / 9);
+    CHECK_NEAR(v->short_lines_frac, 1); /* all at most 10 characters in a CJK document */
+
+    /* lines, bullets, ellipses, paragraphs */
+    v = sig("a\n\n- item one\n- item two\nEnd...");
+    CHECK_NEAR(v->lines, 4);
+    CHECK_NEAR(v->paragraphs, 2);
+    CHECK_NEAR(v->bullet_lines_frac, 0.5);
+    CHECK_NEAR(v->ellipsis_lines_frac, 0.25);
+    CHECK_NEAR(v->terminal_punct_lines_frac, 0.25);
+    CHECK_NEAR(v->short_lines_frac, 1);
+    v = sig("• one\n● two\n* three\nfour");
+    CHECK_NEAR(v->bullet_lines_frac, 0.75);
+
+    /* duplicate lines and paragraphs, by count and by characters */
+    v = sig("x y z\nx y z\nabc");
+    CHECK_NEAR(v->dup_line_frac, 1.0 / 3);
+    CHECK_NEAR(v->dup_line_char_frac, 5.0 / 15);
+    CHECK_NEAR(v->dup_line_char_frac_fw, 5.0 / 13);
+    CHECK_NEAR(v->newline_word_ratio, 2.0 / 7);
+    v = sig("para one\n\npara two\n\npara one");
+    CHECK_NEAR(v->paragraphs, 3);
+    CHECK_NEAR(v->dup_para_frac, 1.0 / 3);
+    CHECK_NEAR(v->dup_para_char_frac, 8.0 / 28);
+
+    /* URLs, digits, brackets, boilerplate phrases */
+    v = sig("see https://example.com/a now 12");
+    CHECK_NEAR(v->url_frac, 21.0 / 32);
+    CHECK_NEAR(v->digit_frac, 2.0 / 32);
+    v = sig("Lorem ipsum dolor {x}\nPlease enable JavaScript\nRead our Privacy Policy.\n本站隐私政策");
+    CHECK_NEAR(v->lorem_ipsum, 1);
+    CHECK_NEAR(v->curly_brackets, 1);
+    CHECK_NEAR(v->javascript_lines, 1);
+    CHECK_NEAR(v->policy_lines, 2);
+
+    /* mixed: Chinese characters and an English word */
+    v = sig("数据 cleaning 很重要");
+    CHECK_NEAR(v->words, 6);
+    CHECK_NEAR(v->cjk_frac, 5.0 / 13);
+    CHECK(v->cjk == 0);
+
+    /* UAX #29 joiners: apostrophes, decimal points, abbreviations */
+    v = sig("Don't stop: it's 3.14, e.g. fine 3,000.");
+    CHECK_NEAR(v->words, 7);
+    size_t n;
+    const cm_token *t = cm_signals_tokens(&doc, &n);
+    CHECK(n > 0 && t[0].len == 5 && t[0].is_word);
+
+    /* ICU word units agree on English, and segment Chinese into words */
+    opts.word_units = CM_WORDS_ICU;
+    v = sig("Don't stop: it's 3.14, e.g. fine 3,000.");
+    CHECK_NEAR(v->words, 7);
+    v = sig("书生浦语大模型全链路开源体系");
+    CHECK_NEAR(v->words, 11); /* 书生/浦/语/大/模型/全/链/路/开/源/体系 */
+    CHECK(v->cjk == 1);
+    opts.word_units = CM_WORDS_FAST;
+    v = sig("书生浦语大模型全链路开源体系");
+    CHECK_NEAR(v->words, 14);
+
+    /* cached until the text changes */
+    v = sig("one two three");
+    CHECK_NEAR(v->words, 3);
+    cm_buf_clear(&doc.scratch);
+    cm_buf_append_str(&doc.scratch, "one two");
+    cm_doc_swap_text(&doc);
+    CHECK_NEAR(cm_signals_get(&doc)->words, 2);
+
+    /* extras and the JSON form */
+    cm_signals_set_extra(&doc, "pii_email", 2);
+    CHECK_NEAR(cm_signals_get_extra(&doc, "pii_email"), 2);
+    CHECK_NEAR(cm_signals_get_extra(&doc, "nope"), -1);
+    cm_buf js;
+    cm_buf_init(&js);
+    cm_signals_json(&doc, &js);
+    CHECK_CONTAINS(js.data, "\"signals\":{\"chars\":7,\"words\":2,");
+    CHECK_CONTAINS(js.data, "\"pii_email\":2}");
+    cm_buf_free(&js);
+    CHECK(cm_signal_lookup("dup_line_frac") >= 0);
+    CHECK(cm_signal_lookup("no_such_signal") == -1);
+
+    /* empty text */
+    v = sig("");
+    CHECK_NEAR(v->words, 0);
+    CHECK_NEAR(v->lines, 0);
+
+    cm_doc_free(&doc);
+    CHECK_DONE();
+}
