@@ -5,9 +5,27 @@
 #include <string.h>
 
 extern const cm_filter cm_filter_normalize;
+extern const cm_filter cm_filter_length;
+extern const cm_filter cm_filter_gopher_quality;
+extern const cm_filter cm_filter_gopher_repetition;
+extern const cm_filter cm_filter_c4;
+extern const cm_filter cm_filter_fineweb;
+extern const cm_filter cm_filter_signal;
+extern const cm_filter cm_filter_language;
+extern const cm_filter cm_filter_pii;
+extern const cm_filter cm_filter_flagged_words;
 
 const cm_filter *const cm_filters[] = {
     &cm_filter_normalize,
+    &cm_filter_length,
+    &cm_filter_gopher_quality,
+    &cm_filter_gopher_repetition,
+    &cm_filter_c4,
+    &cm_filter_fineweb,
+    &cm_filter_signal,
+    &cm_filter_language,
+    &cm_filter_pii,
+    &cm_filter_flagged_words,
     NULL,
 };
 

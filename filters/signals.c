@@ -256,8 +256,9 @@ static inline int is_alpha(uint32_t c)
     return u_isalpha((UChar32)c);
 }
 /* UAX #29 MidLetter / MidNumLet / MidNum characters that join a word when a
- * word character follows */
-static inline int is_joiner(uint32_t c) { return c == '\'' || c == 0x2019 || c == '.' || c == ',' || c == 0xB7; }
+ * word character follows; and the hyphen, which the NLTK tokenizer behind
+ * datatrove's Gopher thresholds keeps inside words ("well-known") */
+static inline int is_joiner(uint32_t c) { return c == '\'' || c == 0x2019 || c == '.' || c == ',' || c == 0xB7 || c == '-'; }
 
 static inline uint32_t decode_at(const unsigned char *s, size_t len, size_t i, size_t *k)
 {
@@ -329,9 +330,10 @@ static void tokenize_fast(cm_signals *S, const unsigned char *s, size_t len, siz
                 if (is_joiner(d) && i + k < len) {
                     size_t k2;
                     uint32_t e = decode_at(s, len, i + k, &k2);
-                    /* a comma only joins digits (3,000); the others join any word characters */
+                    /* a comma only joins digits (3,000), a hyphen only letters; the others any word characters */
                     int ok = is_wordch(e) && !is_han(e) && !is_kana_hangul(e) &&
-                             (d != ',' || ((s[i - 1] >= '0' && s[i - 1] <= '9') && e >= '0' && e <= '9'));
+                             (d != ',' || ((s[i - 1] >= '0' && s[i - 1] <= '9') && e >= '0' && e <= '9')) &&
+                             (d != '-' || (is_alpha(e) && is_alpha(s[i - 1])));
                     if (ok) { i += k; n++; continue; }
                 }
                 break;
@@ -422,6 +424,29 @@ static const char *const BULLETS[] = {"•", "-", "*", "‣", "▶", "◀", "◦
 static const char *const POLICY[] = {"terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies",
                                      "use cookies", "隐私政策", "使用条款", "服务条款", "免责声明", NULL};
 
+int cm_line_ends_terminal(const char *line, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)line;
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t')) len--;
+    for (int k = 0; TERMINALS[k]; k++)
+        if (ends_with_bytes(s, len, TERMINALS[k])) return 1;
+    return 0;
+}
+
+uint64_t cm_token_key(const char *text, const cm_token *t)
+{
+    const unsigned char *s = (const unsigned char *)text + t->start;
+    if (t->is_cjk || t->len > 64) return t->hash;
+    char low[64];
+    int changed = 0;
+    for (uint32_t j = 0; j < t->len; j++) {
+        char c = (char)s[j];
+        if (c >= 'A' && c <= 'Z') { c = (char)(c + 32); changed = 1; }
+        low[j] = c;
+    }
+    return changed ? cm_hash_bytes(low, t->len) : t->hash;
+}
+
 static size_t count_sub(const char *hay, size_t n, const char *needle)
 {
     size_t k = strlen(needle), c = 0;
@@ -490,19 +515,7 @@ static void compute(cm_doc *doc)
         if (t->is_word) {
             words++;
             word_chars += t->chars;
-            uint64_t h = t->hash;
-            /* stop words are matched in lowercase (ASCII) */
-            if (!t->is_cjk && t->len <= 16) {
-                char low[16];
-                int changed = 0;
-                for (uint32_t j = 0; j < t->len; j++) {
-                    char c = (char)s[t->start + j];
-                    if (c >= 'A' && c <= 'Z') { c = (char)(c + 32); changed = 1; }
-                    low[j] = c;
-                }
-                if (changed) h = cm_hash_bytes(low, t->len);
-            }
-            stop += htab_has(&S->stop, h);
+            stop += htab_has(&S->stop, cm_token_key((const char *)s, t)); /* in lowercase */
         } else {
             const unsigned char *p = s + t->start;
             if (p[0] == '#') hashes += t->chars;
@@ -513,7 +526,13 @@ static void compute(cm_doc *doc)
     v->chars = (double)chars;
     v->tokens = (double)S->n_tok;
     v->words = (double)words;
-    v->cjk_frac = letters ? (double)cjk_chars / (double)letters : 0;
+    /* the dominant script by words: a CJK character and a Latin word each
+     * carry about one unit of meaning (letters would overweight Latin) */
+    size_t cjk_words = 0;
+    for (size_t i = 0; i < S->n_tok; i++) cjk_words += S->tok[i].is_word && S->tok[i].is_cjk;
+    (void)cjk_chars;
+    (void)letters;
+    v->cjk_frac = words ? (double)cjk_words / (double)words : 0;
     v->cjk = v->cjk_frac >= 0.5;
     v->mean_word_length = words ? (double)word_chars / (double)words : 0;
     double ntok = S->n_tok ? (double)S->n_tok : 1;
@@ -732,4 +751,62 @@ void cm_signals_json(cm_doc *doc, cm_buf *out)
         append_number(out, S->extras[i].value);
     }
     cm_buf_append_char(out, '}');
+}
+
+/* ---- word sets ---- */
+
+struct cm_wordset {
+    htab set;
+    int max_cjk_run; /* longest entry in CJK characters, for runs of single-character tokens */
+};
+
+cm_wordset *cm_wordset_create(char *const *words, size_t n)
+{
+    cm_wordset *w = cm_calloc(1, sizeof *w);
+    htab_reset(&w->set, n + 1);
+    for (size_t i = 0; i < n; i++) {
+        char low[256];
+        size_t l = strlen(words[i]);
+        if (l == 0 || l >= sizeof low) continue;
+        int cjk_chars = 0;
+        for (size_t j = 0; j < l; j++) {
+            char c = words[i][j];
+            low[j] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+            if ((unsigned char)c >= 0xE0) cjk_chars++;
+        }
+        htab_add(&w->set, cm_hash_bytes(low, l));
+        if (cjk_chars > w->max_cjk_run) w->max_cjk_run = cjk_chars;
+    }
+    return w;
+}
+
+void cm_wordset_free(cm_wordset *w)
+{
+    if (!w) return;
+    free(w->set.keys);
+    free(w->set.vals);
+    free(w);
+}
+
+size_t cm_wordset_count(const cm_wordset *w, cm_doc *doc)
+{
+    size_t n, count = 0;
+    const cm_token *t = cm_signals_tokens(doc, &n);
+    const char *text = doc->text.data;
+    for (size_t i = 0; i < n; i++) {
+        if (!t[i].is_word) continue;
+        if (htab_has(&w->set, cm_token_key(text, &t[i]))) { count++; continue; }
+        /* entries of several CJK characters over adjacent one-character tokens */
+        if (t[i].is_cjk && t[i].chars == 1 && w->max_cjk_run > 1) {
+            size_t end = i + 1;
+            while (end < n && end - i < (size_t)w->max_cjk_run && t[end].is_cjk && t[end].chars == 1 &&
+                   t[end].start == t[end - 1].start + t[end - 1].len)
+                end++;
+            for (size_t e = end; e > i + 1; e--) {
+                size_t bytes = t[e - 1].start + t[e - 1].len - t[i].start;
+                if (htab_has(&w->set, cm_hash_bytes(text + t[i].start, bytes))) { count++; i = e - 1; break; }
+            }
+        }
+    }
+    return count;
 }

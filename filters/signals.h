@@ -13,7 +13,7 @@
  *  - word_units: icu: ICU's word break iterator (UAX #29, and dictionary
  *    segmentation for Chinese: 书生/浦/语/大/模型/...). Exact, and 13-41 MB/s here.
  * Mixed documents are tokenized by script, run by run. A document is "CJK"
- * when CJK characters are at least half of its letters; filters pick their
+ * when CJK words are at least half of its words; filters pick their
  * thresholds by that.
  *
  * Lines are split on \n; paragraphs on blank lines. Lengths are in Unicode
@@ -52,7 +52,7 @@ typedef struct cm_line {
 typedef struct cm_signal_values {
     double chars, words, tokens, lines, paragraphs, sentences;
     double cjk;                    /* 1 when the document is mostly CJK */
-    double cjk_frac;               /* CJK characters / letters */
+    double cjk_frac;               /* CJK words / words (a CJK character is a word with fast units) */
     double mean_word_length;       /* code points per word (symbol runs excluded) */
     double symbol_word_ratio;      /* ("#" + "..." + "…") / tokens */
     double hash_word_ratio, ellipsis_word_ratio;
@@ -117,6 +117,24 @@ void cm_signals_json(cm_doc *doc, cm_buf *out);
 void cm_signals_invalidate(cm_signals *s);
 void cm_signals_forget_extras(cm_signals *s);
 void cm_signals_free(cm_signals *s);
+
+/* Whether a line (without its \n) ends in terminal punctuation: ASCII
+ * . ! ? " ' and CJK 。！？…」』” ’ (trailing spaces ignored). */
+int cm_line_ends_terminal(const char *line, size_t len);
+
+/* The lowercase (ASCII) hash of a token, as stop-word and flagged-word sets
+ * are keyed. */
+uint64_t cm_token_key(const char *text, const cm_token *t);
+
+/* A set of words (stop words, flagged words), matched against tokens in
+ * lowercase. Multi-character Chinese entries match ICU word tokens; with
+ * fast word units every Chinese character is a token, so entries of several
+ * characters are also found as runs of consecutive tokens. */
+typedef struct cm_wordset cm_wordset;
+cm_wordset *cm_wordset_create(char *const *words, size_t n);
+void cm_wordset_free(cm_wordset *w);
+/* How many words of the document's text are in the set. */
+size_t cm_wordset_count(const cm_wordset *w, cm_doc *doc);
 
 /* Hashes used for tokens, lines and n-grams (XXH3). */
 uint64_t cm_hash_bytes(const void *p, size_t n);

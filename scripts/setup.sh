@@ -11,6 +11,8 @@ PACKAGES=(
   libyaml-dev                            # config files
   libsimdjson-dev                        # JSON records
   libxxhash-dev                          # hashing
+  libpcre2-dev                           # PII patterns
+  libcld2-dev                            # language identification
   zstd xz-utils bzip2 gzip tar           # fixtures in tests and the bench corpus
   jq python3                             # test assertions, sample and bench generators
 )

@@ -112,10 +112,13 @@ int main(void)
     CHECK_NEAR(v->javascript_lines, 1);
     CHECK_NEAR(v->policy_lines, 2);
 
-    /* mixed: Chinese characters and an English word */
+    /* mixed: Chinese characters and English words; the dominant script by words */
     v = sig("数据 cleaning 很重要");
     CHECK_NEAR(v->words, 6);
-    CHECK_NEAR(v->cjk_frac, 5.0 / 13);
+    CHECK_NEAR(v->cjk_frac, 5.0 / 6);
+    CHECK(v->cjk == 1);
+    v = sig("We clean 数据 for training large language models today");
+    CHECK_NEAR(v->cjk_frac, 2.0 / 10);
     CHECK(v->cjk == 0);
 
     /* UAX #29 joiners: apostrophes, decimal points, abbreviations */

@@ -1,0 +1,133 @@
+/* language.c -- language identification with CLD2, with a keep list and a
+ * minimum score (the fraction of the text CLD2 puts in the top language,
+ * 0..1; FineWeb keeps English at >= 0.65 with fastText, which Debian does not
+ * ship). Writes corpusmill.language and the signal language_score.
+ *
+ * Speed: a CLD2 call costs ~30 us plus ~35 ns per byte here, so only the
+ * first max_bytes of a document are given to it (a language is plain from a
+ * page of text). A document whose words are at least 95% Han characters with
+ * no kana or hangul is Chinese without asking CLD2 (script_shortcut), which
+ * is what CLD2 says of such text anyway; turn it off to tell zh from zh-Hant.
+ * WanJuan-CC records carry their own `language` field: trust_field uses it.
+ *
+ * Reasons: language:not_kept (the language is not in keep), language:low_score. */
+#include "filter.h"
+#include "signals.h"
+#include "cld2_wrap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char DEFAULTS[] =
+    "language:\n"
+    "  keep: []                     # language codes to keep (CLD2's: en, zh, zh-Hant, ...); empty = all\n"
+    "  min_score: 0.65              # fraction of the text in the top language (FineWeb: 0.65)\n"
+    "  max_bytes: 2048              # the start of the document given to CLD2\n"
+    "  script_shortcut: true        # >= 95% Han words, no kana/hangul: zh without CLD2\n"
+    "  trust_field: \"\"              # a record field holding the language (WanJuan-CC: language)\n";
+
+typedef struct language {
+    char **keep;
+    size_t n_keep;
+    double min_score;
+    long max_bytes;
+    int shortcut;
+    char *field;
+} language;
+
+static void destroy(void *self)
+{
+    language *l = self;
+    if (!l) return;
+    cm_conf_free_strings(l->keep, l->n_keep);
+    free(l->field);
+    free(l);
+}
+
+static void *create(const cm_conf *opt, cm_err *err)
+{
+    static const char *const known[] = {"keep", "min_score", "max_bytes", "script_shortcut", "trust_field", NULL};
+    language *l = cm_calloc(1, sizeof *l);
+    l->min_score = 0.65;
+    l->max_bytes = 2048;
+    l->shortcut = 1;
+    if (cm_conf_check_keys(opt, "filter language", known, err) || cm_conf_strings(opt, "keep", &l->keep, &l->n_keep, err) ||
+        cm_conf_double(opt, "min_score", 0, 1, &l->min_score, err) ||
+        cm_conf_int(opt, "max_bytes", 64, 1 << 30, &l->max_bytes, err) ||
+        cm_conf_bool(opt, "script_shortcut", &l->shortcut, err) || cm_conf_string(opt, "trust_field", &l->field, err)) {
+        destroy(l);
+        return NULL;
+    }
+    if (l->field && !l->field[0]) { free(l->field); l->field = NULL; }
+    return l;
+}
+
+/* A cut that does not split a UTF-8 sequence. */
+static size_t utf8_cut(const char *s, size_t len, size_t max)
+{
+    if (len <= max) return len;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80) max--;
+    return max;
+}
+
+static cm_verdict apply(void *self, cm_doc *doc)
+{
+    language *l = self;
+    char code[32] = "un";
+    double score = 0;
+    int found = 0;
+    if (l->field && doc->is_json) {
+        long i = cm_json_find(&doc->json, l->field, NULL);
+        if (i >= 0 && doc->json.members[i].type == CM_JSON_STRING) {
+            snprintf(code, sizeof code, "%s", cm_json_str(&doc->json, &doc->json.members[i]));
+            score = 1;
+            found = 1;
+        }
+    }
+    if (!found && l->shortcut) {
+        const cm_signal_values *v = cm_signals_get(doc);
+        size_t n;
+        const cm_token *t = cm_signals_tokens(doc, &n);
+        size_t han = 0, kana = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!t[i].is_cjk) continue;
+            const unsigned char *p = (const unsigned char *)doc->text.data + t[i].start;
+            size_t k = cm_utf8_seq_len(p, t[i].len);
+            uint32_t c = k ? cm_utf8_decode(p, k) : 0;
+            int kana_hangul = (c >= 0x3040 && c <= 0x31FF) || (c >= 0xAC00 && c <= 0xD7AF) || (c >= 0x1100 && c <= 0x11FF) ||
+                              (c >= 0x3130 && c <= 0x318F) || (c >= 0xFF66 && c <= 0xFF9F);
+            if (kana_hangul) kana++;
+            else han++;
+        }
+        if (v->words > 0 && kana == 0 && (double)han / v->words >= 0.95) {
+            snprintf(code, sizeof code, "zh");
+            score = (double)han / v->words;
+            found = 1;
+        }
+    }
+    if (!found && doc->text.len) {
+        int percent = 0, reliable = 0;
+        size_t n = utf8_cut(doc->text.data, doc->text.len, (size_t)l->max_bytes);
+        cm_cld2_detect(doc->text.data, (int)n, code, sizeof code, &percent, &reliable);
+        score = percent / 100.0;
+    }
+    cm_buf_appendf(&doc->meta, "%s\"language\":\"%s\"", doc->meta.len ? "," : "", code);
+    cm_signals_set_extra(doc, "language_score", score);
+    if (l->n_keep) {
+        int ok = 0;
+        for (size_t i = 0; i < l->n_keep && !ok; i++) ok = strcmp(l->keep[i], code) == 0;
+        if (!ok) { doc->drop_rule = "not_kept"; return CM_DROP; }
+    }
+    if (score < l->min_score) { doc->drop_rule = "low_score"; return CM_DROP; }
+    return CM_KEEP;
+}
+
+const cm_filter cm_filter_language = {
+    .name = "language",
+    .summary = "language identification (CLD2) with a keep list and a minimum score",
+    .defaults = DEFAULTS,
+    .create = create,
+    .apply = apply,
+    .destroy = destroy,
+};
