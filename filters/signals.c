@@ -675,6 +675,9 @@ static void compute(cm_doc *doc)
             uint32_t c = htab_add(&S->h, h);
             if (c > best) { best = c; best_at = i; }
         }
+        /* an n-gram seen once is no repetition (datatrove counts it too,
+         * which drops short documents for nothing) */
+        if (best < 2) continue;
         size_t gram_chars = (size_t)n - 1;
         for (int j = 0; j < n; j++) gram_chars += S->tok[best_at + (size_t)j].chars;
         *top[n - 2] = (double)(gram_chars * best) / dchars;
