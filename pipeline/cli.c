@@ -202,10 +202,11 @@ static void print_result(const char *out)
             (unsigned long long)c->read, (unsigned long long)c->kept,
             (unsigned long long)cm_reasons_total(&c->removed), (unsigned long long)c->malformed,
             cm_counts_balanced(c) ? " (read = kept + removed + malformed)" : " (NOT BALANCED)");
+    cm_reasons_sort(&sum.counts.removed);
     for (size_t i = 0; i < c->removed.n; i++)
-        fprintf(stderr, "  removed   %-28s %llu\n", c->removed.items[i].name, (unsigned long long)c->removed.items[i].count);
+        fprintf(stderr, "  removed   %-36s %llu\n", c->removed.items[i].name, (unsigned long long)c->removed.items[i].count);
     for (size_t i = 0; i < c->malformed_by.n; i++)
-        fprintf(stderr, "  malformed %-28s %llu\n", c->malformed_by.items[i].name,
+        fprintf(stderr, "  malformed %-36s %llu\n", c->malformed_by.items[i].name,
                 (unsigned long long)c->malformed_by.items[i].count);
     fprintf(stderr, "  kept      %s/clean/\n  rejected  %s/rejected/clean/\n", out, out);
     if (c->malformed) fprintf(stderr, "  malformed %s/malformed/\n", out);

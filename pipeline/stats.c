@@ -120,6 +120,11 @@ static int by_count_desc(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
+void cm_reasons_sort(cm_reasons *r)
+{
+    if (r->n) qsort(r->items, r->n, sizeof *r->items, by_count_desc);
+}
+
 /* Reasons as a JSON object, largest first (zero counts left out). */
 static void reasons_json(const cm_reasons *r, cm_buf *out)
 {

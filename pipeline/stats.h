@@ -28,6 +28,8 @@ void cm_reasons_add2(cm_reasons *r, const char *prefix, const char *rule, uint64
 uint64_t cm_reasons_total(const cm_reasons *r);
 uint64_t cm_reasons_get(const cm_reasons *r, const char *name);
 void cm_reasons_free(cm_reasons *r);
+/* Orders by count, largest first (then by name). */
+void cm_reasons_sort(cm_reasons *r);
 
 typedef struct cm_counts {
     uint64_t read;          /* records read */
