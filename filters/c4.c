@@ -119,7 +119,7 @@ static const char *const POLICY[] = {"terms of use", "privacy policy", "cookie p
 static cm_verdict apply(void *self, cm_doc *doc)
 {
     c4 *c = self;
-    const cm_signal_values *v = cm_signals_get(doc);
+    const cm_signal_values *v = cm_signals_basic(doc);
     int cjk = (int)v->cjk;
     if (c->lorem && v->lorem_ipsum > 0) { doc->drop_rule = "lorem_ipsum"; return CM_DROP; }
     if (c->curly && v->curly_brackets > 0) { doc->drop_rule = "curly_bracket"; return CM_DROP; }
@@ -133,6 +133,9 @@ static cm_verdict apply(void *self, cm_doc *doc)
     cm_buf *out = &doc->scratch;
     cm_buf_clear(out);
     size_t removed = 0, kept_lines = 0, ti = 0;
+    /* the signals say whether any line has these phrases at all */
+    int look_js = c->javascript && v->javascript_lines > 0;
+    int look_policy = c->policy && v->policy_lines > 0;
     for (size_t i = 0; i <= len && len;) {
         const char *nl = memchr(s + i, '\n', len - i);
         size_t e = nl ? (size_t)(nl - s) : len;
@@ -158,8 +161,8 @@ static cm_verdict apply(void *self, cm_doc *doc)
             }
             int drop = (c->terminal_punct && !cm_line_ends_terminal(line, ln)) || (min_words && words < min_words) ||
                        (c->max_word_len && longest > (uint32_t)c->max_word_len) ||
-                       (c->javascript && contains_ci(line, ln, "javascript"));
-            for (int k = 0; c->policy && !drop && POLICY[k]; k++) drop = contains_ci(line, ln, POLICY[k]);
+                       (look_js && contains_ci(line, ln, "javascript"));
+            for (int k = 0; look_policy && !drop && POLICY[k]; k++) drop = contains_ci(line, ln, POLICY[k]);
             if (drop) removed++;
             else {
                 if (out->len) cm_buf_append_char(out, '\n');
@@ -179,7 +182,7 @@ static cm_verdict apply(void *self, cm_doc *doc)
         cm_doc_swap_text(doc);
         cm_signals_set_extra(doc, "c4_lines_removed", (double)removed);
     }
-    if (min_sent && cm_signals_get(doc)->sentences < (double)min_sent) {
+    if (min_sent && cm_signals_basic(doc)->sentences < (double)min_sent) {
         doc->drop_rule = "too_few_sentences";
         return CM_DROP;
     }

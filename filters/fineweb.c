@@ -71,7 +71,7 @@ static void *create(const cm_conf *opt, cm_err *err)
 static cm_verdict apply(void *self, cm_doc *doc)
 {
     fineweb *f = self;
-    const cm_signal_values *v = cm_signals_get(doc);
+    const cm_signal_values *v = cm_signals_basic(doc);
     const rules *r = v->cjk ? &f->cjk : &f->latin;
     if (v->lines == 0 || v->lines < (double)r->min_lines) return CM_KEEP;
     if (r->line_punct && v->terminal_punct_lines_frac < r->line_punct &&

@@ -107,7 +107,7 @@ fail:
 static cm_verdict apply(void *self, cm_doc *doc)
 {
     flagged *f = self;
-    const cm_signal_values *v = cm_signals_get(doc);
+    const cm_signal_values *v = cm_signals_basic(doc);
     if (v->words == 0) return CM_KEEP;
     double frac = (double)cm_wordset_count(f->set, doc) / v->words;
     cm_signals_set_extra(doc, "flagged_words_frac", frac);

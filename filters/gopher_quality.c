@@ -118,7 +118,7 @@ static cm_verdict drop(cm_doc *doc, const char *rule)
 static cm_verdict apply(void *self, cm_doc *doc)
 {
     gopher_quality *g = self;
-    const cm_signal_values *v = cm_signals_get(doc);
+    const cm_signal_values *v = cm_signals_basic(doc);
     const rules *r = v->cjk ? &g->cjk : &g->latin;
     if (r->min_words && v->words < r->min_words) return drop(doc, "min_words");
     if (r->max_words && v->words > r->max_words) return drop(doc, "max_words");

@@ -86,7 +86,7 @@ static cm_verdict apply(void *self, cm_doc *doc)
         }
     }
     if (!found && l->shortcut) {
-        const cm_signal_values *v = cm_signals_get(doc);
+        const cm_signal_values *v = cm_signals_basic(doc);
         size_t n;
         const cm_token *t = cm_signals_tokens(doc, &n);
         size_t han = 0, kana = 0;

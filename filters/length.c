@@ -42,7 +42,7 @@ static void *create(const cm_conf *opt, cm_err *err)
 static cm_verdict apply(void *self, cm_doc *doc)
 {
     length *l = self;
-    const cm_signal_values *v = cm_signals_get(doc);
+    const cm_signal_values *v = cm_signals_basic(doc);
     const char *rule = NULL;
     if (l->min_chars && v->chars < l->min_chars) rule = "min_chars";
     else if (l->max_chars && v->chars > l->max_chars) rule = "max_chars";

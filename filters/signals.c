@@ -85,35 +85,47 @@ static const char *const STOP_ZH[] = {
 
 /* ---- a small open-addressing counter keyed by 64-bit hashes ---- */
 
+/* Keys are 32-bit fingerprints of the 64-bit hashes (0 marks a free slot):
+ * half the memory of full keys, so a document's table stays in cache; a
+ * false match needs two of a document's few thousand n-grams to share 32
+ * bits, which moves no fraction measurably. */
 typedef struct htab {
-    uint64_t *keys;
+    uint32_t *keys;
     uint32_t *vals;
-    size_t cap;
+    size_t cap;  /* allocated */
+    size_t size; /* in use for this document: a power of two */
 } htab;
 
 static void htab_reset(htab *h, size_t expected)
 {
-    size_t cap = 64;
-    while (cap < expected * 2) cap <<= 1;
-    if (cap > h->cap) {
+    size_t size = 64;
+    while (size < expected * 2) size <<= 1;
+    if (size > h->cap) {
         free(h->keys);
         free(h->vals);
-        h->keys = cm_malloc(cap * sizeof *h->keys);
-        h->vals = cm_malloc(cap * sizeof *h->vals);
-        h->cap = cap;
+        h->keys = cm_malloc(size * sizeof *h->keys);
+        h->vals = cm_malloc(size * sizeof *h->vals);
+        h->cap = size;
     }
-    memset(h->keys, 0, h->cap * sizeof *h->keys);
+    h->size = size;
+    memset(h->keys, 0, size * sizeof *h->keys); /* only what this document uses */
+}
+
+static inline uint32_t fingerprint(uint64_t key)
+{
+    uint32_t f = (uint32_t)(key >> 32);
+    return f ? f : 1;
 }
 
 /* Adds one occurrence of key; returns its count. */
 static uint32_t htab_add(htab *h, uint64_t key)
 {
-    if (key == 0) key = 1;
-    size_t mask = h->cap - 1, i = (size_t)(key ^ (key >> 29)) & mask;
+    uint32_t f = fingerprint(key);
+    size_t mask = h->size - 1, i = (size_t)key & mask;
     for (;;) {
-        if (h->keys[i] == key) return ++h->vals[i];
+        if (h->keys[i] == f) return ++h->vals[i];
         if (h->keys[i] == 0) {
-            h->keys[i] = key;
+            h->keys[i] = f;
             h->vals[i] = 1;
             return 1;
         }
@@ -121,12 +133,27 @@ static uint32_t htab_add(htab *h, uint64_t key)
     }
 }
 
+/* Adds key; returns whether it was there already (no counts kept). */
+static int htab_insert(htab *h, uint64_t key)
+{
+    uint32_t f = fingerprint(key);
+    size_t mask = h->size - 1, i = (size_t)key & mask;
+    for (;;) {
+        if (h->keys[i] == f) return 1;
+        if (h->keys[i] == 0) {
+            h->keys[i] = f;
+            return 0;
+        }
+        i = (i + 1) & mask;
+    }
+}
+
 static int htab_has(const htab *h, uint64_t key)
 {
-    if (key == 0) key = 1;
-    size_t mask = h->cap - 1, i = (size_t)(key ^ (key >> 29)) & mask;
+    uint32_t f = fingerprint(key);
+    size_t mask = h->size - 1, i = (size_t)key & mask;
     for (;;) {
-        if (h->keys[i] == key) return 1;
+        if (h->keys[i] == f) return 1;
         if (h->keys[i] == 0) return 0;
         i = (i + 1) & mask;
     }
@@ -140,7 +167,8 @@ typedef struct extra {
 } extra;
 
 struct cm_signals {
-    int valid;
+    int valid;      /* tier 1: characters, tokens, lines */
+    int repetition; /* tier 2: duplicate lines, paragraphs, n-grams, word statistics */
     int used;
     cm_signal_values v;
     cm_token *tok;
@@ -157,7 +185,22 @@ struct cm_signals {
     UBreakIterator *bi;
 };
 
-uint64_t cm_hash_bytes(const void *p, size_t n) { return XXH3_64bits(p, n); }
+static inline uint64_t hash_bytes(const void *p, size_t n)
+{
+    if (n <= 8) { /* most tokens: one CJK character, a short word */
+        uint64_t x = 0;
+        memcpy(&x, p, n);
+        x ^= (uint64_t)n << 59;
+        x *= 0x9E3779B97F4A7C15ULL;
+        x ^= x >> 32;
+        x *= 0xD6E8FEB86659FD93ULL;
+        x ^= x >> 32;
+        return x;
+    }
+    return XXH3_64bits(p, n);
+}
+
+uint64_t cm_hash_bytes(const void *p, size_t n) { return hash_bytes(p, n); }
 
 static cm_signals *state(cm_doc *doc)
 {
@@ -174,13 +217,13 @@ static cm_signals *state(cm_doc *doc)
 
 void cm_signals_invalidate(cm_signals *s)
 {
-    if (s) s->valid = 0;
+    if (s) s->valid = s->repetition = 0;
 }
 
 void cm_signals_forget_extras(cm_signals *s)
 {
     if (s) {
-        s->valid = 0;
+        s->valid = s->repetition = 0;
         s->used = 0;
         s->n_extras = 0;
     }
@@ -283,7 +326,7 @@ static void push_token(cm_signals *S, const unsigned char *s, size_t start, size
     t->is_word = (uint8_t)is_word;
     t->has_alpha = (uint8_t)has_alpha;
     t->is_cjk = (uint8_t)is_cjk;
-    t->hash = cm_hash_bytes(s + start, end - start);
+    t->hash = hash_bytes(s + start, end - start);
 }
 
 /* Fast tokenizer (see signals.h). Also counts characters by class. */
@@ -405,6 +448,46 @@ static void tokenize_icu(cm_signals *S, const unsigned char *s, size_t len, size
 
 /* ---- the computation ---- */
 
+/* Polynomial hashes of all windows of n tokens, rolled in O(1) per window
+ * (arithmetic mod 2^64 with an odd base), then mixed so that every bit
+ * depends on every token. */
+#define NGRAM_BASE 0x100000001B3ULL
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xFF51AFD7ED558CCDULL;
+    x ^= x >> 33;
+    return x;
+}
+
+typedef struct roller {
+    const cm_token *t;
+    int n;
+    uint64_t h, top; /* top = BASE^(n-1) */
+} roller;
+
+static void roller_start(roller *r, const cm_token *t, int n)
+{
+    r->t = t;
+    r->n = n;
+    r->h = 0;
+    r->top = 1;
+    for (int j = 0; j < n; j++) {
+        r->h = r->h * NGRAM_BASE + t[j].hash;
+        if (j) r->top *= NGRAM_BASE;
+    }
+}
+
+/* The hash of window i (call with i = 0, 1, 2, ... in order, or jump with
+ * roller_start(t + i)). */
+static inline uint64_t roller_hash(const roller *r) { return mix64(r->h + (uint64_t)r->n); }
+static inline void roller_next(roller *r, size_t i)
+{
+    (void)i;
+    r->h = (r->h - r->t[0].hash * r->top) * NGRAM_BASE + r->t[r->n].hash;
+    r->t++;
+}
+
 static int ends_with_bytes(const unsigned char *s, size_t n, const char *suffix)
 {
     size_t k = strlen(suffix);
@@ -444,7 +527,7 @@ uint64_t cm_token_key(const char *text, const cm_token *t)
         if (c >= 'A' && c <= 'Z') { c = (char)(c + 32); changed = 1; }
         low[j] = c;
     }
-    return changed ? cm_hash_bytes(low, t->len) : t->hash;
+    return changed ? hash_bytes(low, t->len) : t->hash;
 }
 
 static size_t count_sub(const char *hay, size_t n, const char *needle)
@@ -455,18 +538,22 @@ static size_t count_sub(const char *hay, size_t n, const char *needle)
     return c;
 }
 
-/* Characters of the text that are inside URLs. */
+/* Characters of the text that are inside URLs (http://, https://, www.). */
 static size_t url_chars(const unsigned char *s, size_t len)
 {
-    size_t total = 0;
-    for (size_t i = 0; i + 4 < len; i++) {
-        if (!((s[i] == 'h' && (starts_with_bytes(s + i, len - i, "http://") || starts_with_bytes(s + i, len - i, "https://"))) ||
-              (s[i] == 'w' && starts_with_bytes(s + i, len - i, "www."))))
-            continue;
-        if (i > 0 && s[i - 1] > ' ' && s[i - 1] < 0x80 && ((s[i - 1] | 32) >= 'a' && (s[i - 1] | 32) <= 'z')) continue;
-        size_t j = i;
+    size_t total = 0, i = 0;
+    while (i < len) {
+        const unsigned char *h = memmem(s + i, len - i, "http", 4);
+        const unsigned char *w = memmem(s + i, len - i, "www.", 4);
+        const unsigned char *p = h && (!w || h < w) ? h : w;
+        if (!p) break;
+        size_t at = (size_t)(p - s);
+        int ok = p == w || starts_with_bytes(p, len - at, "http://") || starts_with_bytes(p, len - at, "https://");
+        if (at > 0 && (s[at - 1] | 32) >= 'a' && (s[at - 1] | 32) <= 'z') ok = 0; /* inside a word */
+        if (!ok) { i = at + 4; continue; }
+        size_t j = at;
         while (j < len && s[j] > ' ' && s[j] < 0x80) j++;
-        total += j - i;
+        total += j - at;
         i = j;
     }
     return total;
@@ -483,6 +570,7 @@ static void compute(cm_doc *doc)
     cm_signal_values *v = &S->v;
     memset(v, 0, sizeof *v);
     S->n_tok = S->n_line = 0;
+    S->repetition = 0;
     if (!s) s = (const unsigned char *)"";
 
     /* characters */
@@ -496,7 +584,7 @@ static void compute(cm_doc *doc)
             upper += c >= 'A' && c <= 'Z';
             spaces += c == ' ' || c == '\t' || c == '\n';
             newlines += c == '\n';
-        } else {
+        } else if (!is_han(c)) { /* ideographs are none of these */
             digits += u_isdigit((UChar32)c) != 0;
             upper += u_isupper((UChar32)c) != 0;
             spaces += u_isUWhiteSpace((UChar32)c) != 0;
@@ -569,6 +657,18 @@ static void compute(cm_doc *doc)
     S->lower.len = len;
     size_t bullets = 0, ell_lines = 0, term_lines = 0, short_lines = 0, js_lines = 0, pol_lines = 0;
     int short_max = v->cjk ? o->short_line_chars_cjk : o->short_line_chars;
+    /* the boilerplate phrases are rare: find them in the whole text, then
+     * count the lines they are on */
+    size_t js_at = len, pol_at = len;
+    {
+        const char *low = S->lower.data;
+        const char *p = memmem(low, len, "javascript", 10);
+        if (p) js_at = (size_t)(p - low);
+        for (int k = 0; POLICY[k]; k++) {
+            const char *q = memmem(low, len, POLICY[k], strlen(POLICY[k]));
+            if (q && (size_t)(q - low) < pol_at) pol_at = (size_t)(q - low);
+        }
+    }
     for (size_t i = 0; i < len;) {
         const unsigned char *nl = memchr(s + i, '\n', len - i);
         size_t e = nl ? (size_t)(nl - s) : len;
@@ -586,17 +686,24 @@ static void compute(cm_doc *doc)
             uint32_t lc = 0;
             for (size_t j = i; j < e; j++) lc += (s[j] & 0xC0) != 0x80;
             L->chars = lc;
-            L->hash = cm_hash_bytes(s + i, e - i);
-            for (int k = 0; BULLETS[k]; k++)
-                if (starts_with_bytes(s + a, b - a, BULLETS[k])) { bullets++; break; }
-            if (ends_with_bytes(s + a, b - a, "...") || ends_with_bytes(s + a, b - a, "…")) ell_lines++;
-            for (int k = 0; TERMINALS[k]; k++)
-                if (ends_with_bytes(s + a, b - a, TERMINALS[k])) { term_lines++; break; }
+            L->hash = hash_bytes(s + i, e - i);
+            unsigned char first = s[a], last = s[b - 1];
+            if (first == '-' || first == '*' || first == 0xE2 || first == 0xC2)
+                for (int k = 0; BULLETS[k]; k++)
+                    if (starts_with_bytes(s + a, b - a, BULLETS[k])) { bullets++; break; }
+            if (last == '.' || last == 0xA6) /* "...", and the last byte of "…" */
+                if (ends_with_bytes(s + a, b - a, "...") || ends_with_bytes(s + a, b - a, "…")) ell_lines++;
+            if (cm_line_ends_terminal((const char *)s + a, b - a)) term_lines++;
             if (lc <= (uint32_t)short_max) short_lines++;
-            const char *low = S->lower.data + i;
-            if (count_sub(low, e - i, "javascript")) js_lines++;
-            for (int k = 0; POLICY[k]; k++)
-                if (count_sub(low, e - i, POLICY[k])) { pol_lines++; break; }
+            if (js_at < e && js_at + 10 <= len) {
+                const char *low = S->lower.data + i;
+                if (memmem(low, e - i, "javascript", 10)) js_lines++;
+            }
+            if (pol_at < e) {
+                const char *low = S->lower.data + i;
+                for (int k = 0; POLICY[k]; k++)
+                    if (memmem(low, e - i, POLICY[k], strlen(POLICY[k]))) { pol_lines++; break; }
+            }
         }
         i = e + 1;
     }
@@ -645,13 +752,26 @@ static void compute(cm_doc *doc)
     v->dup_para_frac = paras ? (double)dup_paras / (double)paras : 0;
     v->dup_para_char_frac = (double)dup_para_chars / dchars;
 
+
+    S->valid = 1;
+}
+
+/* Tier 2: the n-gram repetition signals and word statistics (hash counting
+ * over every token), the costly part; computed only when a step or the stored record
+ * needs them. */
+static void compute_repetition(cm_doc *doc)
+{
+    cm_signals *S = doc->signals;
+    cm_signal_values *v = &S->v;
+    size_t chars = (size_t)v->chars, words = (size_t)v->words;
+    double dchars = chars ? (double)chars : 1;
     /* word statistics: unique fraction and entropy */
     htab_reset(&S->h, S->n_tok);
     for (size_t i = 0; i < S->n_tok; i++)
         if (S->tok[i].is_word) htab_add(&S->h, S->tok[i].hash);
     size_t uniq = 0;
     double ent = 0;
-    for (size_t i = 0; i < S->h.cap; i++) {
+    for (size_t i = 0; i < S->h.size; i++) {
         if (!S->h.keys[i]) continue;
         uniq++;
         double p = (double)S->h.vals[i] / (double)(words ? words : 1);
@@ -669,11 +789,12 @@ static void compute(cm_doc *doc)
         htab_reset(&S->h, S->n_tok);
         uint32_t best = 0;
         size_t best_at = 0;
+        roller r;
+        roller_start(&r, S->tok, n);
         for (size_t i = 0; i + (size_t)n <= S->n_tok; i++) {
-            uint64_t h = 0;
-            for (int j = 0; j < n; j++) h = h * 0x9E3779B97F4A7C15ULL + S->tok[i + (size_t)j].hash;
-            uint32_t c = htab_add(&S->h, h);
+            uint32_t c = htab_add(&S->h, roller_hash(&r));
             if (c > best) { best = c; best_at = i; }
+            if (i + (size_t)n < S->n_tok) roller_next(&r, i);
         }
         /* an n-gram seen once is no repetition (datatrove counts it too,
          * which drops short documents for nothing) */
@@ -688,26 +809,33 @@ static void compute(cm_doc *doc)
         if (S->n_tok < (size_t)n) continue;
         htab_reset(&S->h, S->n_tok);
         size_t repeated = 0;
+        roller r;
+        roller_start(&r, S->tok, n);
         for (size_t i = 0; i + (size_t)n <= S->n_tok;) {
-            uint64_t h = 0;
-            size_t gc = 0;
-            for (int j = 0; j < n; j++) {
-                h = h * 0x9E3779B97F4A7C15ULL + S->tok[i + (size_t)j].hash;
-                gc += S->tok[i + (size_t)j].chars;
-            }
-            if (htab_add(&S->h, h) > 1) {
-                repeated += gc;
-                i += (size_t)n;
+            if (htab_insert(&S->h, roller_hash(&r))) {
+                for (int j = 0; j < n; j++) repeated += S->tok[i + (size_t)j].chars;
+                i += (size_t)n; /* datatrove skips past a repeated n-gram */
+                if (i + (size_t)n <= S->n_tok) roller_start(&r, S->tok + i, n);
             } else {
+                if (i + (size_t)n < S->n_tok) roller_next(&r, i);
                 i++;
             }
         }
         *dup[n - 5] = (double)repeated / dchars;
     }
-    S->valid = 1;
+    S->repetition = 1;
 }
 
 const cm_signal_values *cm_signals_get(cm_doc *doc)
+{
+    cm_signals *S = state(doc);
+    S->used = 1;
+    if (!S->valid) compute(doc);
+    if (!S->repetition) compute_repetition(doc);
+    return &S->v;
+}
+
+const cm_signal_values *cm_signals_basic(cm_doc *doc)
 {
     cm_signals *S = state(doc);
     S->used = 1;
@@ -733,15 +861,31 @@ const cm_line *cm_signals_lines(cm_doc *doc, size_t *n)
     return S->line;
 }
 
+/* Integers as they are; other values rounded to 4 decimals (without
+ * printf: ~50 values per record). */
 static void append_number(cm_buf *out, double x)
 {
-    if (x == (double)(int64_t)x && fabs(x) < 1e15) cm_buf_appendf(out, "%lld", (long long)x);
-    else cm_buf_appendf(out, "%.4g", x);
+    if (!(fabs(x) < 1e15)) { cm_buf_appendf(out, "%g", x); return; }
+    if (x < 0) { cm_buf_append_char(out, '-'); x = -x; }
+    uint64_t scaled = (uint64_t)(x * 10000 + 0.5);
+    cm_buf_append_u64(out, scaled / 10000);
+    uint64_t frac = scaled % 10000;
+    if (!frac) return;
+    char d[6] = {'.', (char)('0' + frac / 1000), (char)('0' + frac / 100 % 10), (char)('0' + frac / 10 % 10),
+                 (char)('0' + frac % 10), 0};
+    int n = 5;
+    while (d[n - 1] == '0') n--;
+    cm_buf_append(out, d, (size_t)n);
 }
 
 void cm_signals_json(cm_doc *doc, cm_buf *out)
 {
-    const cm_signal_values *v = cm_signals_get(doc);
+    int store = doc->signal_opts ? doc->signal_opts->store : CM_STORE_AUTO;
+    /* auto: what the steps computed (a document the language filter removed
+     * was not judged on repetition); always: everything */
+    const cm_signal_values *v = store == CM_STORE_ALWAYS || (doc->signals && doc->signals->repetition)
+                                    ? cm_signals_get(doc)
+                                    : cm_signals_basic(doc);
     cm_signals *S = doc->signals;
     cm_buf_append_str(out, "\"signals\":{");
     for (int i = 0; cm_signal_defs[i].name; i++) {
@@ -807,7 +951,7 @@ size_t cm_wordset_count(const cm_wordset *w, cm_doc *doc)
                 end++;
             for (size_t e = end; e > i + 1; e--) {
                 size_t bytes = t[e - 1].start + t[e - 1].len - t[i].start;
-                if (htab_has(&w->set, cm_hash_bytes(text + t[i].start, bytes))) { count++; i = e - 1; break; }
+                if (htab_has(&w->set, hash_bytes(text + t[i].start, bytes))) { count++; i = e - 1; break; }
             }
         }
     }

@@ -97,6 +97,12 @@ typedef struct cm_signals cm_signals;
 /* The signals of doc's current text: computed on first use after the text
  * changed, then cached. */
 const cm_signal_values *cm_signals_get(cm_doc *doc);
+/* Only the cheap signals (characters, tokens, lines, duplicate lines and
+ * paragraphs), not the n-gram ones (top_*gram, dup_*gram, unique_words_frac,
+ * unigram_entropy),
+ * which are left 0 unless computed already. For filters that need no more. */
+const cm_signal_values *cm_signals_basic(cm_doc *doc);
+
 /* The tokens / lines of the current text (valid after cm_signals_get). */
 const cm_token *cm_signals_tokens(cm_doc *doc, size_t *n);
 const cm_line *cm_signals_lines(cm_doc *doc, size_t *n);
