@@ -8,7 +8,10 @@ real document, a prefix of one, or two or three joined (lengths then spread
 from tens of characters to tens of kilobytes, like web text). Records have the
 WanJuan shape {"id", "content"} plus a few WanJuan-CC fields.
 
-    python3 bench/make_corpus.py OUT.jsonl.zst SIZE_MB [SHARED_DATA_DIR]
+    python3 bench/make_corpus.py OUT.jsonl.zst SIZE_MB [SHARED_DATA_DIR] [all|en|zh]
+
+With en or zh, only documents mostly in that language are used (for the
+per-language recipe benchmarks).
 """
 import glob
 import gzip
@@ -61,8 +64,16 @@ def texts_from_sample(sample_dir):
 
 def main():
     out_path, size_mb = sys.argv[1], float(sys.argv[2])
-    shared = sys.argv[3] if len(sys.argv) > 3 else os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+    shared = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+    lang = sys.argv[4] if len(sys.argv) > 4 else "all"
     texts = texts_from_shared(shared) if os.path.isdir(shared) else []
+    def cjk_share(t):
+        sample = t[:2000]
+        return sum(1 for c in sample if "\u4e00" <= c <= "\u9fff") / max(1, len(sample))
+    if lang == "en":
+        texts = [t for t in texts if cjk_share(t) < 0.02]
+    elif lang == "zh":
+        texts = [t for t in texts if cjk_share(t) >= 0.3]
     source = "shared/data"
     if len(texts) < 100:
         texts = texts_from_sample(os.path.join(os.path.dirname(__file__), "..", "sample"))

@@ -39,3 +39,30 @@ PY
   done
 done
 rm -rf "$DATA/out"
+
+# The quality recipes, each on a shard of its own language.
+for lang in en zh; do
+  recipe=wanjuan-cc; [ $lang = zh ] && recipe=wanjuan-zh
+  mb=${sizes[-1]}
+  shard=$DATA/corpus-$lang-${mb}MB.jsonl.zst
+  [ -f "$shard" ] || python3 bench/make_corpus.py "$shard" "$mb" "" "$lang"
+  echo "== $recipe on $shard"
+  "$BR" decompress "$shard"
+  for t in 1 2; do
+    rm -rf "$DATA/out"
+    /usr/bin/time -f '%e %U %S %M' -o "$DATA/time.txt" "$CM" clean "configs/$recipe.yaml" --input "$shard" \
+      --out "$DATA/out" --threads $t --progress none 2>/dev/null
+    read -r wall user sys rss < "$DATA/time.txt"
+    bytes=$(jq .bytes_in "$DATA/out/stats/clean-00000.json")
+    kept=$(jq .kept "$DATA/out/stats/clean-00000.json")
+    read_=$(jq .read "$DATA/out/stats/clean-00000.json")
+    python3 - "$recipe" "$t" "$bytes" "$wall" "$user" "$sys" "$rss" "$kept" "$read_" <<'PY'
+import sys
+recipe, t, b, wall, user, sys_, rss, kept, read = sys.argv[1:]
+b, wall, cpu = int(b), float(wall), float(user) + float(sys_)
+print(f"{recipe} --threads {t}: {b/1e6:.0f} MB in {wall:.2f} s wall = {b/1e6/wall:.1f} MB/s; "
+      f"{b/1e6/cpu:.1f} MB per CPU-second; peak RSS {int(rss)/1024:.0f} MiB; kept {kept} of {read}")
+PY
+  done
+done
+rm -rf "$DATA/out"

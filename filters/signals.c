@@ -664,8 +664,10 @@ static void compute(cm_doc *doc)
         const char *low = S->lower.data;
         const char *p = memmem(low, len, "javascript", 10);
         if (p) js_at = (size_t)(p - low);
-        for (int k = 0; POLICY[k]; k++) {
-            const char *q = memmem(low, len, POLICY[k], strlen(POLICY[k]));
+        /* every policy phrase contains one of these */
+        static const char *const KEYS[] = {"cookie", "privacy policy", "terms of use", "隐私政策", "条款", "免责声明", NULL};
+        for (int k = 0; KEYS[k]; k++) {
+            const char *q = memmem(low, len, KEYS[k], strlen(KEYS[k]));
             if (q && (size_t)(q - low) < pol_at) pol_at = (size_t)(q - low);
         }
     }
@@ -715,7 +717,9 @@ static void compute(cm_doc *doc)
     v->short_lines_frac = S->n_line ? (double)short_lines / nlines : 0;
     v->javascript_lines = (double)js_lines;
     v->policy_lines = (double)pol_lines;
-    v->curly_brackets = (double)count_sub((const char *)s, len, "{");
+    size_t curly = 0;
+    for (const unsigned char *p = s; (p = memchr(p, '{', len - (size_t)(p - s))); p++) curly++;
+    v->curly_brackets = (double)curly;
     v->lorem_ipsum = (double)count_sub(S->lower.data, len, "lorem ipsum");
 
     double dchars = chars ? (double)chars : 1;
@@ -904,7 +908,8 @@ void cm_signals_json(cm_doc *doc, cm_buf *out)
 
 struct cm_wordset {
     htab set;
-    int max_cjk_run; /* longest entry in CJK characters, for runs of single-character tokens */
+    int max_cjk_run;   /* longest entry in CJK characters, for runs of single-character tokens */
+    uint8_t first[8192]; /* bitmap of the BMP: first characters of entries of several CJK characters */
 };
 
 cm_wordset *cm_wordset_create(char *const *words, size_t n)
@@ -923,6 +928,11 @@ cm_wordset *cm_wordset_create(char *const *words, size_t n)
         }
         htab_add(&w->set, cm_hash_bytes(low, l));
         if (cjk_chars > w->max_cjk_run) w->max_cjk_run = cjk_chars;
+        if (cjk_chars > 1) {
+            size_t k = cm_utf8_seq_len((const unsigned char *)low, l);
+            uint32_t c = k ? cm_utf8_decode((const unsigned char *)low, k) : 0;
+            if (c < 0x10000) w->first[c >> 3] |= (uint8_t)(1u << (c & 7));
+        }
     }
     return w;
 }
@@ -945,6 +955,9 @@ size_t cm_wordset_count(const cm_wordset *w, cm_doc *doc)
         if (htab_has(&w->set, cm_token_key(text, &t[i]))) { count++; continue; }
         /* entries of several CJK characters over adjacent one-character tokens */
         if (t[i].is_cjk && t[i].chars == 1 && w->max_cjk_run > 1) {
+            const unsigned char *p = (const unsigned char *)text + t[i].start;
+            uint32_t c = cm_utf8_decode(p, t[i].len);
+            if (c >= 0x10000 || !(w->first[c >> 3] & (1u << (c & 7)))) continue;
             size_t end = i + 1;
             while (end < n && end - i < (size_t)w->max_cjk_run && t[end].is_cjk && t[end].chars == 1 &&
                    t[end].start == t[end - 1].start + t[end - 1].len)
