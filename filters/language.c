@@ -4,8 +4,8 @@
  * ship). Writes corpusmill.language and the signal language_score.
  *
  * Speed: a CLD2 call costs ~30 us plus ~35 ns per byte here, so only the
- * first max_bytes of a document are given to it (a language is plain from a
- * page of text). A document whose words are at least 95% Han characters with
+ * first max_bytes (1 KiB) of a document are given to it: the language of a
+ * page is plain from its first paragraphs. A document whose words are at least 95% Han characters with
  * no kana or hangul is Chinese without asking CLD2 (script_shortcut), which
  * is what CLD2 says of such text anyway; turn it off to tell zh from zh-Hant.
  * WanJuan-CC records carry their own `language` field: trust_field uses it.
@@ -23,7 +23,7 @@ static const char DEFAULTS[] =
     "language:\n"
     "  keep: []                     # language codes to keep (CLD2's: en, zh, zh-Hant, ...); empty = all\n"
     "  min_score: 0.65              # fraction of the text in the top language (FineWeb: 0.65)\n"
-    "  max_bytes: 2048              # the start of the document given to CLD2\n"
+    "  max_bytes: 1024              # the start of the document given to CLD2\n"
     "  script_shortcut: true        # >= 95% Han words, no kana/hangul: zh without CLD2\n"
     "  trust_field: \"\"              # a record field holding the language (WanJuan-CC: language)\n";
 
@@ -50,7 +50,7 @@ static void *create(const cm_conf *opt, cm_err *err)
     static const char *const known[] = {"keep", "min_score", "max_bytes", "script_shortcut", "trust_field", NULL};
     language *l = cm_calloc(1, sizeof *l);
     l->min_score = 0.65;
-    l->max_bytes = 2048;
+    l->max_bytes = 1024;
     l->shortcut = 1;
     if (cm_conf_check_keys(opt, "filter language", known, err) || cm_conf_strings(opt, "keep", &l->keep, &l->n_keep, err) ||
         cm_conf_double(opt, "min_score", 0, 1, &l->min_score, err) ||

@@ -520,14 +520,12 @@ uint64_t cm_token_key(const char *text, const cm_token *t)
 {
     const unsigned char *s = (const unsigned char *)text + t->start;
     if (t->is_cjk || t->len > 64) return t->hash;
+    uint32_t j = 0;
+    while (j < t->len && !(s[j] >= 'A' && s[j] <= 'Z')) j++;
+    if (j == t->len) return t->hash; /* already lowercase: the common case */
     char low[64];
-    int changed = 0;
-    for (uint32_t j = 0; j < t->len; j++) {
-        char c = (char)s[j];
-        if (c >= 'A' && c <= 'Z') { c = (char)(c + 32); changed = 1; }
-        low[j] = c;
-    }
-    return changed ? hash_bytes(low, t->len) : t->hash;
+    for (j = 0; j < t->len; j++) low[j] = (char)((s[j] >= 'A' && s[j] <= 'Z') ? s[j] + 32 : s[j]);
+    return hash_bytes(low, t->len);
 }
 
 static size_t count_sub(const char *hay, size_t n, const char *needle)
