@@ -9,6 +9,7 @@
  *   bank_card   13-19 digits passing the Luhn check      -> <BANK_CARD>
  * Counts per type go to the signals (pii_email, pii_ip, ...). The document is
  * always kept; `replace: false` only counts. */
+#define _GNU_SOURCE
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "filter.h"
 #include "signals.h"
@@ -128,9 +129,18 @@ static int luhn_valid(const char *s, size_t n)
 static int worth_trying(int t, const char *s, size_t n)
 {
     if (t == T_EMAIL) return memchr(s, '@', n) != NULL;
+    if (t == T_IP) {
+        /* IPv4 needs a digit, a dot and a digit; IPv6 a "::" or seven colons */
+        for (const char *p = s; (p = memchr(p, '.', n - (size_t)(p - s))); p++)
+            if (p > s && p + 1 < s + n && p[-1] >= '0' && p[-1] <= '9' && p[1] >= '0' && p[1] <= '9') return 1;
+        if (memmem(s, n, "::", 2)) return 1;
+        size_t colons = 0;
+        for (const char *p = s; (p = memchr(p, ':', n - (size_t)(p - s))) && colons < 7; p++) colons++;
+        return colons >= 7;
+    }
     for (size_t i = 0; i < n; i++)
         if (s[i] >= '0' && s[i] <= '9') return 1;
-    return t == T_IP && memchr(s, ':', n); /* IPv6 may start with letters */
+    return 0;
 }
 
 static cm_verdict apply(void *self, cm_doc *doc)

@@ -168,6 +168,7 @@ typedef struct extra {
 
 struct cm_signals {
     int valid;      /* tier 1: characters, tokens, lines */
+    int judged, judged_repetition; /* values in v were computed for this document (maybe for an earlier text) */
     int repetition; /* tier 2: duplicate lines, paragraphs, n-grams, word statistics */
     int used;
     cm_signal_values v;
@@ -224,6 +225,7 @@ void cm_signals_forget_extras(cm_signals *s)
 {
     if (s) {
         s->valid = s->repetition = 0;
+        s->judged = s->judged_repetition = 0;
         s->used = 0;
         s->n_extras = 0;
     }
@@ -329,6 +331,18 @@ static void push_token(cm_signals *S, const unsigned char *s, size_t start, size
     t->hash = hash_bytes(s + start, end - start);
 }
 
+/* ASCII word characters: 1 digit or underscore, 2 letter, 0 otherwise. */
+static const unsigned char ASCII_WORD[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['_'] = 1,
+    ['a'] = 2, ['b'] = 2, ['c'] = 2, ['d'] = 2, ['e'] = 2, ['f'] = 2, ['g'] = 2, ['h'] = 2, ['i'] = 2, ['j'] = 2,
+    ['k'] = 2, ['l'] = 2, ['m'] = 2, ['n'] = 2, ['o'] = 2, ['p'] = 2, ['q'] = 2, ['r'] = 2, ['s'] = 2, ['t'] = 2,
+    ['u'] = 2, ['v'] = 2, ['w'] = 2, ['x'] = 2, ['y'] = 2, ['z'] = 2,
+    ['A'] = 2, ['B'] = 2, ['C'] = 2, ['D'] = 2, ['E'] = 2, ['F'] = 2, ['G'] = 2, ['H'] = 2, ['I'] = 2, ['J'] = 2,
+    ['K'] = 2, ['L'] = 2, ['M'] = 2, ['N'] = 2, ['O'] = 2, ['P'] = 2, ['Q'] = 2, ['R'] = 2, ['S'] = 2, ['T'] = 2,
+    ['U'] = 2, ['V'] = 2, ['W'] = 2, ['X'] = 2, ['Y'] = 2, ['Z'] = 2,
+};
+
 /* Fast tokenizer (see signals.h). Also counts characters by class. */
 static void tokenize_fast(cm_signals *S, const unsigned char *s, size_t len, size_t *cjk_chars, size_t *letters)
 {
@@ -336,6 +350,7 @@ static void tokenize_fast(cm_signals *S, const unsigned char *s, size_t len, siz
     while (i < len) {
         size_t k;
         uint32_t c = decode_at(s, len, i, &k);
+        if (c == ' ' || c == '\n') { i++; continue; }
         if (is_space(c)) { i += k; continue; }
         if (is_han(c)) {
             push_token(S, s, i, i + k, 1, 1, 1, 1);
@@ -363,6 +378,13 @@ static void tokenize_fast(cm_signals *S, const unsigned char *s, size_t len, siz
             uint32_t n = 0;
             int alpha = 0;
             while (i < len) {
+                unsigned char b = s[i];
+                if (ASCII_WORD[b]) { /* the common case, without decoding */
+                    if (ASCII_WORD[b] == 2) { alpha = 1; (*letters)++; }
+                    i++;
+                    n++;
+                    continue;
+                }
                 uint32_t d = decode_at(s, len, i, &k);
                 if (is_wordch(d) && !is_han(d) && !is_kana_hangul(d)) {
                     if (is_alpha(d)) { alpha = 1; (*letters)++; }
@@ -516,7 +538,7 @@ int cm_line_ends_terminal(const char *line, size_t len)
     return 0;
 }
 
-uint64_t cm_token_key(const char *text, const cm_token *t)
+static inline uint64_t token_key(const char *text, const cm_token *t)
 {
     const unsigned char *s = (const unsigned char *)text + t->start;
     if (t->is_cjk || t->len > 64) return t->hash;
@@ -527,6 +549,8 @@ uint64_t cm_token_key(const char *text, const cm_token *t)
     for (j = 0; j < t->len; j++) low[j] = (char)((s[j] >= 'A' && s[j] <= 'Z') ? s[j] + 32 : s[j]);
     return hash_bytes(low, t->len);
 }
+
+uint64_t cm_token_key(const char *text, const cm_token *t) { return token_key(text, t); }
 
 static size_t count_sub(const char *hay, size_t n, const char *needle)
 {
@@ -569,6 +593,8 @@ static void compute(cm_doc *doc)
     memset(v, 0, sizeof *v);
     S->n_tok = S->n_line = 0;
     S->repetition = 0;
+    S->judged = 1;
+    S->judged_repetition = 0;
     if (!s) s = (const unsigned char *)"";
 
     /* characters */
@@ -601,7 +627,7 @@ static void compute(cm_doc *doc)
         if (t->is_word) {
             words++;
             word_chars += t->chars;
-            stop += htab_has(&S->stop, cm_token_key((const char *)s, t)); /* in lowercase */
+            stop += htab_has(&S->stop, token_key((const char *)s, t)); /* in lowercase */
         } else {
             const unsigned char *p = s + t->start;
             if (p[0] == '#') hashes += t->chars;
@@ -664,7 +690,8 @@ static void compute(cm_doc *doc)
         if (p) js_at = (size_t)(p - low);
         /* every policy phrase contains one of these */
         static const char *const KEYS[] = {"cookie", "privacy policy", "terms of use", "隐私政策", "条款", "免责声明", NULL};
-        for (int k = 0; KEYS[k]; k++) {
+        int keys = cjk_words ? 6 : 3; /* the Chinese phrases only where there is Chinese */
+        for (int k = 0; k < keys; k++) {
             const char *q = memmem(low, len, KEYS[k], strlen(KEYS[k]));
             if (q && (size_t)(q - low) < pol_at) pol_at = (size_t)(q - low);
         }
@@ -826,6 +853,7 @@ static void compute_repetition(cm_doc *doc)
         *dup[n - 5] = (double)repeated / dchars;
     }
     S->repetition = 1;
+    S->judged_repetition = 1;
 }
 
 const cm_signal_values *cm_signals_get(cm_doc *doc)
@@ -863,6 +891,12 @@ const cm_line *cm_signals_lines(cm_doc *doc, size_t *n)
     return S->line;
 }
 
+static int is_repetition_signal(const char *name)
+{
+    return !strncmp(name, "top_", 4) || (!strncmp(name, "dup_", 4) && strstr(name, "gram")) ||
+           !strcmp(name, "unique_words_frac") || !strcmp(name, "unigram_entropy");
+}
+
 /* Integers as they are; other values rounded to 4 decimals (without
  * printf: ~50 values per record). */
 static void append_number(cm_buf *out, double x)
@@ -883,15 +917,20 @@ static void append_number(cm_buf *out, double x)
 void cm_signals_json(cm_doc *doc, cm_buf *out)
 {
     int store = doc->signal_opts ? doc->signal_opts->store : CM_STORE_AUTO;
-    /* auto: what the steps computed (a document the language filter removed
-     * was not judged on repetition); always: everything */
-    const cm_signal_values *v = store == CM_STORE_ALWAYS || (doc->signals && doc->signals->repetition)
-                                    ? cm_signals_get(doc)
-                                    : cm_signals_basic(doc);
+    /* auto: the values the steps judged the document on (a step that then
+     * rewrote the text, such as pii, does not cause a recount); always:
+     * everything, for the final text */
+    const cm_signal_values *v = store == CM_STORE_ALWAYS ? cm_signals_get(doc) : NULL;
+    if (!v && doc->signals && doc->signals->judged) v = &doc->signals->v;
+    if (!v) v = cm_signals_basic(doc);
+    int with_repetition = store == CM_STORE_ALWAYS || (doc->signals && doc->signals->judged_repetition);
     cm_signals *S = doc->signals;
     cm_buf_append_str(out, "\"signals\":{");
+    int first = 1;
     for (int i = 0; cm_signal_defs[i].name; i++) {
-        if (i) cm_buf_append_char(out, ',');
+        if (!with_repetition && is_repetition_signal(cm_signal_defs[i].name)) continue;
+        if (!first) cm_buf_append_char(out, ',');
+        first = 0;
         cm_buf_appendf(out, "\"%s\":", cm_signal_defs[i].name);
         append_number(out, *(const double *)((const char *)v + cm_signal_defs[i].offset));
     }
@@ -950,7 +989,7 @@ size_t cm_wordset_count(const cm_wordset *w, cm_doc *doc)
     const char *text = doc->text.data;
     for (size_t i = 0; i < n; i++) {
         if (!t[i].is_word) continue;
-        if (htab_has(&w->set, cm_token_key(text, &t[i]))) { count++; continue; }
+        if (htab_has(&w->set, token_key(text, &t[i]))) { count++; continue; }
         /* entries of several CJK characters over adjacent one-character tokens */
         if (t[i].is_cjk && t[i].chars == 1 && w->max_cjk_run > 1) {
             const unsigned char *p = (const unsigned char *)text + t[i].start;
