@@ -931,11 +931,15 @@ void cm_signals_json(cm_doc *doc, cm_buf *out)
         if (!with_repetition && is_repetition_signal(cm_signal_defs[i].name)) continue;
         if (!first) cm_buf_append_char(out, ',');
         first = 0;
-        cm_buf_appendf(out, "\"%s\":", cm_signal_defs[i].name);
+        cm_buf_append_char(out, '"');
+        cm_buf_append_str(out, cm_signal_defs[i].name);
+        cm_buf_append(out, "\":", 2);
         append_number(out, *(const double *)((const char *)v + cm_signal_defs[i].offset));
     }
     for (size_t i = 0; i < S->n_extras; i++) {
-        cm_buf_appendf(out, ",\"%s\":", S->extras[i].name);
+        cm_buf_append(out, ",\"", 2);
+        cm_buf_append_str(out, S->extras[i].name);
+        cm_buf_append(out, "\":", 2);
         append_number(out, S->extras[i].value);
     }
     cm_buf_append_char(out, '}');
