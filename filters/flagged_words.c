@@ -4,9 +4,10 @@
  * several characters counts once although it spans several one-character
  * words, so Chinese (CJK) documents have their own threshold.
  *
- * The default lists below are small and written for this project; bring your
- * own lists (one word per line, such as LDNOOBW) with `files`, which add to
- * them, or replace them with `defaults: false`. The fraction is the signal
+ * The default lists, filters/data/flagged_words_en.txt and _zh.txt, are small
+ * and written for this project (compiled in, so no install path is needed);
+ * bring your own lists (one word per line, such as LDNOOBW) with `files`,
+ * which add to them, or replace them with `defaults: false`. The fraction is the signal
  * flagged_words_frac. Reason: flagged_words:frac. */
 #include "filter.h"
 #include "signals.h"
@@ -22,15 +23,9 @@ static const char DEFAULTS[] =
     "  files: []                    # more lists, one word per line (UTF-8)\n"
     "  defaults: true               # use the built-in lists too\n";
 
-static const char *const BUILTIN[] = {
-    /* English: adult content, profanity, pill spam */
-    "porn", "porno", "pornography", "xxx", "nsfw", "hentai", "camgirl", "camgirls", "milf", "blowjob", "handjob",
-    "orgasm", "nude", "nudes", "fuck", "fucking", "fucked", "motherfucker", "shit", "bitch", "pussy", "dick", "cock",
-    "cum", "slut", "whore", "escort", "escorts", "viagra", "cialis", "erotic", "xxxx",
-    /* Chinese: gambling, adult and fraud spam of Chinese SEO pages */
-    "博彩", "赌场", "赌博", "娱乐城", "现金网", "百家乐", "时时彩", "六合彩", "彩票网", "真人娱乐", "威尼斯人", "葡京",
-    "老虎机", "下注", "开户送", "色情", "成人网", "黄色网站", "裸聊", "约炮", "一夜情", "援交", "代孕", "办证", "发票代开",
-    "私服", "外挂", "賭場", "博彩網", NULL};
+/* The default lists: filters/data/flagged_words_{en,zh}.txt, compiled in. */
+extern const char cm_flagged_words_en[];
+extern const char cm_flagged_words_zh[];
 
 typedef struct flagged {
     double max_frac, max_frac_cjk;
@@ -45,13 +40,10 @@ static void destroy(void *self)
     free(f);
 }
 
-/* Appends the words of a list file to *words. */
-static int load_list(const char *path, char ***words, size_t *n, size_t *cap, cm_err *err)
+/* Appends the words of a list (one per line, # comments) to *words. */
+static void parse_list(cm_buf *b, char ***words, size_t *n, size_t *cap)
 {
-    cm_buf b;
-    cm_buf_init(&b);
-    if (cm_read_file(path, &b, 64u << 20, err)) { cm_buf_free(&b); return -1; }
-    char *line = b.data;
+    char *line = b->data;
     while (line && *line) {
         char *nl = strchr(line, '\n');
         if (nl) *nl = 0;
@@ -63,6 +55,14 @@ static int load_list(const char *path, char ***words, size_t *n, size_t *cap, cm
         }
         line = nl ? nl + 1 : NULL;
     }
+}
+
+static int load_list(const char *path, char ***words, size_t *n, size_t *cap, cm_err *err)
+{
+    cm_buf b;
+    cm_buf_init(&b);
+    if (cm_read_file(path, &b, 64u << 20, err)) { cm_buf_free(&b); return -1; }
+    parse_list(&b, words, n, cap);
     cm_buf_free(&b);
     return 0;
 }
@@ -81,11 +81,16 @@ static void *create(const cm_conf *opt, cm_err *err)
         cm_conf_double(opt, "max_frac_cjk", 0, 1, &f->max_frac_cjk, err) ||
         cm_conf_strings(opt, "files", &files, &nf, err) || cm_conf_bool(opt, "defaults", &defaults, err))
         goto fail;
-    if (defaults)
-        for (int i = 0; BUILTIN[i]; i++) {
-            if (nw == cap) { cap = cap ? cap * 2 : 128; words = cm_realloc(words, cap * sizeof *words); }
-            words[nw++] = cm_strdup(BUILTIN[i]);
+    if (defaults) {
+        const char *lists[] = {cm_flagged_words_en, cm_flagged_words_zh};
+        for (int k = 0; k < 2; k++) {
+            cm_buf b;
+            cm_buf_init(&b);
+            cm_buf_append_str(&b, lists[k]);
+            parse_list(&b, &words, &nw, &cap);
+            cm_buf_free(&b);
         }
+    }
     for (size_t i = 0; i < nf; i++) {
         cm_err e2;
         if (load_list(files[i], &words, &nw, &cap, &e2)) {
