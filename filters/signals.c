@@ -329,6 +329,16 @@ static void push_token(cm_signals *S, const unsigned char *s, size_t start, size
     t->has_alpha = (uint8_t)has_alpha;
     t->is_cjk = (uint8_t)is_cjk;
     t->hash = hash_bytes(s + start, end - start);
+    t->key = t->hash;
+    if (!is_cjk && end - start <= 64) {
+        size_t j = start;
+        while (j < end && !(s[j] >= 'A' && s[j] <= 'Z')) j++;
+        if (j < end) {
+            char low[64];
+            for (j = start; j < end; j++) low[j - start] = (char)((s[j] >= 'A' && s[j] <= 'Z') ? s[j] + 32 : s[j]);
+            t->key = hash_bytes(low, end - start);
+        }
+    }
 }
 
 /* ASCII word characters: 1 digit or underscore, 2 letter, 0 otherwise. */
@@ -540,14 +550,8 @@ int cm_line_ends_terminal(const char *line, size_t len)
 
 static inline uint64_t token_key(const char *text, const cm_token *t)
 {
-    const unsigned char *s = (const unsigned char *)text + t->start;
-    if (t->is_cjk || t->len > 64) return t->hash;
-    uint32_t j = 0;
-    while (j < t->len && !(s[j] >= 'A' && s[j] <= 'Z')) j++;
-    if (j == t->len) return t->hash; /* already lowercase: the common case */
-    char low[64];
-    for (j = 0; j < t->len; j++) low[j] = (char)((s[j] >= 'A' && s[j] <= 'Z') ? s[j] + 32 : s[j]);
-    return hash_bytes(low, t->len);
+    (void)text;
+    return t->key;
 }
 
 uint64_t cm_token_key(const char *text, const cm_token *t) { return token_key(text, t); }
@@ -826,8 +830,9 @@ static void compute_repetition(cm_doc *doc)
             if (i + (size_t)n < S->n_tok) roller_next(&r, i);
         }
         /* an n-gram seen once is no repetition (datatrove counts it too,
-         * which drops short documents for nothing) */
-        if (best < 2) continue;
+         * which drops short documents for nothing); and when no n-gram
+         * repeats, no longer one does */
+        if (best < 2) break;
         size_t gram_chars = (size_t)n - 1;
         for (int j = 0; j < n; j++) gram_chars += S->tok[best_at + (size_t)j].chars;
         *top[n - 2] = (double)(gram_chars * best) / dchars;
@@ -851,6 +856,8 @@ static void compute_repetition(cm_doc *doc)
             }
         }
         *dup[n - 5] = (double)repeated / dchars;
+        /* no repeated n-gram means no repeated longer one: the rest are 0 */
+        if (repeated == 0) break;
     }
     S->repetition = 1;
     S->judged_repetition = 1;

@@ -39,7 +39,8 @@ typedef struct cm_token {
     uint8_t is_word;     /* 0: a run of punctuation/symbols */
     uint8_t has_alpha;   /* at least one alphabetic (or CJK) character */
     uint8_t is_cjk;
-    uint64_t hash;       /* of the bytes; for words lowercased ASCII is not applied */
+    uint64_t hash;       /* of the bytes */
+    uint64_t key;        /* of the bytes with ASCII lowercased (word lists match on it) */
 } cm_token;
 
 typedef struct cm_line {
