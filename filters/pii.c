@@ -21,7 +21,8 @@
 static const char DEFAULTS[] =
     "pii:\n"
     "  types: [email, ip, phone, cn_id, bank_card]\n"
-    "  replace: true                # false: count only\n";
+    "  replace: true                # false: count only\n"
+    "  jit: true                    # PCRE2's JIT compiler (false: its interpreter; JIT code confuses valgrind)\n";
 
 enum { T_EMAIL, T_CN_ID, T_BANK, T_IP, T_PHONE, T_COUNT };
 static const char *const TYPE_NAMES[T_COUNT] = {"email", "cn_id", "bank_card", "ip", "phone"};
@@ -42,6 +43,7 @@ static const char *const PATTERN[T_COUNT] = {
 typedef struct pii {
     int enabled[T_COUNT];
     int replace;
+    int jit;
     pcre2_code *re[T_COUNT];
     pcre2_match_data *md;
 } pii;
@@ -58,12 +60,14 @@ static void destroy(void *self)
 
 static void *create(const cm_conf *opt, cm_err *err)
 {
-    static const char *const known[] = {"types", "replace", NULL};
+    static const char *const known[] = {"types", "replace", "jit", NULL};
     pii *p = cm_calloc(1, sizeof *p);
     p->replace = 1;
+    p->jit = 1;
     char **types = NULL;
     size_t nt = 0;
     if (cm_conf_check_keys(opt, "filter pii", known, err) || cm_conf_bool(opt, "replace", &p->replace, err) ||
+        cm_conf_bool(opt, "jit", &p->jit, err) ||
         cm_conf_strings(opt, "types", &types, &nt, err))
         goto fail;
     if (!types) {
@@ -87,7 +91,7 @@ static void *create(const cm_conf *opt, cm_err *err)
         PCRE2_SIZE off;
         p->re[t] = pcre2_compile((PCRE2_SPTR)PATTERN[t], PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_NO_UTF_CHECK, &ec, &off, NULL);
         if (!p->re[t]) { cm_errorf(err, "filter pii: cannot compile the %s pattern (PCRE2 error %d)", TYPE_NAMES[t], ec); goto fail; }
-        pcre2_jit_compile(p->re[t], PCRE2_JIT_COMPLETE); /* falls back to the interpreter when JIT is unavailable */
+        if (p->jit) pcre2_jit_compile(p->re[t], PCRE2_JIT_COMPLETE); /* falls back to the interpreter when JIT is unavailable */
     }
     p->md = pcre2_match_data_create(4, NULL);
     return p;

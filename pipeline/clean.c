@@ -434,6 +434,7 @@ static int decode_json(worker_ctx *w, batch *b, const rec_ref *r, const char *da
         cm_buf_clear(&w->repair);
         d->utf8_replaced = cm_utf8_repair(data, r->len, &w->repair);
         cm_buf_reserve(&w->repair, CM_JSON_PADDING);
+        memset(w->repair.data + w->repair.len, ' ', CM_JSON_PADDING);
         d->raw = w->repair.data;
         d->raw_len = w->repair.len;
         rc = cm_json_parse_record(w->parser, d->raw, d->raw_len, &d->json, &err);
@@ -577,7 +578,8 @@ static void process_batch(void *ctx, void *slot)
     cm_buf_clear(&b->malformed);
     cm_buf_clear(&b->errors);
     b->n_errors = 0;
-    cm_buf_reserve(&b->in, CM_JSON_PADDING); /* simdjson reads past the last record */
+    cm_buf_reserve(&b->in, CM_JSON_PADDING); /* simdjson reads past the last record ... */
+    memset(b->in.data + b->in.len, ' ', CM_JSON_PADDING); /* ... and its SIMD masks look at what it reads */
     int ids_only = cfg->output.keep_rejected == CM_REJECTED_IDS;
     for (size_t i = 0; i < b->n; i++) {
         const rec_ref *r = &b->recs[i];
