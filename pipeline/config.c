@@ -83,8 +83,9 @@ static int read_run(cm_config *c, const cm_conf *n, cm_err *err)
         cm_conf_size(n, "batch_size", &c->run.batch_bytes, err) ||
         cm_conf_int(n, "max_error_lines", 0, 1000000, &lines, err))
         return -1;
-    if (c->run.max_record_bytes < 1024)
-        return cm_conf_error(err, cm_conf_get(n, "max_record_size"), "max_record_size must be at least 1KiB");
+    if (c->run.max_record_bytes < 1024 || c->run.max_record_bytes > (1ull << 30))
+        return cm_conf_error(err, cm_conf_get(n, "max_record_size"),
+                             "max_record_size must be between 1KiB and 1GiB (signals index text with 32 bits)");
     if (c->run.batch_bytes < 1024)
         return cm_conf_error(err, cm_conf_get(n, "batch_size"), "batch_size must be at least 1KiB");
     c->run.tasks = (int)tasks;

@@ -67,6 +67,8 @@ int main(void)
         {"input: [\n", "bad.yaml:", "YAML error"},
         {"- a\n- b\n", "bad.yaml:1", "map of sections"},
         {"clean:\n  invalid_utf8: drop\n", "bad.yaml:2", "replace, quarantine"},
+        {"run:\n  max_record_size: 8GiB\n", "bad.yaml:2", "between 1KiB and 1GiB"},
+        {"clean:\n  signals: {word_units: jieba}\n", "bad.yaml:2", "fast, icu"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         c = cm_config_parse(bad[i].yaml, "bad.yaml", &err);
