@@ -1,0 +1,215 @@
+/* minhash.c -- shingles and MinHash signatures (see minhash.h). The scratch
+ * arrays live in the cm_minhasher and are reused, so a worker thread that
+ * owns one allocates nothing per document. */
+#include "minhash.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unicode/uchar.h>
+#include <xxhash.h>
+
+#include "../pipeline/util.h"
+
+#define MERSENNE61 ((1ULL << 61) - 1)
+
+struct cm_minhasher {
+    cm_minhash_params p;
+    int n_perm;
+    uint64_t *a, *b;
+    uint64_t *unit;      /* hashes of the units of the current text */
+    size_t n_unit, cap_unit;
+    uint64_t *shingle;   /* shingle hashes mod p */
+    size_t n_shingle, cap_shingle;
+    cm_buf word;         /* one word, simplified */
+};
+
+void cm_minhash_params_default(cm_minhash_params *p)
+{
+    p->ngram = 5;
+    p->bands = 14;
+    p->rows = 8;
+    p->seed = 1;
+}
+
+static uint64_t splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+cm_minhasher *cm_minhasher_create(const cm_minhash_params *p)
+{
+    if (p->ngram < 1 || p->ngram > 64 || p->bands < 1 || p->bands > 1024 || p->rows < 1 || p->rows > 64) return NULL;
+    cm_minhasher *m = cm_calloc(1, sizeof *m);
+    m->p = *p;
+    m->n_perm = p->bands * p->rows;
+    m->a = cm_malloc((size_t)m->n_perm * sizeof *m->a);
+    m->b = cm_malloc((size_t)m->n_perm * sizeof *m->b);
+    uint64_t st = p->seed;
+    for (int i = 0; i < m->n_perm; i++) {
+        m->a[i] = splitmix64(&st) % (MERSENNE61 - 1) + 1;
+        m->b[i] = splitmix64(&st) % MERSENNE61;
+    }
+    cm_buf_init(&m->word);
+    return m;
+}
+
+void cm_minhasher_free(cm_minhasher *m)
+{
+    if (!m) return;
+    free(m->a);
+    free(m->b);
+    free(m->unit);
+    free(m->shingle);
+    cm_buf_free(&m->word);
+    free(m);
+}
+
+const cm_minhash_params *cm_minhasher_params(const cm_minhasher *m) { return &m->p; }
+
+static inline int is_cjk(uint32_t c)
+{
+    return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0xF900 && c <= 0xFAFF) ||
+           (c >= 0x3040 && c <= 0x30FF) || (c >= 0xAC00 && c <= 0xD7AF) || (c >= 0x20000 && c <= 0x3134F);
+}
+
+static void push_unit(cm_minhasher *m, const void *p, size_t n)
+{
+    if (m->n_unit == m->cap_unit) {
+        m->cap_unit = m->cap_unit ? m->cap_unit * 2 : 1024;
+        m->unit = cm_realloc(m->unit, m->cap_unit * sizeof *m->unit);
+    }
+    m->unit[m->n_unit++] = XXH3_64bits(p, n);
+}
+
+/* Cuts simplified units out of text (see minhash.h). */
+static void units(cm_minhasher *m, const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    m->n_unit = 0;
+    cm_buf_clear(&m->word);
+    for (size_t i = 0; i <= len;) {
+        uint32_t c = 0;
+        size_t k = 1;
+        if (i < len) {
+            if (s[i] < 0x80) c = s[i];
+            else {
+                k = cm_utf8_seq_len(s + i, len - i);
+                if (!k) { k = 1; c = 0xFFFD; }
+                else c = cm_utf8_decode(s + i, k);
+            }
+        }
+        int word_char = i < len && !is_cjk(c) && (c < 0x80 ? ((c | 32) >= 'a' && (c | 32) <= 'z') || (c >= '0' && c <= '9')
+                                                             : u_isalnum((UChar32)c) != 0);
+        if (word_char) {
+            char out[8];
+            if (c < 0x80) {
+                out[0] = (char)((c >= '0' && c <= '9') ? '0' : (c | 32)); /* digits to 0, lowercase */
+                cm_buf_append(&m->word, out, 1);
+            } else {
+                uint32_t d = u_isdigit((UChar32)c) ? '0' : (uint32_t)u_tolower((UChar32)c);
+                cm_buf_append(&m->word, out, cm_utf8_encode(d, out));
+            }
+        } else {
+            if (m->word.len) {
+                push_unit(m, m->word.data, m->word.len);
+                cm_buf_clear(&m->word);
+            }
+            if (i < len && is_cjk(c)) push_unit(m, s + i, k);
+        }
+        if (i == len) break;
+        i += k;
+    }
+}
+
+static void shingles(cm_minhasher *m)
+{
+    int n = m->p.ngram;
+    size_t count = m->n_unit >= (size_t)n ? m->n_unit - (size_t)n + 1 : (m->n_unit ? 1 : 0);
+    if (count > m->cap_shingle) {
+        m->cap_shingle = count;
+        m->shingle = cm_realloc(m->shingle, count * sizeof *m->shingle);
+    }
+    for (size_t i = 0; i < count; i++) {
+        size_t w = m->n_unit < (size_t)n ? m->n_unit : (size_t)n;
+        m->shingle[i] = XXH3_64bits(m->unit + i, w * sizeof *m->unit) % MERSENNE61;
+    }
+    m->n_shingle = count;
+}
+
+/* (a * x + b) mod 2^61 - 1, exactly */
+static inline uint64_t permute(uint64_t a, uint64_t b, uint64_t x)
+{
+    unsigned __int128 y = (unsigned __int128)a * x + b;
+    uint64_t lo = (uint64_t)(y & MERSENNE61), hi = (uint64_t)(y >> 61);
+    uint64_t r = lo + hi;
+    r = (r & MERSENNE61) + (r >> 61);
+    return r >= MERSENNE61 ? r - MERSENNE61 : r;
+}
+
+size_t cm_minhash_signature(cm_minhasher *m, const char *text, size_t len, uint32_t *sig)
+{
+    units(m, text, len);
+    shingles(m);
+    for (int i = 0; i < m->n_perm; i++) sig[i] = 0xFFFFFFFFu;
+    for (size_t s = 0; s < m->n_shingle; s++) {
+        uint64_t x = m->shingle[s];
+        for (int i = 0; i < m->n_perm; i++) {
+            uint32_t v = (uint32_t)permute(m->a[i], m->b[i], x);
+            if (v < sig[i]) sig[i] = v;
+        }
+    }
+    return m->n_shingle;
+}
+
+void cm_minhash_bands(const cm_minhasher *m, const uint32_t *sig, uint64_t *out)
+{
+    for (int j = 0; j < m->p.bands; j++)
+        out[j] = XXH3_64bits(sig + (size_t)j * (size_t)m->p.rows, (size_t)m->p.rows * sizeof *sig);
+}
+
+double cm_minhash_similarity(const uint32_t *a, const uint32_t *b, size_t n)
+{
+    size_t eq = 0;
+    for (size_t i = 0; i < n; i++) eq += a[i] == b[i];
+    return n ? (double)eq / (double)n : 0;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* The sorted, distinct shingle hashes of text, into a new array. */
+static uint64_t *shingle_set(cm_minhasher *m, const char *t, size_t len, size_t *n)
+{
+    units(m, t, len);
+    shingles(m);
+    uint64_t *set = cm_malloc((m->n_shingle ? m->n_shingle : 1) * sizeof *set);
+    memcpy(set, m->shingle, m->n_shingle * sizeof *set);
+    qsort(set, m->n_shingle, sizeof *set, cmp_u64);
+    size_t w = 0;
+    for (size_t i = 0; i < m->n_shingle; i++)
+        if (w == 0 || set[w - 1] != set[i]) set[w++] = set[i];
+    *n = w;
+    return set;
+}
+
+double cm_shingle_jaccard(cm_minhasher *m, const char *a, size_t alen, const char *b, size_t blen)
+{
+    size_t na, nb;
+    uint64_t *sa = shingle_set(m, a, alen, &na), *sb = shingle_set(m, b, blen, &nb);
+    size_t i = 0, j = 0, inter = 0;
+    while (i < na && j < nb) {
+        if (sa[i] == sb[j]) { inter++; i++; j++; }
+        else if (sa[i] < sb[j]) i++;
+        else j++;
+    }
+    free(sa);
+    free(sb);
+    size_t uni = na + nb - inter;
+    return uni ? (double)inter / (double)uni : 1.0;
+}

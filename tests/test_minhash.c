@@ -1,0 +1,129 @@
+/* test_minhash.c -- shingles of English, Chinese and mixed text, the
+ * simplification dedup applies, determinism, the Jaccard estimate against the
+ * exact value, and band collisions for near and far pairs. */
+#include "check.h"
+#include "minhash.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "util.h"
+
+static unsigned rng_state = 42;
+static unsigned rnd(void) { return (rng_state = rng_state * 1103515245u + 12345u) >> 8; }
+
+/* A text of n words from a vocabulary of 5000 made-up words (letters only:
+ * dedup maps every digit to 0). */
+static void random_text(cm_buf *b, int n)
+{
+    cm_buf_clear(b);
+    for (int i = 0; i < n; i++) {
+        unsigned w = rnd() % 5000;
+        char word[8];
+        int k = 0;
+        do { word[k++] = (char)('a' + w % 26); w /= 26; } while (w);
+        word[k] = 0;
+        cm_buf_appendf(b, "%s%s", i ? " " : "", word);
+    }
+}
+
+int main(void)
+{
+    cm_minhash_params p;
+    cm_minhash_params_default(&p);
+    CHECK(p.ngram == 5 && p.bands == 14 && p.rows == 8);
+    cm_minhasher *m = cm_minhasher_create(&p);
+    CHECK(m != NULL);
+    int np = p.bands * p.rows;
+    uint32_t *s1 = calloc((size_t)np, 4), *s2 = calloc((size_t)np, 4);
+    uint64_t *b1 = calloc((size_t)p.bands, 8), *b2 = calloc((size_t)p.bands, 8);
+
+    /* simplification: case, digits, punctuation and spacing do not matter */
+    const char *x = "The Quick brown fox jumps over 12 lazy dogs, again and again!";
+    const char *y = "the quick BROWN fox -- jumps over 99 lazy dogs again and again";
+    CHECK(cm_minhash_signature(m, x, strlen(x), s1) == 8); /* 12 units, 5-grams */
+    cm_minhash_signature(m, y, strlen(y), s2);
+    CHECK(memcmp(s1, s2, (size_t)np * 4) == 0);
+    CHECK(cm_shingle_jaccard(m, x, strlen(x), y, strlen(y)) == 1.0);
+
+    /* Chinese: one unit per character; mixed text run by run */
+    const char *zh = "我们的茶很好";
+    CHECK(cm_minhash_signature(m, zh, strlen(zh), s1) == 2);
+    const char *mixed = "数据 cleaning 很重要";
+    CHECK(cm_minhash_signature(m, mixed, strlen(mixed), s1) == 2); /* 数 据 cleaning 很 重 要 */
+    /* a short text is one shingle; an empty one none */
+    CHECK(cm_minhash_signature(m, "two words", 9, s1) == 1);
+    CHECK(cm_minhash_signature(m, " ,.! ", 5, s1) == 0);
+    CHECK(s1[0] == 0xFFFFFFFFu && s1[np - 1] == 0xFFFFFFFFu);
+
+    /* deterministic; another seed gives other values */
+    cm_buf t;
+    cm_buf_init(&t);
+    random_text(&t, 300);
+    cm_minhash_signature(m, t.data, t.len, s1);
+    cm_minhash_signature(m, t.data, t.len, s2);
+    CHECK(memcmp(s1, s2, (size_t)np * 4) == 0);
+    cm_minhash_params p2 = p;
+    p2.seed = 2;
+    cm_minhasher *m2 = cm_minhasher_create(&p2);
+    cm_minhash_signature(m2, t.data, t.len, s2);
+    CHECK(cm_minhash_similarity(s1, s2, (size_t)np) < 0.1);
+    cm_minhasher_free(m2);
+
+    /* the estimate follows the exact Jaccard; near pairs share a band, far
+     * pairs do not */
+    cm_buf u, v;
+    cm_buf_init(&u);
+    cm_buf_init(&v);
+    double err_sum = 0;
+    int near_found = 0, far_found = 0, pairs = 40;
+    for (int k = 0; k < pairs; k++) {
+        random_text(&u, 200);
+        /* v: u with every 40th word replaced (J about 0.8 for 5-grams) */
+        cm_buf_clear(&v);
+        char *copy = cm_strdup(u.data), *save = NULL;
+        int w = 0;
+        for (char *tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save), w++)
+            cm_buf_appendf(&v, "%s%s", w ? " " : "", w % 40 == 7 ? "changed" : tok);
+        free(copy);
+        double j = cm_shingle_jaccard(m, u.data, u.len, v.data, v.len);
+        cm_minhash_signature(m, u.data, u.len, s1);
+        cm_minhash_signature(m, v.data, v.len, s2);
+        err_sum += fabs(cm_minhash_similarity(s1, s2, (size_t)np) - j);
+        cm_minhash_bands(m, s1, b1);
+        cm_minhash_bands(m, s2, b2);
+        int shared = 0;
+        for (int i = 0; i < p.bands; i++) shared |= b1[i] == b2[i];
+        near_found += shared;
+        random_text(&v, 200);
+        cm_minhash_signature(m, v.data, v.len, s2);
+        cm_minhash_bands(m, s2, b2);
+        shared = 0;
+        for (int i = 0; i < p.bands; i++) shared |= b1[i] == b2[i];
+        far_found += shared;
+    }
+    double mean_err = err_sum / pairs;
+    if (mean_err >= 0.06) fprintf(stderr, "mean |estimate - exact| = %.3f\n", mean_err);
+    CHECK(mean_err < 0.06); /* one standard deviation at J = 0.8 over 112 values is 0.038 */
+    if (near_found < 32) fprintf(stderr, "near pairs sharing a band: %d of %d\n", near_found, pairs);
+    CHECK(near_found >= 32); /* P = 1 - (1 - 0.8^8)^14 = 0.92 at J = 0.8 */
+    CHECK(far_found == 0);
+
+    /* parameters out of range */
+    cm_minhash_params bad = p;
+    bad.rows = 0;
+    CHECK(cm_minhasher_create(&bad) == NULL);
+    bad = p;
+    bad.ngram = 100;
+    CHECK(cm_minhasher_create(&bad) == NULL);
+
+    cm_buf_free(&t);
+    cm_buf_free(&u);
+    cm_buf_free(&v);
+    free(s1);
+    free(s2);
+    free(b1);
+    free(b2);
+    cm_minhasher_free(m);
+    CHECK_DONE();
+}
