@@ -9,11 +9,13 @@
  * A shingle is `ngram` consecutive units (default 5); a text with fewer
  * units has one shingle of all of them.
  *
- * Hashing. Each shingle is hashed with XXH3-64, taken mod p = 2^61 - 1, then
- * permuted bands x rows times (default 14 x 8 = 112, as datatrove and
- * FineWeb) by the family h_i(x) = (a_i x + b_i) mod p, datatrove's; a_i in
- * [1, p), b_i in [0, p) come from splitmix64 seeded with `seed`. A signature
- * value is the minimum over the shingles of the low 32 bits of h_i. Band j
+ * Hashing. Each shingle is hashed with XXH3-64 to x; then bands x rows hash
+ * functions (default 14 x 8 = 112, as datatrove and FineWeb) from the
+ * multiply-add-shift family h_i(x) = ((a_i x + b_i) mod 2^64) >> 32
+ * (Dietzfelbinger 1996), a_i odd and b_i from splitmix64 seeded with `seed`. A signature value is the minimum of h_i
+ * over the shingles. (datatrove uses (a x + b) mod 2^61 - 1: exact modular
+ * arithmetic needs 128-bit products, 4x slower here; this family vectorizes,
+ * and tests/test_minhash.c checks the estimate against exact Jaccard.) Band j
  * hashes rows j*r .. j*r + r - 1 with XXH3-64. Two documents with Jaccard
  * similarity J share a band with probability 1 - (1 - J^r)^b: about 0.92 at
  * J = 0.8 for 14 x 8, the threshold (1/b)^(1/r) being about 0.72. */
