@@ -135,6 +135,12 @@ int main(void)
     v = sig("书生浦语大模型全链路开源体系");
     CHECK_NEAR(v->words, 11); /* 书生/浦/语/大/模型/全/链/路/开/源/体系 */
     CHECK(v->cjk == 1);
+    /* characters outside the BMP (UTF-16 surrogate pairs inside ICU) keep their offsets */
+    v = sig("smile \U0001F600 ok 𠀀字 done");
+    size_t nt;
+    const cm_token *tk = cm_signals_tokens(&doc, &nt);
+    CHECK(nt >= 4);
+    CHECK(nt >= 1 && tk[nt - 1].len == 4 && memcmp(doc.text.data + tk[nt - 1].start, "done", 4) == 0);
     opts.word_units = CM_WORDS_FAST;
     v = sig("书生浦语大模型全链路开源体系");
     CHECK_NEAR(v->words, 14);

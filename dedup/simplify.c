@@ -1,0 +1,72 @@
+/* simplify.c -- dedup's text simplification and exact hash (see simplify.h). */
+#include "simplify.h"
+
+#include <unicode/uchar.h>
+#include <unicode/unorm2.h>
+#include <xxhash.h>
+
+/* Appends the simplified form of one code point (may be nothing). */
+static void simplify_cp(uint32_t c, cm_buf *out, int *space)
+{
+    char tmp[4];
+    if (c < 0x80) {
+        if (c >= 'A' && c <= 'Z') c += 32;
+        if (c >= '0' && c <= '9') c = '0';
+        if ((c >= 'a' && c <= 'z') || c == '0') {
+            if (*space && out->len) cm_buf_append_char(out, ' ');
+            *space = 0;
+            cm_buf_append_char(out, (char)c);
+        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            *space = 1;
+        }
+        return;
+    }
+    if (u_isUWhiteSpace((UChar32)c)) { *space = 1; return; }
+    int8_t t = u_charType((UChar32)c);
+    if (t == U_NON_SPACING_MARK || t == U_ENCLOSING_MARK || t == U_COMBINING_SPACING_MARK) return; /* accents */
+    if (u_ispunct((UChar32)c) || t == U_MATH_SYMBOL || t == U_CURRENCY_SYMBOL || t == U_MODIFIER_SYMBOL ||
+        t == U_OTHER_SYMBOL)
+        return;
+    if (u_isdigit((UChar32)c)) c = '0';
+    else c = (uint32_t)u_tolower((UChar32)c);
+    if (*space && out->len) cm_buf_append_char(out, ' ');
+    *space = 0;
+    cm_buf_append(out, tmp, cm_utf8_encode(c, tmp));
+}
+
+void cm_dedup_simplify(const char *text, size_t len, cm_buf *out)
+{
+    cm_buf_clear(out);
+    const unsigned char *s = (const unsigned char *)text;
+    UErrorCode st = U_ZERO_ERROR;
+    const UNormalizer2 *nfd = unorm2_getNFDInstance(&st);
+    int space = 0;
+    for (size_t i = 0; i < len;) {
+        size_t k = s[i] < 0x80 ? 1 : cm_utf8_seq_len(s + i, len - i);
+        if (!k) { i++; continue; }
+        uint32_t c = cm_utf8_decode(s + i, k);
+        i += k;
+        UChar d[8];
+        int32_t n = U_SUCCESS(st) && c >= 0xC0 ? unorm2_getDecomposition(nfd, (UChar32)c, d, 8, &st) : -1;
+        if (n <= 0 || U_FAILURE(st)) {
+            st = U_ZERO_ERROR;
+            simplify_cp(c, out, &space);
+            continue;
+        }
+        /* a decomposed letter: its parts, marks dropped */
+        for (int32_t j = 0; j < n;) {
+            UChar32 part;
+            U16_NEXT(d, j, n, part);
+            simplify_cp((uint32_t)part, out, &space);
+        }
+    }
+    if (!out->data) cm_buf_append(out, "", 0);
+}
+
+cm_hash128 cm_exact_hash(const char *text, size_t len, cm_buf *scratch)
+{
+    cm_dedup_simplify(text, len, scratch);
+    XXH128_hash_t h = XXH3_128bits(scratch->data, scratch->len);
+    cm_hash128 r = {h.high64, h.low64};
+    return r;
+}
