@@ -112,7 +112,9 @@ static cm_verdict apply(void *self, cm_doc *doc)
         cm_cld2_detect(doc->text.data, (int)n, code, sizeof code, &percent, &reliable);
         score = percent / 100.0;
     }
-    cm_buf_appendf(&doc->meta, "%s\"language\":\"%s\"", doc->meta.len ? "," : "", code);
+    /* the code may come from the record itself (trust_field): escape it */
+    cm_buf_append_str(&doc->meta, doc->meta.len ? ",\"language\":" : "\"language\":");
+    cm_buf_append_json_bytes(&doc->meta, code, strlen(code));
     cm_signals_set_extra(doc, "language_score", score);
     if (l->n_keep) {
         int ok = 0;

@@ -69,6 +69,13 @@ static void *create(const cm_conf *opt, cm_err *err)
             goto fail;
         }
         if (!sig) { free(name); cm_conf_error(err, r, "a rule needs 'signal'"); goto fail; }
+        for (const char *c = name; c && *c; c++)
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_')) {
+                cm_conf_error(err, r, "a rule name is lowercase letters, digits and _, not '%s'", name);
+                free(sig);
+                free(name);
+                goto fail;
+            }
         ru->index = cm_signal_lookup(sig);
         if (ru->index < 0) {
             int ok = 0;

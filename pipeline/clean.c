@@ -265,11 +265,11 @@ static void append_corpusmill(cm_buf *o, cm_doc *d, const char *reason_filter, c
         cm_signals_json(d, o);
     }
     if (reason_filter) {
-        cm_buf_append_str(o, ",\"reason\":\"");
-        cm_buf_append_str(o, reason_filter);
-        cm_buf_append_char(o, ':');
-        cm_buf_append_str(o, reason_rule);
-        cm_buf_append_char(o, '"');
+        /* rule names can come from the config (the signal filter's `name`) */
+        char reason[320];
+        snprintf(reason, sizeof reason, "%s:%s", reason_filter, reason_rule);
+        cm_buf_append_str(o, ",\"reason\":");
+        cm_buf_append_json_bytes(o, reason, strlen(reason));
     }
     cm_buf_append_char(o, '}');
 }

@@ -92,14 +92,16 @@ assert_eq "$(stage_get o5 blank_lines)" 1 "blank lines counted"
 check_accounting o6
 assert_eq "$(stage_get o6 files)" 5 "glob matched the five cc.jsonl files"
 # WanJuan-CC's own language field can be trusted instead of CLD2
-printf '%s\n' '{"id": "l1", "content": "这是一段中文文本，用来测试语言字段。", "language": "en"}' > lang.jsonl
+printf '%s\n' '{"id": "l1", "content": "这是一段中文文本，用来测试语言字段。", "language": "en"}' \
+  '{"id": "l2", "content": "A record whose language field needs escaping.", "language": "x\"y\\\\z"}' > lang.jsonl
 write_config lt.yaml "input:" "  paths: [lang.jsonl]" "output:" "  dir: olt" "clean:" "  steps:" \
   "    - language: {keep: [en], trust_field: language}"
 "$CM" clean lt.yaml 2>/dev/null
 check_accounting olt
 assert_eq "$(kept_records olt | jq -r .corpusmill.language)" "en" "the record's language field is trusted"
+assert_eq "$(rejected_records olt | jq -r .corpusmill.language)" 'x"y\\z' "a field value is escaped in the output"
 write_config lc.yaml "input:" "  paths: [lang.jsonl]" "output:" "  dir: olc" "clean:" "  steps:" "    - language: {keep: [en]}"
 "$CM" clean lc.yaml 2>/dev/null
 check_accounting olc
-assert_eq "$(rejected_records olc | jq -r .corpusmill.reason)" "language:not_kept" "CLD2 (here the Han shortcut) says zh"
+assert_eq "$(rejected_records olc | jq -r 'select(.id=="l1") | .corpusmill.reason')" "language:not_kept" "CLD2 (here the Han shortcut) says zh"
 echo "clean_formats: ok"
