@@ -60,7 +60,7 @@ static int read_output(cm_config *c, const cm_conf *n, cm_err *err)
     if (cm_conf_check_keys(n, "output", known, err)) return -1;
     long level = c->output.zstd_level;
     if (cm_conf_string(n, "dir", &c->output.dir, err) || cm_conf_size(n, "part_size", &c->output.part_bytes, err) ||
-        cm_conf_int(n, "zstd_level", 1, 19, &level, err) ||
+        cm_conf_int(n, "zstd_level", -7, 19, &level, err) ||
         cm_conf_enum(n, "keep_rejected", rejected, &c->output.keep_rejected, err))
         return -1;
     if (c->output.part_bytes < 4096)
@@ -207,7 +207,7 @@ const char cm_config_reference[] =
     "output:\n"
     "  dir: out               # --out replaces it\n"
     "  part_size: 256MiB      # uncompressed bytes per part file before a new part starts\n"
-    "  zstd_level: 3          # 1..19\n"
+    "  zstd_level: 3          # -7..19 (negative: zstd's fast levels)\n"
     "  keep_rejected: full    # full | ids: removed records in full, or only id, source and reason\n"
     "run:\n"
     "  tasks: 1               # slices of the input (files i, i+N, ... in sorted order); --tasks\n"
