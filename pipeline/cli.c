@@ -17,6 +17,7 @@
 
 #include "../filters/filter.h"
 #include "clean.h"
+#include "../dedup/dedup.h"
 #include "config.h"
 #include "inputs.h"
 #include "progress.h"
@@ -33,6 +34,7 @@ static const char USAGE[] =
     "commands:\n"
     "  run CONFIG      run the pipeline on this machine (tasks in parallel processes)\n"
     "  clean CONFIG    run one task of the clean stage (--task I --tasks N)\n"
+    "  dedup STEP CONFIG  one task of a dedup step: signatures, buckets, clusters, filter\n"
     "  filters         list the clean steps with their options and defaults\n"
     "  config          print every config option with its default\n"
     "  help COMMAND    help on one command (or: corpusmill COMMAND --help)\n"
@@ -262,8 +264,8 @@ typedef struct child {
     uint64_t docs, bytes, done;
 } child;
 
-static int spawn_task(const char *self, const args *a, const char *config, const char *out, int task, int tasks,
-                      int threads, int force, child *c)
+static int spawn_task(const char *self, const args *a, const char *config, const char *out, const char *verb,
+                      const char *step, int task, int tasks, int threads, int force, child *c)
 {
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) != 0) return -1;
@@ -278,7 +280,8 @@ static int spawn_task(const char *self, const args *a, const char *config, const
         char **av = calloc(20 + 2 * a->n_inputs, sizeof *av);
         int n = 0;
         av[n++] = (char *)self;
-        av[n++] = "clean";
+        av[n++] = (char *)verb;
+        if (step) av[n++] = (char *)step;
         av[n++] = (char *)config;
         av[n++] = "--task"; av[n++] = task_s;
         av[n++] = "--tasks"; av[n++] = tasks_s;
@@ -319,6 +322,65 @@ static void read_progress(child *c)
             c->line[c->line_len++] = buf[i];
         }
     }
+}
+
+/* Runs tasks 0..tasks-1 of one stage, `jobs` child processes at a time,
+ * following their progress. Returns the worst exit status. */
+static int run_tasks(const char *self, const args *a, const char *out, const char *verb, const char *step,
+                     const char *label, int tasks, int jobs, int threads, const uint64_t *task_total, uint64_t total,
+                     int *failed_tasks)
+{
+    if (jobs > tasks) jobs = tasks;
+    child *running = calloc((size_t)jobs, sizeof *running);
+    int n_running = 0, next = 0, worst = CM_EXIT_OK, rc = CM_EXIT_OK;
+    uint64_t done_bytes = 0, done_docs = 0, done_in = 0;
+    cm_progress progress;
+    cm_progress_init(&progress, a->progress, 0, label);
+    while (rc == CM_EXIT_OK && (next < tasks || n_running > 0)) {
+        while (next < tasks && n_running < jobs) {
+            if (spawn_task(self, a, a->config, out, verb, step, next, tasks, threads, a->force, &running[n_running]) != 0) {
+                fprintf(stderr, "corpusmill: cannot start task %d: %s\n", next, strerror(errno));
+                rc = CM_EXIT_FAILED;
+                break;
+            }
+            n_running++;
+            next++;
+        }
+        struct pollfd pfds[64];
+        int np = 0;
+        for (int i = 0; i < n_running && np < 64; i++)
+            if (running[i].fd >= 0) { pfds[np].fd = running[i].fd; pfds[np].events = POLLIN; np++; }
+        poll(pfds, (nfds_t)np, 200);
+        for (int i = 0; i < n_running; i++) {
+            child *c = &running[i];
+            for (int k = 0; k < np; k++)
+                if (pfds[k].fd == c->fd && (pfds[k].revents & (POLLIN | POLLHUP))) read_progress(c);
+            int status;
+            pid_t w = waitpid(c->pid, &status, WNOHANG);
+            if (w == c->pid) {
+                while (c->fd >= 0) read_progress(c);
+                int code = WIFEXITED(status) ? WEXITSTATUS(status) : CM_EXIT_FAILED;
+                if (code != CM_EXIT_OK) {
+                    (*failed_tasks)++;
+                    if (code > worst) worst = code;
+                    cm_progress_clear(&progress);
+                    fprintf(stderr, "corpusmill: %s task %d failed (exit %d)\n", label, c->task, code);
+                }
+                if (task_total) done_bytes += task_total[c->task];
+                done_docs += c->docs;
+                done_in += c->bytes;
+                running[i] = running[--n_running];
+                i--;
+            }
+        }
+        uint64_t docs = done_docs, in = done_in, fb = done_bytes;
+        for (int i = 0; i < n_running; i++) { docs += running[i].docs; in += running[i].bytes; fb += running[i].done; }
+        cm_progress_update(&progress, docs, in, fb, total, 0);
+    }
+    cm_progress_update(&progress, done_docs, done_in, total, total, 1);
+    cm_progress_end(&progress);
+    free(running);
+    return rc != CM_EXIT_OK ? rc : worst;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -389,62 +451,69 @@ static int cmd_run(int argc, char **argv)
     else self[sl] = 0;
 
     double t0 = cm_now();
-    child *running = calloc((size_t)jobs, sizeof *running);
-    int n_running = 0, next = 0, failed_tasks = 0, worst = CM_EXIT_OK;
-    uint64_t done_bytes = 0, done_docs = 0, done_in = 0;
-    cm_progress progress;
-    cm_progress_init(&progress, a.progress, 0, "clean");
-    while (rc == CM_EXIT_OK && (next < tasks || n_running > 0)) {
-        while (next < tasks && n_running < jobs) {
-            if (spawn_task(self, &a, a.config, out, next, tasks, threads, a.force, &running[n_running]) != 0) {
-                fprintf(stderr, "corpusmill: cannot start task %d: %s\n", next, strerror(errno));
-                rc = CM_EXIT_FAILED;
-                break;
-            }
-            n_running++;
-            next++;
+    int failed_tasks = 0;
+    int worst = run_tasks(self, &a, out, "clean", NULL, "clean", tasks, jobs, threads, task_total, total, &failed_tasks);
+    if (worst == CM_EXIT_OK && cfg->dedup.enabled) {
+        /* dedup: signatures per clean task, buckets per band, one clusters task, filter per clean task */
+        static const char *const steps[] = {"signatures", "buckets", "clusters", "filter"};
+        for (int k = 0; k < 4 && worst == CM_EXIT_OK; k++) {
+            int n = k == 1 ? cm_dedup_bucket_tasks(cfg) : k == 2 ? 1 : tasks;
+            char label[32];
+            snprintf(label, sizeof label, "dedup %s", steps[k]);
+            worst = run_tasks(self, &a, out, "dedup", steps[k], label, n, jobs, threads, NULL, 0, &failed_tasks);
         }
-        struct pollfd pfds[64];
-        int np = 0;
-        for (int i = 0; i < n_running && np < 64; i++)
-            if (running[i].fd >= 0) { pfds[np].fd = running[i].fd; pfds[np].events = POLLIN; np++; }
-        poll(pfds, (nfds_t)np, 200);
-        for (int i = 0; i < n_running; i++) {
-            child *c = &running[i];
-            for (int k = 0; k < np; k++)
-                if (pfds[k].fd == c->fd && (pfds[k].revents & (POLLIN | POLLHUP))) read_progress(c);
-            int status;
-            pid_t w = waitpid(c->pid, &status, WNOHANG);
-            if (w == c->pid) {
-                while (c->fd >= 0) read_progress(c);
-                int code = WIFEXITED(status) ? WEXITSTATUS(status) : CM_EXIT_FAILED;
-                if (code != CM_EXIT_OK) {
-                    failed_tasks++;
-                    if (code > worst) worst = code;
-                    cm_progress_clear(&progress);
-                    fprintf(stderr, "corpusmill: clean task %d failed (exit %d)\n", c->task, code);
-                }
-                done_bytes += task_total[c->task];
-                done_docs += c->docs;
-                done_in += c->bytes;
-                running[i] = running[--n_running];
-                i--;
-            }
-        }
-        uint64_t docs = done_docs, in = done_in, fb = done_bytes;
-        for (int i = 0; i < n_running; i++) { docs += running[i].docs; in += running[i].bytes; fb += running[i].done; }
-        cm_progress_update(&progress, docs, in, fb, total, 0);
     }
-    cm_progress_update(&progress, done_docs, done_in, total, total, 1);
-    cm_progress_end(&progress);
     if (cm_summary_write(out, &err)) fprintf(stderr, "corpusmill: %s\n", err.msg);
     print_result(out);
     fprintf(stderr, "corpusmill: finished in %.2f s%s\n", cm_now() - t0,
             failed_tasks ? " with failed tasks (rerun the same command to retry them)" : "");
     if (worst != CM_EXIT_OK) rc = worst == CM_EXIT_USAGE ? CM_EXIT_USAGE : CM_EXIT_FAILED;
-    free(running);
     free(task_total);
     cm_inputs_free(&inputs);
+    cm_config_free(cfg);
+    free(a.inputs);
+    return rc;
+}
+
+static const char USAGE_DEDUP[] =
+    "usage: corpusmill dedup STEP CONFIG --task I --tasks N [--out DIR] [--force]\n"
+    "\n"
+    "Runs one task of one dedup step over OUT/clean/ (see dedup/dedup.h):\n"
+    "  signatures  --tasks = the clean split: exact hashes and MinHash bands per record\n"
+    "  buckets     --tasks up to bands + 1: candidate pairs, band by band\n"
+    "  clusters    --tasks 1: verification and union-find; removal lists\n"
+    "  filter      --tasks = the clean split: OUT/dedup/ and OUT/rejected/dedup/\n"
+    "The config needs a `dedup` section (`corpusmill config` shows its options).\n";
+
+static int cmd_dedup(int argc, char **argv)
+{
+    if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
+        fputs(USAGE_DEDUP, argc < 1 ? stderr : stdout);
+        return argc < 1 ? CM_EXIT_USAGE : CM_EXIT_OK;
+    }
+    const char *step = argv[0];
+    args a;
+    int r = parse_args(argc - 1, argv + 1, USAGE_DEDUP, &a);
+    if (r || a.help) {
+        if (a.help) fputs(USAGE_DEDUP, stdout);
+        free(a.inputs);
+        return r;
+    }
+    cm_config *cfg = load_config(&a);
+    if (!cfg) { free(a.inputs); return CM_EXIT_USAGE; }
+    int rc;
+    cm_err err;
+    if (!cfg->dedup.enabled) {
+        fprintf(stderr, "corpusmill: %s has no dedup section\n", a.config);
+        rc = CM_EXIT_USAGE;
+    } else {
+        cm_task_stats st;
+        cm_task_stats_init(&st);
+        int done = 0;
+        rc = cm_dedup_step(cfg, step, (int)a.task, a.tasks > 0 ? (int)a.tasks : cfg->run.tasks, a.force, &st, &done, &err);
+        if (rc != CM_EXIT_OK) fprintf(stderr, "corpusmill: dedup %s task %ld: %s\n", step, a.task, err.msg);
+        cm_task_stats_free(&st);
+    }
     cm_config_free(cfg);
     free(a.inputs);
     return rc;
@@ -477,6 +546,7 @@ int cm_cli_main(int argc, char **argv)
     }
     if (!strcmp(cmd, "run")) return cmd_run(argc - 2, argv + 2);
     if (!strcmp(cmd, "clean")) return cmd_clean(argc - 2, argv + 2);
+    if (!strcmp(cmd, "dedup")) return cmd_dedup(argc - 2, argv + 2);
     if (!strcmp(cmd, "filters")) return cmd_filters();
     if (!strcmp(cmd, "config")) { fputs(cm_config_reference, stdout); return 0; }
     fprintf(stderr, "corpusmill: unknown command '%s'\n\n%s", cmd, USAGE);

@@ -35,6 +35,30 @@ static void set_defaults(cm_config *c)
     c->run.max_error_lines = 50;
     c->clean.invalid_utf8 = CM_UTF8_REPLACE;
     cm_signal_opts_default(&c->clean.signals);
+    c->dedup.exact = 1;
+    c->dedup.minhash = 1;
+    cm_minhash_params_default(&c->dedup.params);
+    c->dedup.verify = 1;
+    c->dedup.threshold = 0.8;
+}
+
+static int read_dedup(cm_config *c, const cm_conf *n, cm_err *err)
+{
+    static const char *const known[] = {"exact", "minhash", "ngram", "bands", "rows", "seed", "verify", "threshold", NULL};
+    if (!n) return 0;
+    if (cm_conf_check_keys(n, "dedup", known, err)) return -1;
+    c->dedup.enabled = 1;
+    long ngram = c->dedup.params.ngram, bands = c->dedup.params.bands, rows = c->dedup.params.rows, seed = 1;
+    if (cm_conf_bool(n, "exact", &c->dedup.exact, err) || cm_conf_bool(n, "minhash", &c->dedup.minhash, err) ||
+        cm_conf_int(n, "ngram", 1, 64, &ngram, err) || cm_conf_int(n, "bands", 1, 1024, &bands, err) ||
+        cm_conf_int(n, "rows", 1, 64, &rows, err) || cm_conf_int(n, "seed", 0, 2147483647, &seed, err) ||
+        cm_conf_bool(n, "verify", &c->dedup.verify, err) || cm_conf_double(n, "threshold", 0, 1, &c->dedup.threshold, err))
+        return -1;
+    c->dedup.params.ngram = (int)ngram;
+    c->dedup.params.bands = (int)bands;
+    c->dedup.params.rows = (int)rows;
+    c->dedup.params.seed = (uint64_t)seed;
+    return 0;
 }
 
 static int read_input(cm_config *c, const cm_conf *n, cm_err *err)
@@ -146,10 +170,10 @@ static cm_config *finish(cm_conf *root, const char *name, cm_err *err)
     c->path = cm_strdup(name);
     c->root = root;
     set_defaults(c);
-    static const char *const known[] = {"input", "output", "run", "clean", NULL};
+    static const char *const known[] = {"input", "output", "run", "clean", "dedup", NULL};
     if (cm_conf_check_keys(root, "the config", known, err) || read_input(c, cm_conf_get(root, "input"), err) ||
         read_output(c, cm_conf_get(root, "output"), err) || read_run(c, cm_conf_get(root, "run"), err) ||
-        read_clean(c, cm_conf_get(root, "clean"), err)) {
+        read_clean(c, cm_conf_get(root, "clean"), err) || read_dedup(c, cm_conf_get(root, "dedup"), err)) {
         cm_config_free(c);
         return NULL;
     }
@@ -227,4 +251,13 @@ const char cm_config_reference[] =
     "    short_line_chars_cjk: 10  # the same for documents that are mostly CJK\n"
     "    store: auto          # auto (when a step computed them) | always | never: corpusmill.signals\n"
     "  steps:                 # in order; `corpusmill filters` lists them with their defaults\n"
-    "    - normalize: {}\n";
+    "    - normalize: {}\n"
+    "# dedup:                 # present: `run` deduplicates after clean (see dedup/README.md)\n"
+    "#   exact: true          # exact duplicates of the simplified text (XXH3-128)\n"
+    "#   minhash: true        # near duplicates, MinHash-LSH\n"
+    "#   ngram: 5             # shingle: 5 words, or 5 CJK characters\n"
+    "#   bands: 14\n"
+    "#   rows: 8              # 14 x 8: P(found | J = 0.8) = 0.92\n"
+    "#   seed: 1\n"
+    "#   verify: true         # a candidate pair needs signature similarity >= threshold\n"
+    "#   threshold: 0.8\n";

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include "conf.h"
 #include "../filters/signals.h"
+#include "../dedup/minhash.h"
 
 typedef enum cm_format_kind { CM_FORMAT_AUTO, CM_FORMAT_JSONL, CM_FORMAT_TEXT, CM_FORMAT_LINES } cm_format_kind;
 typedef enum cm_exam_mode { CM_EXAM_RENDER, CM_EXAM_SKIP } cm_exam_mode;
@@ -55,6 +56,15 @@ typedef struct cm_config {
         const cm_conf *steps;      /* the steps list (NULL: normalize only) */
         cm_signal_opts signals;    /* how signals are computed and stored      see filters/signals.c */
     } clean;
+
+    struct {
+        int enabled;               /* a `dedup` section is present: run chains the dedup stages */
+        int exact;                 /* exact duplicates (simplified text, XXH3-128)    default: true */
+        int minhash;               /* near duplicates (MinHash-LSH)                   default: true */
+        cm_minhash_params params;  /* ngram 5, bands 14, rows 8, seed 1 */
+        int verify;                /* check candidate pairs on the whole signature    default: true */
+        double threshold;          /* signature similarity a verified pair needs      default: 0.8 */
+    } dedup;
 } cm_config;
 
 /* Loads and validates path. Filter options are validated too. NULL with err. */

@@ -1,0 +1,670 @@
+/* dedup.c -- the dedup stages (see dedup.h). Each step keeps a task's
+ * records in memory (16 bytes per band and document, plus the signature):
+ * about 0.7 KB per document at 14 x 8. */
+#define _GNU_SOURCE
+#include "dedup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "../pipeline/clean.h"
+#include "../pipeline/format.h"
+#include "../pipeline/inputs.h"
+#include "../pipeline/json.h"
+#include "../pipeline/source.h"
+#include "../pipeline/writer.h"
+#include "minhash.h"
+#include "sigfile.h"
+#include "simplify.h"
+
+#define KEY(file, ordinal) (((uint64_t)(file) << 40) | (uint64_t)(ordinal))
+#define KEY_FILE(k) ((k) >> 40)
+#define KEY_ORDINAL(k) ((k) & ((1ULL << 40) - 1))
+#define EXACT_FLAG (1ULL << 63)
+
+int cm_dedup_bucket_tasks(const cm_config *cfg) { return cfg->dedup.params.bands + 1; }
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Files in dir whose names start with prefix, sorted, as full paths. */
+static char **list_dir(const char *dir, const char *prefix, size_t *n)
+{
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d) return NULL;
+    char **out = NULL;
+    size_t cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (e->d_name[0] == '.' || strncmp(e->d_name, prefix, strlen(prefix)) != 0 || (l > 4 && !strcmp(e->d_name + l - 4, ".tmp")))
+            continue;
+        if (*n == cap) { cap = cap ? cap * 2 : 16; out = cm_realloc(out, cap * sizeof *out); }
+        size_t pl = strlen(dir) + l + 2;
+        out[*n] = cm_malloc(pl);
+        snprintf(out[*n], pl, "%s/%s", dir, e->d_name);
+        (*n)++;
+    }
+    closedir(d);
+    if (*n) qsort(out, *n, sizeof *out, cmp_str);
+    return out;
+}
+
+static void free_list(char **l, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free(l[i]);
+    free(l);
+}
+
+/* ---- reading a task's clean output, record by record, with document keys ---- */
+
+typedef struct walker {
+    const cm_config *cfg;
+    cm_input_list inputs;     /* to number input files */
+    char **sorted;            /* their paths, for bsearch */
+    cm_json_parser *parser;
+    cm_json_record rec;
+    cm_buf line;              /* the record, padded for simdjson */
+    long last_file;
+    uint64_t ordinal;
+    cm_err err;
+    int failed;
+    /* the visitor reads corpusmill.source.file */
+    char source_file[4096];
+    /* called for every record */
+    int (*each)(struct walker *w, uint64_t key, const char *text, size_t text_len, void *user);
+    void *user;
+} walker;
+
+static int source_visit(void *user, const char *const *path, int depth, cm_json_type type, double num,
+                        const char *str, size_t len)
+{
+    (void)num;
+    walker *w = user;
+    if (depth == 2 && type == CM_JSON_STRING && !strcmp(path[0], "source") && !strcmp(path[1], "file")) {
+        snprintf(w->source_file, sizeof w->source_file, "%.*s", (int)len, str);
+        return 1;
+    }
+    return 0;
+}
+
+static void walk_record(void *user, const char *data, size_t len, uint64_t line, uint64_t offset, int kind, int damage,
+                        uint64_t full_len)
+{
+    (void)line; (void)offset; (void)kind; (void)full_len;
+    walker *w = user;
+    if (w->failed) return;
+    if (damage) { w->failed = 1; cm_errorf(&w->err, "a clean output record is damaged"); return; }
+    cm_buf_clear(&w->line);
+    cm_buf_append(&w->line, data, len);
+    cm_buf_reserve(&w->line, CM_JSON_PADDING);
+    memset(w->line.data + w->line.len, ' ', CM_JSON_PADDING);
+    cm_err e;
+    if (cm_json_parse_record(w->parser, w->line.data, w->line.len, &w->rec, &e) != 0) {
+        w->failed = 1;
+        cm_errorf(&w->err, "a clean output record is not valid JSON: %s", e.msg);
+        return;
+    }
+    long ti = -1;
+    for (size_t k = 0; k < w->cfg->input.n_text_fields && ti < 0; k++) ti = cm_json_find(&w->rec, w->cfg->input.text_fields[k], NULL);
+    long ci = cm_json_find(&w->rec, "corpusmill", NULL);
+    if (ti < 0 || ci < 0 || w->rec.members[ti].type != CM_JSON_STRING) {
+        w->failed = 1;
+        cm_errorf(&w->err, "a clean output record has no text or no corpusmill object");
+        return;
+    }
+    const cm_json_member *cm = &w->rec.members[ci];
+    w->source_file[0] = 0;
+    cm_json_visit(w->line.data + cm->value_start, cm->value_end - cm->value_start, source_visit, w, NULL);
+    const char *key = w->source_file;
+    char **hit = bsearch(&key, w->sorted, w->inputs.n, sizeof *w->sorted, cmp_str);
+    if (!hit) {
+        w->failed = 1;
+        cm_errorf(&w->err, "'%s' is not among the inputs of this config (was clean run with other inputs?)", w->source_file);
+        return;
+    }
+    long fi = (long)(hit - w->sorted);
+    if (fi != w->last_file) { w->last_file = fi; w->ordinal = 0; }
+    uint64_t k = KEY(fi, w->ordinal++);
+    if (w->each(w, k, cm_json_str(&w->rec, &w->rec.members[ti]), w->rec.members[ti].str_len, w->user)) w->failed = 1;
+}
+
+static void walk_blank(void *user) { (void)user; }
+
+static int walker_init(walker *w, const cm_config *cfg, cm_err *err)
+{
+    memset(w, 0, sizeof *w);
+    w->cfg = cfg;
+    if (cm_inputs_expand(cfg->input.paths, cfg->input.n_paths, cfg->input.format, &w->inputs, err)) return -1;
+    w->sorted = cm_calloc(w->inputs.n, sizeof *w->sorted);
+    for (size_t i = 0; i < w->inputs.n; i++) w->sorted[i] = w->inputs.files[i].path; /* already sorted */
+    w->parser = cm_json_parser_create();
+    cm_json_record_init(&w->rec);
+    cm_buf_init(&w->line);
+    w->last_file = -1;
+    return 0;
+}
+
+static void walker_free(walker *w)
+{
+    free(w->sorted);
+    cm_inputs_free(&w->inputs);
+    if (w->parser) cm_json_parser_free(w->parser);
+    cm_json_record_free(&w->rec);
+    cm_buf_free(&w->line);
+}
+
+/* Calls w->each for every record of clean task `task`, in order. */
+static int walk_task(walker *w, const char *out, int task, cm_err *err)
+{
+    char dir[4200], prefix[64];
+    snprintf(dir, sizeof dir, "%s/clean", out);
+    snprintf(prefix, sizeof prefix, "part-%05d-", task);
+    size_t n;
+    char **parts = list_dir(dir, prefix, &n);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        cm_source *src = cm_source_open(parts[i], err);
+        if (!src) { rc = -1; break; }
+        const char *member;
+        cm_record_sink sink = {walk_record, walk_blank, w};
+        if (cm_source_next_member(src, &member, err) == 1 && cm_format_read_lines(src, 1u << 30, CM_REC_JSON, &sink, err))
+            rc = -1;
+        cm_source_close(src);
+        if (w->failed) { rc = cm_errorf(err, "%s: %s", parts[i], w->err.msg); }
+    }
+    free_list(parts, n);
+    return rc;
+}
+
+/* ---- signatures ---- */
+
+typedef struct sig_state {
+    cm_minhasher *mh;
+    int exact, minhash, n_perm, bands;
+    cm_sigrec **band;   /* [bands + 1]: the last is exact */
+    size_t n, cap;
+    uint32_t *sig;
+    uint64_t *band_hash;
+    cm_buf sigs;        /* key + signature per document */
+    cm_buf scratch;
+} sig_state;
+
+static int sig_each(walker *w, uint64_t key, const char *text, size_t len, void *user)
+{
+    (void)w;
+    sig_state *s = user;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 4096;
+        for (int b = 0; b <= s->bands; b++) s->band[b] = cm_realloc(s->band[b], s->cap * sizeof **s->band);
+    }
+    if (s->exact) {
+        cm_hash128 h = cm_exact_hash(text, len, &s->scratch);
+        s->band[s->bands][s->n] = (cm_sigrec){h.hi ^ (h.lo * 0x9E3779B97F4A7C15ULL), key};
+    }
+    if (s->minhash) {
+        cm_minhash_signature(s->mh, text, len, s->sig);
+        cm_minhash_bands(s->mh, s->sig, s->band_hash);
+        for (int b = 0; b < s->bands; b++) s->band[b][s->n] = (cm_sigrec){s->band_hash[b], key};
+        cm_buf_append(&s->sigs, &key, sizeof key);
+        cm_buf_append(&s->sigs, s->sig, (size_t)s->n_perm * sizeof *s->sig);
+    }
+    s->n++;
+    return 0;
+}
+
+static void band_dir(const char *out, int band, int bands, char *dir, size_t cap)
+{
+    if (band == bands) snprintf(dir, cap, "%s/minhash/bands/exact", out);
+    else snprintf(dir, cap, "%s/minhash/bands/%03d", out, band);
+}
+
+static int step_signatures(const cm_config *cfg, int task, cm_task_stats *st, cm_err *err)
+{
+    const char *out = cfg->output.dir;
+    const cm_minhash_params *p = &cfg->dedup.params;
+    walker w;
+    if (walker_init(&w, cfg, err)) return CM_EXIT_USAGE;
+    sig_state s;
+    memset(&s, 0, sizeof s);
+    s.mh = cm_minhasher_create(p);
+    s.exact = cfg->dedup.exact;
+    s.minhash = cfg->dedup.minhash;
+    s.bands = p->bands;
+    s.n_perm = p->bands * p->rows;
+    s.band = cm_calloc((size_t)s.bands + 1, sizeof *s.band);
+    s.sig = cm_malloc((size_t)s.n_perm * sizeof *s.sig);
+    s.band_hash = cm_malloc((size_t)s.bands * sizeof *s.band_hash);
+    cm_buf_init(&s.sigs);
+    cm_buf_init(&s.scratch);
+    w.each = sig_each;
+    w.user = &s;
+    int rc = walk_task(&w, out, task, err) ? CM_EXIT_FAILED : CM_EXIT_OK;
+    char dir[4200], path[4400];
+    for (int b = 0; b <= s.bands && rc == CM_EXIT_OK; b++) {
+        if ((b == s.bands && !s.exact) || (b < s.bands && !s.minhash)) continue;
+        band_dir(out, b, s.bands, dir, sizeof dir);
+        snprintf(path, sizeof path, "%s/%05d.bin", dir, task);
+        if (cm_mkdirs(dir, err) || cm_sigfile_write(path, p, b, s.band[b], s.n, err)) rc = CM_EXIT_FAILED;
+    }
+    if (rc == CM_EXIT_OK && s.minhash) {
+        snprintf(dir, sizeof dir, "%s/minhash/sigs", out);
+        snprintf(path, sizeof path, "%s/%05d.bin", dir, task);
+        if (cm_mkdirs(dir, err) || cm_write_file_atomic(path, s.sigs.data ? s.sigs.data : "", s.sigs.len, err))
+            rc = CM_EXIT_FAILED;
+    }
+    st->counts.read = st->counts.kept = s.n;
+    for (int b = 0; b <= s.bands; b++) free(s.band[b]);
+    free(s.band);
+    free(s.sig);
+    free(s.band_hash);
+    cm_buf_free(&s.sigs);
+    cm_buf_free(&s.scratch);
+    cm_minhasher_free(s.mh);
+    walker_free(&w);
+    return rc;
+}
+
+/* ---- buckets ---- */
+
+typedef struct pairs {
+    cm_sigrec *p;
+    size_t n, cap;
+} pairs;
+
+static void add_pair(pairs *ps, uint64_t a, uint64_t b)
+{
+    if (ps->n == ps->cap) {
+        ps->cap = ps->cap ? ps->cap * 2 : 1024;
+        ps->p = cm_realloc(ps->p, ps->cap * sizeof *ps->p);
+    }
+    ps->p[ps->n++] = (cm_sigrec){a, b};
+}
+
+static int merge_band(const cm_config *cfg, int band, cm_err *err)
+{
+    const char *out = cfg->output.dir;
+    const cm_minhash_params *p = &cfg->dedup.params;
+    char dir[4200], path[4400];
+    band_dir(out, band, p->bands, dir, sizeof dir);
+    size_t n;
+    char **files = list_dir(dir, "", &n);
+    cm_sigreader **r = cm_calloc(n ? n : 1, sizeof *r);
+    cm_sigrec *head = cm_calloc(n ? n : 1, sizeof *head);
+    int *live = cm_calloc(n ? n : 1, sizeof *live);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        r[i] = cm_sigreader_open(files[i], p, band, err);
+        if (!r[i]) { rc = -1; break; }
+        int got = cm_sigreader_next(r[i], &head[i], err);
+        if (got < 0) rc = -1;
+        live[i] = got == 1;
+    }
+    pairs ps = {0};
+    uint64_t cur_hash = 0, first = 0;
+    int have = 0;
+    while (rc == 0) {
+        /* the smallest head (a handful of files: a linear scan) */
+        long best = -1;
+        for (size_t i = 0; i < n; i++)
+            if (live[i] && (best < 0 || head[i].hash < head[best].hash ||
+                            (head[i].hash == head[best].hash && head[i].doc < head[best].doc)))
+                best = (long)i;
+        if (best < 0) break;
+        cm_sigrec x = head[best];
+        int got = cm_sigreader_next(r[best], &head[best], err);
+        if (got < 0) { rc = -1; break; }
+        live[best] = got == 1;
+        if (have && x.hash == cur_hash) add_pair(&ps, first, x.doc);
+        else { cur_hash = x.hash; first = x.doc; have = 1; }
+    }
+    for (size_t i = 0; i < n; i++) cm_sigreader_close(r[i]);
+    if (rc == 0) {
+        snprintf(dir, sizeof dir, "%s/minhash/pairs", out);
+        snprintf(path, sizeof path, "%s/%s.bin", dir, band == p->bands ? "exact" : "");
+        if (band != p->bands) snprintf(path, sizeof path, "%s/%03d.bin", dir, band);
+        if (cm_mkdirs(dir, err) || cm_sigfile_write(path, p, band, ps.p, ps.n, err)) rc = -1;
+    }
+    free(ps.p);
+    free(r);
+    free(head);
+    free(live);
+    free_list(files, n);
+    return rc;
+}
+
+static int step_buckets(const cm_config *cfg, int task, int tasks, cm_err *err)
+{
+    int bands = cfg->dedup.params.bands;
+    for (int b = task; b <= bands; b += tasks) {
+        if ((b == bands && !cfg->dedup.exact) || (b < bands && !cfg->dedup.minhash)) continue;
+        if (merge_band(cfg, b, err)) return CM_EXIT_FAILED;
+    }
+    return CM_EXIT_OK;
+}
+
+/* ---- clusters ---- */
+
+static size_t find_root(size_t *parent, size_t x)
+{
+    while (parent[x] != x) {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+    return x;
+}
+
+static long index_of(const uint64_t *keys, size_t n, uint64_t k)
+{
+    const uint64_t *hit = bsearch(&k, keys, n, sizeof *keys, cmp_u64);
+    return hit ? (long)(hit - keys) : -1;
+}
+
+static int read_pairs(const char *path, const cm_minhash_params *p, int band, pairs *ps, cm_err *err)
+{
+    cm_sigreader *r = cm_sigreader_open(path, p, band, err);
+    if (!r) return -1;
+    cm_sigrec x;
+    int got;
+    while ((got = cm_sigreader_next(r, &x, err)) == 1) add_pair(ps, x.hash, x.doc);
+    cm_sigreader_close(r);
+    return got < 0 ? -1 : 0;
+}
+
+static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
+{
+    const char *out = cfg->output.dir;
+    const cm_minhash_params *p = &cfg->dedup.params;
+    int n_perm = p->bands * p->rows;
+    char dir[4200], path[4400];
+    pairs mh = {0}, ex = {0};
+    int rc = 0;
+    snprintf(dir, sizeof dir, "%s/minhash/pairs", out);
+    for (int b = 0; b <= p->bands && rc == 0; b++) {
+        if ((b == p->bands && !cfg->dedup.exact) || (b < p->bands && !cfg->dedup.minhash)) continue;
+        if (b == p->bands) snprintf(path, sizeof path, "%s/exact.bin", dir);
+        else snprintf(path, sizeof path, "%s/%03d.bin", dir, b);
+        rc = read_pairs(path, p, b, b == p->bands ? &ex : &mh, err);
+    }
+    /* every document in a pair, sorted: the union-find's nodes */
+    size_t nk = 0;
+    uint64_t *keys = cm_malloc((2 * (mh.n + ex.n) + 1) * sizeof *keys);
+    for (size_t i = 0; i < mh.n; i++) { keys[nk++] = mh.p[i].hash; keys[nk++] = mh.p[i].doc; }
+    for (size_t i = 0; i < ex.n; i++) { keys[nk++] = ex.p[i].hash; keys[nk++] = ex.p[i].doc; }
+    if (nk) qsort(keys, nk, sizeof *keys, cmp_u64);
+    size_t w = 0;
+    for (size_t i = 0; i < nk; i++)
+        if (!w || keys[w - 1] != keys[i]) keys[w++] = keys[i];
+    nk = w;
+    uint32_t *sigs = NULL;
+    unsigned char *have_sig = NULL;
+    size_t tasks = 0;
+    char **sigfiles = NULL;
+    snprintf(dir, sizeof dir, "%s/minhash/sigs", out);
+    sigfiles = list_dir(dir, "", &tasks);
+    if (rc == 0 && cfg->dedup.verify && mh.n) {
+        /* the signatures of the documents in pairs, read sequentially */
+        sigs = cm_malloc(nk * (size_t)n_perm * sizeof *sigs);
+        have_sig = cm_calloc(nk ? nk : 1, 1);
+        size_t rec = sizeof(uint64_t) + (size_t)n_perm * sizeof(uint32_t);
+        for (size_t t = 0; t < tasks && rc == 0; t++) {
+            cm_buf b;
+            cm_buf_init(&b);
+            if (cm_read_file(sigfiles[t], &b, (size_t)1 << 40, err)) { cm_buf_free(&b); rc = -1; break; }
+            if (b.len % rec) { rc = cm_errorf(err, "%s: truncated or corrupt signature file", sigfiles[t]); }
+            for (size_t off = 0; rc == 0 && off + rec <= b.len; off += rec) {
+                uint64_t k;
+                memcpy(&k, b.data + off, sizeof k);
+                long i = index_of(keys, nk, k);
+                if (i >= 0) {
+                    memcpy(sigs + (size_t)i * (size_t)n_perm, b.data + off + sizeof k, (size_t)n_perm * sizeof *sigs);
+                    have_sig[i] = 1;
+                }
+            }
+            cm_buf_free(&b);
+        }
+    }
+    size_t *parent = cm_malloc((nk ? nk : 1) * sizeof *parent);
+    unsigned char *exact = cm_calloc(nk ? nk : 1, 1);
+    for (size_t i = 0; i < nk; i++) parent[i] = i;
+    uint64_t rejected_pairs = 0;
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        pairs *ps = pass ? &ex : &mh;
+        for (size_t i = 0; i < ps->n; i++) {
+            long a = index_of(keys, nk, ps->p[i].hash), b = index_of(keys, nk, ps->p[i].doc);
+            if (pass == 0 && sigs) {
+                if (!have_sig[a] || !have_sig[b] ||
+                    cm_minhash_similarity(sigs + (size_t)a * (size_t)n_perm, sigs + (size_t)b * (size_t)n_perm,
+                                          (size_t)n_perm) < cfg->dedup.threshold) {
+                    rejected_pairs++;
+                    continue;
+                }
+            }
+            if (pass == 1) exact[a] = exact[b] = 1;
+            size_t ra = find_root(parent, (size_t)a), rb = find_root(parent, (size_t)b);
+            if (ra != rb) {
+                if (ra < rb) parent[rb] = ra; /* the smaller document leads */
+                else parent[ra] = rb;
+            }
+        }
+    }
+    /* removal lists per signatures task: task of a document = its file index mod tasks */
+    pairs *rm = cm_calloc(tasks ? tasks : 1, sizeof *rm);
+    uint64_t removed = 0, clusters = 0;
+    for (size_t i = 0; i < nk && rc == 0; i++) {
+        size_t r = find_root(parent, i);
+        if (r == i) { clusters++; continue; }
+        if (!tasks) break;
+        size_t t = (size_t)(KEY_FILE(keys[i]) % tasks);
+        add_pair(&rm[t], keys[r] | (exact[i] ? EXACT_FLAG : 0), keys[i]);
+        removed++;
+    }
+    snprintf(dir, sizeof dir, "%s/minhash/remove", out);
+    for (size_t t = 0; t < tasks && rc == 0; t++) {
+        snprintf(path, sizeof path, "%s/%05zu.bin", dir, t);
+        /* sorted by document: written with the document as the hash */
+        for (size_t i = 0; i < rm[t].n; i++) {
+            uint64_t tmp = rm[t].p[i].hash;
+            rm[t].p[i].hash = rm[t].p[i].doc;
+            rm[t].p[i].doc = tmp;
+        }
+        if (cm_mkdirs(dir, err) || cm_sigfile_write(path, p, 0, rm[t].p, rm[t].n, err)) rc = -1;
+    }
+    if (rc == 0) {
+        char js[512];
+        int l = snprintf(js, sizeof js,
+                         "{\"candidate_pairs\": %zu, \"exact_pairs\": %zu, \"pairs_failing_verification\": %llu, "
+                         "\"documents_in_clusters\": %zu, \"clusters\": %llu, \"removed\": %llu}\n",
+                         mh.n, ex.n, (unsigned long long)rejected_pairs, nk, (unsigned long long)clusters,
+                         (unsigned long long)removed);
+        snprintf(path, sizeof path, "%s/minhash/clusters.json", out);
+        if (cm_write_file_atomic(path, js, (size_t)l, err)) rc = -1;
+    }
+    st->counts.read = nk;
+    st->counts.kept = nk - removed;
+    for (size_t t = 0; t < tasks; t++) free(rm[t].p);
+    free(rm);
+    free(parent);
+    free(exact);
+    free(sigs);
+    free(have_sig);
+    free(keys);
+    free(mh.p);
+    free(ex.p);
+    free_list(sigfiles, tasks);
+    return rc ? CM_EXIT_FAILED : CM_EXIT_OK;
+}
+
+/* ---- filter ---- */
+
+typedef struct filter_state {
+    cm_sigrec *rm;  /* hash = document, doc = representative (+ exact flag) */
+    size_t n_rm;
+    cm_buf kept, rejected;
+    cm_part_writer kw, rw;
+    ZSTD_CCtx *cctx;
+    cm_buf z;
+    cm_task_stats *st;
+    const cm_input_list *inputs;
+    cm_err err;
+} filter_state;
+
+static int flush_part(filter_state *f, cm_buf *b, cm_part_writer *pw, int force)
+{
+    if (!b->len || (!force && b->len < (4u << 20))) return 0;
+    size_t bound = ZSTD_compressBound(b->len);
+    cm_buf_clear(&f->z);
+    cm_buf_reserve(&f->z, bound);
+    size_t z = ZSTD_compress2(f->cctx, f->z.data, bound, b->data, b->len);
+    if (ZSTD_isError(z)) return cm_errorf(&f->err, "zstd: %s", ZSTD_getErrorName(z));
+    int rc = cm_part_writer_write(pw, f->z.data, z, b->len, &f->err);
+    cm_buf_clear(b);
+    return rc;
+}
+
+static int filter_each(walker *w, uint64_t key, const char *text, size_t len, void *user)
+{
+    (void)text; (void)len;
+    filter_state *f = user;
+    const char *line = w->line.data;
+    size_t n = w->line.len;
+    f->st->counts.read++;
+    f->st->counts.bytes_in += n;
+    cm_sigrec probe = {key, 0};
+    cm_sigrec *hit = NULL;
+    size_t lo = 0, hi = f->n_rm;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (f->rm[mid].hash < probe.hash) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo < f->n_rm && f->rm[lo].hash == key) hit = &f->rm[lo];
+    if (!hit) {
+        cm_buf_append(&f->kept, line, n);
+        cm_buf_append_char(&f->kept, '\n');
+        f->st->counts.kept++;
+        f->st->counts.bytes_out += n + 1;
+        return flush_part(f, &f->kept, &f->kw, 0);
+    }
+    int exact = (hit->doc & EXACT_FLAG) != 0;
+    uint64_t rep = hit->doc & ~EXACT_FLAG;
+    const char *reason = exact ? "dedup:exact" : "dedup:minhash";
+    cm_reasons_add(&f->st->counts.removed, reason, 1);
+    if (n < 2 || line[n - 1] != '}' || line[n - 2] != '}') return cm_errorf(&f->err, "unexpected record shape");
+    cm_buf_append(&f->rejected, line, n - 2);
+    cm_buf_appendf(&f->rejected, ",\"reason\":\"%s\",\"duplicate_of\":{\"file\":", reason);
+    const char *rf = f->inputs->files[KEY_FILE(rep)].path;
+    cm_buf_append_json_bytes(&f->rejected, rf, strlen(rf));
+    cm_buf_appendf(&f->rejected, ",\"record\":%llu}}}\n", (unsigned long long)KEY_ORDINAL(rep));
+    return flush_part(f, &f->rejected, &f->rw, 0);
+}
+
+static int step_filter(const cm_config *cfg, int task, cm_task_stats *st, cm_err *err)
+{
+    const char *out = cfg->output.dir;
+    char path[4400], prefix[64], dir[4200];
+    filter_state f;
+    memset(&f, 0, sizeof f);
+    f.st = st;
+    snprintf(path, sizeof path, "%s/minhash/remove/%05d.bin", out, task);
+    size_t cap = 0;
+    if (cm_path_exists(path)) {
+        cm_sigreader *r = cm_sigreader_open(path, &cfg->dedup.params, 0, err);
+        if (!r) return CM_EXIT_FAILED;
+        cm_sigrec x;
+        int got;
+        while ((got = cm_sigreader_next(r, &x, err)) == 1) {
+            if (f.n_rm == cap) { cap = cap ? cap * 2 : 1024; f.rm = cm_realloc(f.rm, cap * sizeof *f.rm); }
+            f.rm[f.n_rm++] = x;
+        }
+        cm_sigreader_close(r);
+        if (got < 0) { free(f.rm); return CM_EXIT_FAILED; }
+    }
+    walker w;
+    if (walker_init(&w, cfg, err)) { free(f.rm); return CM_EXIT_USAGE; }
+    f.inputs = &w.inputs;
+    snprintf(prefix, sizeof prefix, "part-%05d", task);
+    snprintf(dir, sizeof dir, "%s/dedup", out);
+    cm_mkdirs(dir, NULL);
+    cm_remove_prefixed(dir, prefix, NULL);
+    cm_part_writer_init(&f.kw, dir, prefix, ".jsonl.zst", cfg->output.part_bytes);
+    snprintf(dir, sizeof dir, "%s/rejected/dedup", out);
+    cm_mkdirs(dir, NULL);
+    cm_remove_prefixed(dir, prefix, NULL);
+    cm_part_writer_init(&f.rw, dir, prefix, ".jsonl.zst", cfg->output.part_bytes);
+    f.cctx = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(f.cctx, ZSTD_c_compressionLevel, cfg->output.zstd_level);
+    w.each = filter_each;
+    w.user = &f;
+    int rc = walk_task(&w, out, task, err);
+    if (rc == 0 && (flush_part(&f, &f.kept, &f.kw, 1) || flush_part(&f, &f.rejected, &f.rw, 1) ||
+                    cm_part_writer_close(&f.kw, &f.err) || cm_part_writer_close(&f.rw, &f.err)))
+        rc = cm_errorf(err, "%s", f.err.msg);
+    if (w.failed && rc == 0) rc = cm_errorf(err, "%s", w.err.msg);
+    st->parts = f.kw.parts_done;
+    cm_part_writer_free(&f.kw);
+    cm_part_writer_free(&f.rw);
+    ZSTD_freeCCtx(f.cctx);
+    cm_buf_free(&f.kept);
+    cm_buf_free(&f.rejected);
+    cm_buf_free(&f.z);
+    free(f.rm);
+    walker_free(&w);
+    return rc ? CM_EXIT_FAILED : CM_EXIT_OK;
+}
+
+/* ---- the step runner: markers, stats ---- */
+
+int cm_dedup_step(const cm_config *cfg, const char *step, int task, int tasks, int force, cm_task_stats *st,
+                  int *already_done, cm_err *err)
+{
+    double t0 = cm_now();
+    *already_done = 0;
+    const char *out = cfg->output.dir;
+    static const char *const steps[] = {"signatures", "buckets", "clusters", "filter", NULL};
+    int which = -1;
+    for (int i = 0; steps[i]; i++)
+        if (!strcmp(steps[i], step)) which = i;
+    if (which < 0) return cm_errorf(err, "unknown dedup step '%s' (signatures, buckets, clusters, filter)", step), CM_EXIT_USAGE;
+    if (task < 0 || tasks < 1 || task >= tasks) return cm_errorf(err, "--task must be in [0, --tasks)"), CM_EXIT_USAGE;
+    if (which == 2 && tasks != 1) return cm_errorf(err, "dedup clusters is one task (--tasks 1)"), CM_EXIT_USAGE;
+    char stage[32], marker[4400], path[4400];
+    snprintf(stage, sizeof stage, which == 3 ? "dedup" : "dedup_%s", step);
+    snprintf(path, sizeof path, "%s/_done/%s", out, stage);
+    if (cm_mkdirs(path, err) || cm_mkdirs_under(out, "stats", err)) return CM_EXIT_USAGE;
+    snprintf(marker, sizeof marker, "%s/_done/%s/%05d", out, stage, task);
+    if (!force && cm_path_exists(marker)) {
+        *already_done = 1;
+        return CM_EXIT_OK;
+    }
+    int rc;
+    switch (which) {
+    case 0: rc = step_signatures(cfg, task, st, err); break;
+    case 1: rc = step_buckets(cfg, task, tasks, err); break;
+    case 2: rc = step_clusters(cfg, st, err); break;
+    default: rc = step_filter(cfg, task, st, err); break;
+    }
+    snprintf(st->stage, sizeof st->stage, "%s", stage);
+    st->task = task;
+    st->tasks = tasks;
+    st->seconds = cm_now() - t0;
+    st->peak_rss_kb = cm_peak_rss_kb();
+    if (rc != CM_EXIT_OK) return rc;
+    if (which == 3) {
+        snprintf(path, sizeof path, "%s/stats/dedup-%05d.json", out, task);
+        if (cm_task_stats_write(st, path, err)) return CM_EXIT_FAILED;
+        cm_summary_write(out, NULL);
+    }
+    if (cm_task_stats_write(st, marker, err)) return CM_EXIT_FAILED;
+    return CM_EXIT_OK;
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The dedup stages after clean: exact and MinHash duplicates of the embedded
+# sample removed with their reasons and representatives; the same removed set
+# whatever the task split; damaged or mismatched signature files refused
+# with the file named.
+source "$(dirname "$0")/lib.sh"
+
+cp -r "$SRC/sample" .
+sed 's|^  dir: out/demo|  dir: unused|; s|max_malformed_fraction: 0.01|max_malformed_fraction: 0.05|' "$SRC/configs/demo.yaml" > dd.yaml
+printf '\ndedup:\n  exact: true\n  minhash: true\n' >> dd.yaml
+
+dedup_removed() { find "$1/rejected/dedup" -name '*.zst' | sort | xargs -r zstdcat | jq -r '[.corpusmill.source.file, .corpusmill.source.member // "", .corpusmill.source.line, .corpusmill.reason] | @tsv' | sort; }
+dedup_kept() { find "$1/dedup" -name '*.zst' | sort | xargs -r zstdcat | jq -r '[.corpusmill.source.file, .corpusmill.source.member // "", .corpusmill.source.line] | @tsv' | sort; }
+
+for t in 1 2 4; do
+  "$CM" run dd.yaml --out o$t --tasks $t -j 2 --progress none 2>err$t || { cat err$t; fail "run with --tasks $t failed"; }
+  check_accounting o$t
+  read=$(jq .stages.dedup.read o$t/summary.json)
+  kept=$(jq .stages.dedup.kept o$t/summary.json)
+  removed=$(jq '[.stages.dedup.removed[]] | add // 0' o$t/summary.json)
+  assert_eq "$read" "$(stage_get o$t kept)" "dedup reads what clean kept (--tasks $t)"
+  assert_eq "$((kept + removed))" "$read" "dedup: read = kept + removed (--tasks $t)"
+  assert_eq "$(dedup_kept o$t | wc -l)" "$kept" "dedup kept records on disk"
+  assert_eq "$(dedup_removed o$t | wc -l)" "$removed" "dedup removed records on disk"
+done
+[ "$(jq '.stages.dedup.removed["dedup:exact"]' o1/summary.json)" -gt 10 ] || fail "the sample's exact duplicates were not removed"
+[ "$(jq '.stages.dedup.removed["dedup:minhash"]' o1/summary.json)" -gt 0 ] || fail "no near duplicate removed"
+diff <(dedup_removed o1) <(dedup_removed o2) >/dev/null || fail "--tasks 2 removed another set than --tasks 1"
+diff <(dedup_removed o1) <(dedup_removed o4) >/dev/null || fail "--tasks 4 removed another set than --tasks 1"
+# the sample's exact copies (ids *-dup-*) are removed, and point at a kept record
+find o1/rejected/dedup -name '*.zst' | xargs zstdcat > rej.jsonl
+[ "$(jq -r 'select(.id | test("-dup-")) | .corpusmill.reason' rej.jsonl | grep -c 'dedup:exact')" -ge 10 ] || fail "copies not removed as exact"
+jq -e 'select(.corpusmill.duplicate_of.file == null or .corpusmill.duplicate_of.record == null)' rej.jsonl >/dev/null &&
+  fail "a removed record without its representative"
+
+# damaged or mismatched signature files are refused, naming the file
+band=$(ls o1/minhash/bands/000/* | head -1)
+printf 'x' | dd of="$band" bs=1 seek=100 conv=notrunc 2>/dev/null
+set +e; "$CM" dedup buckets dd.yaml --out o1 --task 0 --tasks 15 --force 2>err; rc=$?; set -e
+assert_eq "$rc" 1 "corrupt band file"
+assert_file_contains err "$band: corrupt: the checksum does not match" "corrupt file named"
+sed 's/  minhash: true/  minhash: true\n  rows: 9/' dd.yaml > dd9.yaml
+set +e; "$CM" dedup buckets dd9.yaml --out o2 --task 1 --tasks 15 --force 2>err; rc=$?; set -e
+assert_eq "$rc" 1 "mismatched parameters"
+assert_file_contains err "made with other MinHash parameters" "mismatch named"
+echo "dedup: ok"
