@@ -212,6 +212,21 @@ static void print_result(const char *out)
                 (unsigned long long)c->malformed_by.items[i].count);
     fprintf(stderr, "  kept      %s/clean/\n  rejected  %s/rejected/clean/\n", out, out);
     if (c->malformed) fprintf(stderr, "  malformed %s/malformed/\n", out);
+    cm_task_stats dd;
+    cm_task_stats_init(&dd);
+    int dd_done = 0;
+    cm_stage_load(out, "dedup", &dd, &dd_done, NULL);
+    if (dd_done) {
+        fprintf(stderr, "corpusmill: dedup: read %llu, kept %llu, removed %llu", (unsigned long long)dd.counts.read,
+                (unsigned long long)dd.counts.kept, (unsigned long long)cm_reasons_total(&dd.counts.removed));
+        cm_reasons_sort(&dd.counts.removed);
+        for (size_t i = 0; i < dd.counts.removed.n; i++)
+            fprintf(stderr, "%s%s %llu", i ? ", " : " (", dd.counts.removed.items[i].name,
+                    (unsigned long long)dd.counts.removed.items[i].count);
+        fprintf(stderr, "%s\n  deduplicated %s/dedup/\n  duplicates   %s/rejected/dedup/\n", dd.counts.removed.n ? ")" : "",
+                out, out);
+    }
+    cm_task_stats_free(&dd);
     fprintf(stderr, "  summary   %s/summary.json\n", out);
     cm_task_stats_free(&sum);
 }

@@ -26,4 +26,11 @@ grep -q '"text_source": "mirror"' kept.jsonl || fail "zstd shard with its extra 
 # nothing the normalizer removes survives
 ! jq -r .content kept.jsonl | grep -qP '\r|\x{200B}|\x{FEFF}|\x07' || fail "unnormalized text kept"
 assert_contains "$(cat err)" "demo/summary.json" "run says where the summary is"
+# dedup after clean: the sample's exact copies and near duplicates go, each with its representative
+[ "$(jq '.stages.dedup.removed["dedup:exact"] // 0' demo/summary.json)" -gt 10 ] || fail "exact duplicates kept"
+[ "$(jq '.stages.dedup.removed["dedup:minhash"] // 0' demo/summary.json)" -gt 0 ] || fail "near duplicates kept"
+assert_eq "$(jq '.stages.dedup.read' demo/summary.json)" "$(stage_get demo kept)" "dedup reads what clean kept"
+find demo/rejected/dedup -name '*.zst' | xargs zstdcat | jq -e 'select(.corpusmill.duplicate_of.file == null)' >/dev/null &&
+  fail "a duplicate without its representative"
+assert_contains "$(cat err)" "corpusmill: dedup: read" "run prints the dedup funnel"
 echo "demo: ok"
