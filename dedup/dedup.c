@@ -370,6 +370,37 @@ static long index_of(const uint64_t *keys, size_t n, uint64_t k)
     return hit ? (long)(hit - keys) : -1;
 }
 
+typedef struct verify_sets {
+    const uint64_t *keys;
+    size_t nk;
+    uint64_t **sets;  /* shingle sets of the documents in pairs */
+    size_t *n;
+    cm_minhasher *mh;
+} verify_sets;
+
+static int verify_each(walker *w, uint64_t key, const char *text, size_t len, void *user)
+{
+    (void)w;
+    verify_sets *vs = user;
+    long i = index_of(vs->keys, vs->nk, key);
+    if (i >= 0 && !vs->sets[i]) vs->sets[i] = cm_minhash_shingle_set(vs->mh, text, len, &vs->n[i]);
+    return 0;
+}
+
+static double set_jaccard(const verify_sets *vs, size_t a, size_t b)
+{
+    const uint64_t *x = vs->sets[a], *y = vs->sets[b];
+    if (!x || !y) return 0;
+    size_t i = 0, j = 0, inter = 0, na = vs->n[a], nb = vs->n[b];
+    while (i < na && j < nb) {
+        if (x[i] == y[j]) { inter++; i++; j++; }
+        else if (x[i] < y[j]) i++;
+        else j++;
+    }
+    size_t uni = na + nb - inter;
+    return uni ? (double)inter / (double)uni : 1.0;
+}
+
 static int read_pairs(const char *path, const cm_minhash_params *p, int band, pairs *ps, cm_err *err)
 {
     cm_sigreader *r = cm_sigreader_open(path, p, band, err);
@@ -412,7 +443,8 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
     char **sigfiles = NULL;
     snprintf(dir, sizeof dir, "%s/minhash/sigs", out);
     sigfiles = list_dir(dir, "", &tasks);
-    if (rc == 0 && cfg->dedup.verify && mh.n) {
+    verify_sets vs = {0};
+    if (rc == 0 && cfg->dedup.verify == CM_VERIFY_SIGNATURE && mh.n) {
         /* the signatures of the documents in pairs, read sequentially */
         sigs = cm_malloc(nk * (size_t)n_perm * sizeof *sigs);
         have_sig = cm_calloc(nk ? nk : 1, 1);
@@ -434,6 +466,26 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
             cm_buf_free(&b);
         }
     }
+    if (rc == 0 && cfg->dedup.verify == CM_VERIFY_EXACT && mh.n) {
+        /* the shingle sets of the documents in pairs: the clean output is
+         * read again, and only those documents are shingled */
+        vs.keys = keys;
+        vs.nk = nk;
+        vs.sets = cm_calloc(nk ? nk : 1, sizeof *vs.sets);
+        vs.n = cm_calloc(nk ? nk : 1, sizeof *vs.n);
+        vs.mh = cm_minhasher_create(p);
+        walker w;
+        if (walker_init(&w, cfg, err)) rc = -1;
+        else {
+            w.each = verify_each;
+            w.user = &vs;
+            for (size_t t = 0; t < tasks && rc == 0; t++) {
+                w.last_file = -1;
+                rc = walk_task(&w, out, (int)t, err);
+            }
+            walker_free(&w);
+        }
+    }
     size_t *parent = cm_malloc((nk ? nk : 1) * sizeof *parent);
     unsigned char *exact = cm_calloc(nk ? nk : 1, 1);
     for (size_t i = 0; i < nk; i++) parent[i] = i;
@@ -449,6 +501,10 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
                     rejected_pairs++;
                     continue;
                 }
+            }
+            if (pass == 0 && vs.sets && set_jaccard(&vs, (size_t)a, (size_t)b) < cfg->dedup.threshold) {
+                rejected_pairs++;
+                continue;
             }
             if (pass == 1) exact[a] = exact[b] = 1;
             size_t ra = find_root(parent, (size_t)a), rb = find_root(parent, (size_t)b);
@@ -498,6 +554,10 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
     free(exact);
     free(sigs);
     free(have_sig);
+    for (size_t i = 0; vs.sets && i < nk; i++) free(vs.sets[i]);
+    free(vs.sets);
+    free(vs.n);
+    cm_minhasher_free(vs.mh);
     free(keys);
     free(mh.p);
     free(ex.p);

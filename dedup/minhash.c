@@ -180,7 +180,7 @@ static int cmp_u64(const void *x, const void *y)
 }
 
 /* The sorted, distinct shingle hashes of text, into a new array. */
-static uint64_t *shingle_set(cm_minhasher *m, const char *t, size_t len, size_t *n)
+uint64_t *cm_minhash_shingle_set(cm_minhasher *m, const char *t, size_t len, size_t *n)
 {
     units(m, t, len);
     shingles(m);
@@ -197,7 +197,7 @@ static uint64_t *shingle_set(cm_minhasher *m, const char *t, size_t len, size_t 
 double cm_shingle_jaccard(cm_minhasher *m, const char *a, size_t alen, const char *b, size_t blen)
 {
     size_t na, nb;
-    uint64_t *sa = shingle_set(m, a, alen, &na), *sb = shingle_set(m, b, blen, &nb);
+    uint64_t *sa = cm_minhash_shingle_set(m, a, alen, &na), *sb = cm_minhash_shingle_set(m, b, blen, &nb);
     size_t i = 0, j = 0, inter = 0;
     while (i < na && j < nb) {
         if (sa[i] == sb[j]) { inter++; i++; j++; }

@@ -53,6 +53,10 @@ void cm_minhash_bands(const cm_minhasher *m, const uint32_t *sig, uint64_t *out)
 /* The fraction of equal values of two signatures: an estimate of Jaccard. */
 double cm_minhash_similarity(const uint32_t *a, const uint32_t *b, size_t n);
 
+/* The sorted, distinct shingle hashes of a text, in a new array (*n of them;
+ * the caller frees it). */
+uint64_t *cm_minhash_shingle_set(cm_minhasher *m, const char *text, size_t len, size_t *n);
+
 /* The exact Jaccard similarity of the shingle sets of two texts (for
  * verification of candidate pairs, and for tests). */
 double cm_shingle_jaccard(cm_minhasher *m, const char *a, size_t alen, const char *b, size_t blen);

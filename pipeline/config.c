@@ -38,13 +38,14 @@ static void set_defaults(cm_config *c)
     c->dedup.exact = 1;
     c->dedup.minhash = 1;
     cm_minhash_params_default(&c->dedup.params);
-    c->dedup.verify = 1;
+    c->dedup.verify = CM_VERIFY_EXACT;
     c->dedup.threshold = 0.8;
 }
 
 static int read_dedup(cm_config *c, const cm_conf *n, cm_err *err)
 {
     static const char *const known[] = {"exact", "minhash", "ngram", "bands", "rows", "seed", "verify", "threshold", NULL};
+    static const char *const verify[] = {"exact", "signature", "off", NULL};
     if (!n) return 0;
     if (cm_conf_check_keys(n, "dedup", known, err)) return -1;
     c->dedup.enabled = 1;
@@ -52,7 +53,7 @@ static int read_dedup(cm_config *c, const cm_conf *n, cm_err *err)
     if (cm_conf_bool(n, "exact", &c->dedup.exact, err) || cm_conf_bool(n, "minhash", &c->dedup.minhash, err) ||
         cm_conf_int(n, "ngram", 1, 64, &ngram, err) || cm_conf_int(n, "bands", 1, 1024, &bands, err) ||
         cm_conf_int(n, "rows", 1, 64, &rows, err) || cm_conf_int(n, "seed", 0, 2147483647, &seed, err) ||
-        cm_conf_bool(n, "verify", &c->dedup.verify, err) || cm_conf_double(n, "threshold", 0, 1, &c->dedup.threshold, err))
+        cm_conf_enum(n, "verify", verify, &c->dedup.verify, err) || cm_conf_double(n, "threshold", 0, 1, &c->dedup.threshold, err))
         return -1;
     c->dedup.params.ngram = (int)ngram;
     c->dedup.params.bands = (int)bands;
@@ -259,5 +260,6 @@ const char cm_config_reference[] =
     "#   bands: 14\n"
     "#   rows: 8              # 14 x 8: P(found | J = 0.8) = 0.92\n"
     "#   seed: 1\n"
-    "#   verify: true         # a candidate pair needs signature similarity >= threshold\n"
+    "#   verify: exact        # exact (shingle Jaccard) | signature (equal values) | off: a candidate pair\n"
+    "#                        #   counts when its similarity reaches threshold\n"
     "#   threshold: 0.8\n";

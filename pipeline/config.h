@@ -17,6 +17,9 @@ typedef enum cm_exam_mode { CM_EXAM_RENDER, CM_EXAM_SKIP } cm_exam_mode;
 typedef enum cm_keep_rejected { CM_REJECTED_FULL, CM_REJECTED_IDS } cm_keep_rejected;
 typedef enum cm_on_error { CM_ON_ERROR_SKIP, CM_ON_ERROR_FAIL } cm_on_error;
 typedef enum cm_bad_utf8 { CM_UTF8_REPLACE, CM_UTF8_QUARANTINE } cm_bad_utf8;
+/* exact: Jaccard of the shingle sets, recomputed for the documents in pairs;
+ * signature: the fraction of equal signature values; off: every candidate */
+typedef enum cm_dedup_verify { CM_VERIFY_EXACT, CM_VERIFY_SIGNATURE, CM_VERIFY_OFF } cm_dedup_verify;
 
 typedef struct cm_config {
     char *path;      /* the config file */
@@ -62,8 +65,8 @@ typedef struct cm_config {
         int exact;                 /* exact duplicates (simplified text, XXH3-128)    default: true */
         int minhash;               /* near duplicates (MinHash-LSH)                   default: true */
         cm_minhash_params params;  /* ngram 5, bands 14, rows 8, seed 1 */
-        int verify;                /* check candidate pairs on the whole signature    default: true */
-        double threshold;          /* signature similarity a verified pair needs      default: 0.8 */
+        int verify;                /* cm_dedup_verify: how candidate pairs are checked default: exact */
+        double threshold;          /* the similarity a verified pair needs            default: 0.8 */
     } dedup;
 } cm_config;
 

@@ -7,7 +7,6 @@ source "$(dirname "$0")/lib.sh"
 
 cp -r "$SRC/sample" .
 sed 's|^  dir: out/demo|  dir: unused|; s|max_malformed_fraction: 0.01|max_malformed_fraction: 0.05|' "$SRC/configs/demo.yaml" > dd.yaml
-printf '\ndedup:\n  exact: true\n  minhash: true\n' >> dd.yaml
 
 dedup_removed() { find "$1/rejected/dedup" -name '*.zst' | sort | xargs -r zstdcat | jq -r '[.corpusmill.source.file, .corpusmill.source.member // "", .corpusmill.source.line, .corpusmill.reason] | @tsv' | sort; }
 dedup_kept() { find "$1/dedup" -name '*.zst' | sort | xargs -r zstdcat | jq -r '[.corpusmill.source.file, .corpusmill.source.member // "", .corpusmill.source.line] | @tsv' | sort; }
