@@ -364,6 +364,14 @@ static size_t find_root(size_t *parent, size_t x)
     return x;
 }
 
+static void union_roots(size_t *parent, size_t a, size_t b)
+{
+    size_t ra = find_root(parent, a), rb = find_root(parent, b);
+    if (ra == rb) return;
+    if (ra < rb) parent[rb] = ra; /* the smaller document leads */
+    else parent[ra] = rb;
+}
+
 static long index_of(const uint64_t *keys, size_t n, uint64_t k)
 {
     const uint64_t *hit = bsearch(&k, keys, n, sizeof *keys, cmp_u64);
@@ -373,7 +381,8 @@ static long index_of(const uint64_t *keys, size_t n, uint64_t k)
 typedef struct verify_sets {
     const uint64_t *keys;
     size_t nk;
-    uint64_t **sets;  /* shingle sets of the documents in pairs */
+    const unsigned char *need; /* the documents whose shingles are needed */
+    uint64_t **sets;  /* their shingle sets */
     size_t *n;
     cm_minhasher *mh;
 } verify_sets;
@@ -383,7 +392,7 @@ static int verify_each(walker *w, uint64_t key, const char *text, size_t len, vo
     (void)w;
     verify_sets *vs = user;
     long i = index_of(vs->keys, vs->nk, key);
-    if (i >= 0 && !vs->sets[i]) vs->sets[i] = cm_minhash_shingle_set(vs->mh, text, len, &vs->n[i]);
+    if (i >= 0 && vs->need[i] && !vs->sets[i]) vs->sets[i] = cm_minhash_shingle_set(vs->mh, text, len, &vs->n[i]);
     return 0;
 }
 
@@ -437,15 +446,32 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
     for (size_t i = 0; i < nk; i++)
         if (!w || keys[w - 1] != keys[i]) keys[w++] = keys[i];
     nk = w;
+    size_t tasks = 0;
+    snprintf(dir, sizeof dir, "%s/minhash/sigs", out);
+    char **sigfiles = list_dir(dir, "", &tasks);
+    size_t *parent = cm_malloc((nk ? nk : 1) * sizeof *parent);
+    unsigned char *exact = cm_calloc(nk ? nk : 1, 1);
+    for (size_t i = 0; i < nk; i++) parent[i] = i;
+    /* exact pairs first: they need no verification */
+    for (size_t i = 0; i < ex.n && rc == 0; i++) {
+        long a = index_of(keys, nk, ex.p[i].hash), b = index_of(keys, nk, ex.p[i].doc);
+        exact[a] = exact[b] = 1;
+        union_roots(parent, (size_t)a, (size_t)b);
+    }
+    /* near pairs: only those that would join two clusters need checking, and
+     * only their documents need signatures or shingles */
+    pairs todo = {0};
+    unsigned char *need = cm_calloc(nk ? nk : 1, 1);
+    for (size_t i = 0; i < mh.n && rc == 0; i++) {
+        long a = index_of(keys, nk, mh.p[i].hash), b = index_of(keys, nk, mh.p[i].doc);
+        if (find_root(parent, (size_t)a) == find_root(parent, (size_t)b)) continue;
+        add_pair(&todo, (uint64_t)a, (uint64_t)b);
+        need[a] = need[b] = 1;
+    }
     uint32_t *sigs = NULL;
     unsigned char *have_sig = NULL;
-    size_t tasks = 0;
-    char **sigfiles = NULL;
-    snprintf(dir, sizeof dir, "%s/minhash/sigs", out);
-    sigfiles = list_dir(dir, "", &tasks);
     verify_sets vs = {0};
-    if (rc == 0 && cfg->dedup.verify == CM_VERIFY_SIGNATURE && mh.n) {
-        /* the signatures of the documents in pairs, read sequentially */
+    if (rc == 0 && cfg->dedup.verify == CM_VERIFY_SIGNATURE && todo.n) {
         sigs = cm_malloc(nk * (size_t)n_perm * sizeof *sigs);
         have_sig = cm_calloc(nk ? nk : 1, 1);
         size_t rec = sizeof(uint64_t) + (size_t)n_perm * sizeof(uint32_t);
@@ -458,7 +484,7 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
                 uint64_t k;
                 memcpy(&k, b.data + off, sizeof k);
                 long i = index_of(keys, nk, k);
-                if (i >= 0) {
+                if (i >= 0 && need[i]) {
                     memcpy(sigs + (size_t)i * (size_t)n_perm, b.data + off + sizeof k, (size_t)n_perm * sizeof *sigs);
                     have_sig[i] = 1;
                 }
@@ -466,11 +492,11 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
             cm_buf_free(&b);
         }
     }
-    if (rc == 0 && cfg->dedup.verify == CM_VERIFY_EXACT && mh.n) {
-        /* the shingle sets of the documents in pairs: the clean output is
-         * read again, and only those documents are shingled */
+    if (rc == 0 && cfg->dedup.verify == CM_VERIFY_EXACT && todo.n) {
+        /* the clean output is read again; only the needed documents are shingled */
         vs.keys = keys;
         vs.nk = nk;
+        vs.need = need;
         vs.sets = cm_calloc(nk ? nk : 1, sizeof *vs.sets);
         vs.n = cm_calloc(nk ? nk : 1, sizeof *vs.n);
         vs.mh = cm_minhasher_create(p);
@@ -486,34 +512,21 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
             walker_free(&w);
         }
     }
-    size_t *parent = cm_malloc((nk ? nk : 1) * sizeof *parent);
-    unsigned char *exact = cm_calloc(nk ? nk : 1, 1);
-    for (size_t i = 0; i < nk; i++) parent[i] = i;
     uint64_t rejected_pairs = 0;
-    for (int pass = 0; pass < 2 && rc == 0; pass++) {
-        pairs *ps = pass ? &ex : &mh;
-        for (size_t i = 0; i < ps->n; i++) {
-            long a = index_of(keys, nk, ps->p[i].hash), b = index_of(keys, nk, ps->p[i].doc);
-            if (pass == 0 && sigs) {
-                if (!have_sig[a] || !have_sig[b] ||
-                    cm_minhash_similarity(sigs + (size_t)a * (size_t)n_perm, sigs + (size_t)b * (size_t)n_perm,
-                                          (size_t)n_perm) < cfg->dedup.threshold) {
-                    rejected_pairs++;
-                    continue;
-                }
-            }
-            if (pass == 0 && vs.sets && set_jaccard(&vs, (size_t)a, (size_t)b) < cfg->dedup.threshold) {
-                rejected_pairs++;
-                continue;
-            }
-            if (pass == 1) exact[a] = exact[b] = 1;
-            size_t ra = find_root(parent, (size_t)a), rb = find_root(parent, (size_t)b);
-            if (ra != rb) {
-                if (ra < rb) parent[rb] = ra; /* the smaller document leads */
-                else parent[ra] = rb;
-            }
+    for (size_t i = 0; i < todo.n && rc == 0; i++) {
+        size_t a = (size_t)todo.p[i].hash, b = (size_t)todo.p[i].doc;
+        if (find_root(parent, a) == find_root(parent, b)) continue;
+        double sim = 1;
+        if (sigs) sim = have_sig[a] && have_sig[b] ? cm_minhash_similarity(sigs + a * (size_t)n_perm, sigs + b * (size_t)n_perm, (size_t)n_perm) : 0;
+        else if (vs.sets) sim = set_jaccard(&vs, a, b);
+        if (cfg->dedup.verify != CM_VERIFY_OFF && sim < cfg->dedup.threshold) {
+            rejected_pairs++;
+            continue;
         }
+        union_roots(parent, a, b);
     }
+    free(todo.p);
+    free(need);
     /* removal lists per signatures task: task of a document = its file index mod tasks */
     pairs *rm = cm_calloc(tasks ? tasks : 1, sizeof *rm);
     uint64_t removed = 0, clusters = 0;

@@ -45,6 +45,14 @@ void cm_dedup_simplify(const char *text, size_t len, cm_buf *out)
         size_t k = s[i] < 0x80 ? 1 : cm_utf8_seq_len(s + i, len - i);
         if (!k) { i++; continue; }
         uint32_t c = cm_utf8_decode(s + i, k);
+        if ((c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF)) {
+            /* CJK ideographs: letters without case or accents, kept as they are */
+            if (space && out->len) cm_buf_append_char(out, ' ');
+            space = 0;
+            cm_buf_append(out, s + i, k);
+            i += k;
+            continue;
+        }
         i += k;
         UChar d[8];
         int32_t n = U_SUCCESS(st) && c >= 0xC0 ? unorm2_getDecomposition(nfd, (UChar32)c, d, 8, &st) : -1;
