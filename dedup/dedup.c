@@ -26,6 +26,14 @@
 #define KEY_FILE(k) ((k) >> 40)
 #define KEY_ORDINAL(k) ((k) & ((1ULL << 40) - 1))
 #define EXACT_FLAG (1ULL << 63)
+/* documents of earlier runs (dedup.previous): flag, run index, their own key */
+#define PREV_FLAG (1ULL << 62)
+#define PREV_KEY(run, key) (PREV_FLAG | ((uint64_t)(run) << 56) | (key))
+#define PREV_RUN(k) (((k) >> 56) & 63)
+#define PREV_ORIG(k) ((k) & ((1ULL << 56) - 1))
+/* the union-find orders documents so that earlier runs' come first: they are
+ * kept, never touched */
+#define ORDER(k) ((k) ^ PREV_FLAG)
 
 int cm_dedup_bucket_tasks(const cm_config *cfg) { return cfg->dedup.params.bands + 1; }
 
@@ -146,6 +154,10 @@ static int walker_init(walker *w, const cm_config *cfg, cm_err *err)
     memset(w, 0, sizeof *w);
     w->cfg = cfg;
     if (cm_inputs_expand(cfg->input.paths, cfg->input.n_paths, cfg->input.format, &w->inputs, err)) return -1;
+    if (w->inputs.n >= (1u << 16)) {
+        cm_inputs_free(&w->inputs);
+        return cm_errorf(err, "dedup numbers documents by input file: at most 65,536 input files (this run has more)");
+    }
     w->sorted = cm_calloc(w->inputs.n, sizeof *w->sorted);
     for (size_t i = 0; i < w->inputs.n; i++) w->sorted[i] = w->inputs.files[i].path; /* already sorted */
     w->parser = cm_json_parser_create();
@@ -299,6 +311,24 @@ static int merge_band(const cm_config *cfg, int band, cm_err *err)
     band_dir(out, band, p->bands, dir, sizeof dir);
     size_t n;
     char **files = list_dir(dir, "", &n);
+    size_t n_new = n;
+    /* the same band of earlier runs */
+    int *run = NULL;
+    for (size_t k = 0; k < cfg->dedup.n_previous; k++) {
+        char pdir[4200];
+        band_dir(cfg->dedup.previous[k], band, p->bands, pdir, sizeof pdir);
+        size_t m;
+        char **more = list_dir(pdir, "", &m);
+        if (!more && !cm_is_dir(pdir)) {
+            free_list(files, n);
+            return cm_errorf(err, "dedup.previous: '%s' holds no MinHash files of band %d", cfg->dedup.previous[k], band);
+        }
+        files = cm_realloc(files, (n + m + 1) * sizeof *files);
+        run = cm_realloc(run, (n + m + 1) * sizeof *run);
+        for (size_t i = 0; i < m; i++) { files[n + i] = more[i]; run[n + i] = (int)k; }
+        free(more);
+        n += m;
+    }
     cm_sigreader **r = cm_calloc(n ? n : 1, sizeof *r);
     cm_sigrec *head = cm_calloc(n ? n : 1, sizeof *head);
     int *live = cm_calloc(n ? n : 1, sizeof *live);
@@ -309,6 +339,7 @@ static int merge_band(const cm_config *cfg, int band, cm_err *err)
         int got = cm_sigreader_next(r[i], &head[i], err);
         if (got < 0) rc = -1;
         live[i] = got == 1;
+        if (live[i] && i >= n_new) head[i].doc = PREV_KEY(run[i], head[i].doc);
     }
     pairs ps = {0};
     uint64_t cur_hash = 0, first = 0;
@@ -325,6 +356,7 @@ static int merge_band(const cm_config *cfg, int band, cm_err *err)
         int got = cm_sigreader_next(r[best], &head[best], err);
         if (got < 0) { rc = -1; break; }
         live[best] = got == 1;
+        if (live[best] && (size_t)best >= n_new) head[best].doc = PREV_KEY(run[best], head[best].doc);
         if (have && x.hash == cur_hash) add_pair(&ps, first, x.doc);
         else { cur_hash = x.hash; first = x.doc; have = 1; }
     }
@@ -339,6 +371,7 @@ static int merge_band(const cm_config *cfg, int band, cm_err *err)
     free(r);
     free(head);
     free(live);
+    free(run);
     free_list(files, n);
     return rc;
 }
@@ -391,7 +424,7 @@ static int verify_each(walker *w, uint64_t key, const char *text, size_t len, vo
 {
     (void)w;
     verify_sets *vs = user;
-    long i = index_of(vs->keys, vs->nk, key);
+    long i = index_of(vs->keys, vs->nk, ORDER(key));
     if (i >= 0 && vs->need[i] && !vs->sets[i]) vs->sets[i] = cm_minhash_shingle_set(vs->mh, text, len, &vs->n[i]);
     return 0;
 }
@@ -439,8 +472,8 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
     /* every document in a pair, sorted: the union-find's nodes */
     size_t nk = 0;
     uint64_t *keys = cm_malloc((2 * (mh.n + ex.n) + 1) * sizeof *keys);
-    for (size_t i = 0; i < mh.n; i++) { keys[nk++] = mh.p[i].hash; keys[nk++] = mh.p[i].doc; }
-    for (size_t i = 0; i < ex.n; i++) { keys[nk++] = ex.p[i].hash; keys[nk++] = ex.p[i].doc; }
+    for (size_t i = 0; i < mh.n; i++) { keys[nk++] = ORDER(mh.p[i].hash); keys[nk++] = ORDER(mh.p[i].doc); }
+    for (size_t i = 0; i < ex.n; i++) { keys[nk++] = ORDER(ex.p[i].hash); keys[nk++] = ORDER(ex.p[i].doc); }
     if (nk) qsort(keys, nk, sizeof *keys, cmp_u64);
     size_t w = 0;
     for (size_t i = 0; i < nk; i++)
@@ -454,7 +487,7 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
     for (size_t i = 0; i < nk; i++) parent[i] = i;
     /* exact pairs first: they need no verification */
     for (size_t i = 0; i < ex.n && rc == 0; i++) {
-        long a = index_of(keys, nk, ex.p[i].hash), b = index_of(keys, nk, ex.p[i].doc);
+        long a = index_of(keys, nk, ORDER(ex.p[i].hash)), b = index_of(keys, nk, ORDER(ex.p[i].doc));
         exact[a] = exact[b] = 1;
         union_roots(parent, (size_t)a, (size_t)b);
     }
@@ -463,7 +496,7 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
     pairs todo = {0};
     unsigned char *need = cm_calloc(nk ? nk : 1, 1);
     for (size_t i = 0; i < mh.n && rc == 0; i++) {
-        long a = index_of(keys, nk, mh.p[i].hash), b = index_of(keys, nk, mh.p[i].doc);
+        long a = index_of(keys, nk, ORDER(mh.p[i].hash)), b = index_of(keys, nk, ORDER(mh.p[i].doc));
         if (find_root(parent, (size_t)a) == find_root(parent, (size_t)b)) continue;
         add_pair(&todo, (uint64_t)a, (uint64_t)b);
         need[a] = need[b] = 1;
@@ -471,25 +504,41 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
     uint32_t *sigs = NULL;
     unsigned char *have_sig = NULL;
     verify_sets vs = {0};
-    if (rc == 0 && cfg->dedup.verify == CM_VERIFY_SIGNATURE && todo.n) {
+    /* signatures: for verify: signature, and for pairs with an earlier run's
+     * document (its text is not at hand) */
+    int any_prev = 0;
+    for (size_t i = 0; i < todo.n; i++)
+        any_prev |= ((keys[todo.p[i].hash] ^ PREV_FLAG) & PREV_FLAG) || ((keys[todo.p[i].doc] ^ PREV_FLAG) & PREV_FLAG);
+    if (rc == 0 && todo.n && cfg->dedup.verify != CM_VERIFY_OFF && (cfg->dedup.verify == CM_VERIFY_SIGNATURE || any_prev)) {
         sigs = cm_malloc(nk * (size_t)n_perm * sizeof *sigs);
         have_sig = cm_calloc(nk ? nk : 1, 1);
         size_t rec = sizeof(uint64_t) + (size_t)n_perm * sizeof(uint32_t);
-        for (size_t t = 0; t < tasks && rc == 0; t++) {
-            cm_buf b;
-            cm_buf_init(&b);
-            if (cm_read_file(sigfiles[t], &b, (size_t)1 << 40, err)) { cm_buf_free(&b); rc = -1; break; }
-            if (b.len % rec) { rc = cm_errorf(err, "%s: truncated or corrupt signature file", sigfiles[t]); }
-            for (size_t off = 0; rc == 0 && off + rec <= b.len; off += rec) {
-                uint64_t k;
-                memcpy(&k, b.data + off, sizeof k);
-                long i = index_of(keys, nk, k);
-                if (i >= 0 && need[i]) {
-                    memcpy(sigs + (size_t)i * (size_t)n_perm, b.data + off + sizeof k, (size_t)n_perm * sizeof *sigs);
-                    have_sig[i] = 1;
-                }
+        for (int k = -1; k < (int)cfg->dedup.n_previous && rc == 0; k++) {
+            size_t nf = tasks;
+            char **files = sigfiles;
+            if (k >= 0) {
+                char pdir[4200];
+                snprintf(pdir, sizeof pdir, "%s/minhash/sigs", cfg->dedup.previous[k]);
+                files = list_dir(pdir, "", &nf);
             }
-            cm_buf_free(&b);
+            for (size_t t = 0; t < nf && rc == 0; t++) {
+                cm_buf b;
+                cm_buf_init(&b);
+                if (cm_read_file(files[t], &b, (size_t)1 << 40, err)) { cm_buf_free(&b); rc = -1; break; }
+                if (b.len % rec) { rc = cm_errorf(err, "%s: truncated or corrupt signature file", files[t]); }
+                for (size_t off = 0; rc == 0 && off + rec <= b.len; off += rec) {
+                    uint64_t key;
+                    memcpy(&key, b.data + off, sizeof key);
+                    if (k >= 0) key = PREV_KEY(k, key);
+                    long i = index_of(keys, nk, ORDER(key));
+                    if (i >= 0 && need[i]) {
+                        memcpy(sigs + (size_t)i * (size_t)n_perm, b.data + off + sizeof key, (size_t)n_perm * sizeof *sigs);
+                        have_sig[i] = 1;
+                    }
+                }
+                cm_buf_free(&b);
+            }
+            if (k >= 0) free_list(files, nf);
         }
     }
     if (rc == 0 && cfg->dedup.verify == CM_VERIFY_EXACT && todo.n) {
@@ -517,8 +566,12 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
         size_t a = (size_t)todo.p[i].hash, b = (size_t)todo.p[i].doc;
         if (find_root(parent, a) == find_root(parent, b)) continue;
         double sim = 1;
-        if (sigs) sim = have_sig[a] && have_sig[b] ? cm_minhash_similarity(sigs + a * (size_t)n_perm, sigs + b * (size_t)n_perm, (size_t)n_perm) : 0;
-        else if (vs.sets) sim = set_jaccard(&vs, a, b);
+        int prev_pair = ((keys[a] ^ PREV_FLAG) & PREV_FLAG) || ((keys[b] ^ PREV_FLAG) & PREV_FLAG);
+        if (vs.sets && !prev_pair) sim = set_jaccard(&vs, a, b);
+        else if (sigs)
+            sim = have_sig[a] && have_sig[b]
+                      ? cm_minhash_similarity(sigs + a * (size_t)n_perm, sigs + b * (size_t)n_perm, (size_t)n_perm)
+                      : 0;
         if (cfg->dedup.verify != CM_VERIFY_OFF && sim < cfg->dedup.threshold) {
             rejected_pairs++;
             continue;
@@ -533,9 +586,11 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
     for (size_t i = 0; i < nk && rc == 0; i++) {
         size_t r = find_root(parent, i);
         if (r == i) { clusters++; continue; }
+        uint64_t key = ORDER(keys[i]), rep = ORDER(keys[r]);
+        if (key & PREV_FLAG) continue; /* an earlier run's document is never touched */
         if (!tasks) break;
-        size_t t = (size_t)(KEY_FILE(keys[i]) % tasks);
-        add_pair(&rm[t], keys[r] | (exact[i] ? EXACT_FLAG : 0), keys[i]);
+        size_t t = (size_t)(KEY_FILE(key) % tasks);
+        add_pair(&rm[t], rep | (exact[i] ? EXACT_FLAG : 0), key);
         removed++;
     }
     snprintf(dir, sizeof dir, "%s/minhash/remove", out);
@@ -589,6 +644,7 @@ typedef struct filter_state {
     cm_buf z;
     cm_task_stats *st;
     const cm_input_list *inputs;
+    const cm_config *cfg;
     cm_err err;
 } filter_state;
 
@@ -635,10 +691,20 @@ static int filter_each(walker *w, uint64_t key, const char *text, size_t len, vo
     cm_reasons_add(&f->st->counts.removed, reason, 1);
     if (n < 2 || line[n - 1] != '}' || line[n - 2] != '}') return cm_errorf(&f->err, "unexpected record shape");
     cm_buf_append(&f->rejected, line, n - 2);
-    cm_buf_appendf(&f->rejected, ",\"reason\":\"%s\",\"duplicate_of\":{\"file\":", reason);
-    const char *rf = f->inputs->files[KEY_FILE(rep)].path;
-    cm_buf_append_json_bytes(&f->rejected, rf, strlen(rf));
-    cm_buf_appendf(&f->rejected, ",\"record\":%llu}}}\n", (unsigned long long)KEY_ORDINAL(rep));
+    cm_buf_appendf(&f->rejected, ",\"reason\":\"%s\",\"duplicate_of\":{", reason);
+    if (rep & PREV_FLAG) {
+        /* a document of an earlier run: that run, its input file number and record */
+        const char *run = f->cfg->dedup.previous[PREV_RUN(rep)];
+        cm_buf_append_str(&f->rejected, "\"previous_run\":");
+        cm_buf_append_json_bytes(&f->rejected, run, strlen(run));
+        cm_buf_appendf(&f->rejected, ",\"file_index\":%llu,\"record\":%llu}}}\n",
+                       (unsigned long long)KEY_FILE(PREV_ORIG(rep)), (unsigned long long)KEY_ORDINAL(PREV_ORIG(rep)));
+    } else {
+        const char *rf = f->inputs->files[KEY_FILE(rep)].path;
+        cm_buf_append_str(&f->rejected, "\"file\":");
+        cm_buf_append_json_bytes(&f->rejected, rf, strlen(rf));
+        cm_buf_appendf(&f->rejected, ",\"record\":%llu}}}\n", (unsigned long long)KEY_ORDINAL(rep));
+    }
     return flush_part(f, &f->rejected, &f->rw, 0);
 }
 
@@ -649,6 +715,7 @@ static int step_filter(const cm_config *cfg, int task, cm_task_stats *st, cm_err
     filter_state f;
     memset(&f, 0, sizeof f);
     f.st = st;
+    f.cfg = cfg;
     snprintf(path, sizeof path, "%s/minhash/remove/%05d.bin", out, task);
     size_t cap = 0;
     if (cm_path_exists(path)) {

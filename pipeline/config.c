@@ -44,7 +44,7 @@ static void set_defaults(cm_config *c)
 
 static int read_dedup(cm_config *c, const cm_conf *n, cm_err *err)
 {
-    static const char *const known[] = {"exact", "minhash", "ngram", "bands", "rows", "seed", "verify", "threshold", NULL};
+    static const char *const known[] = {"exact", "minhash", "ngram", "bands", "rows", "seed", "verify", "threshold", "previous", NULL};
     static const char *const verify[] = {"exact", "signature", "off", NULL};
     if (!n) return 0;
     if (cm_conf_check_keys(n, "dedup", known, err)) return -1;
@@ -53,7 +53,8 @@ static int read_dedup(cm_config *c, const cm_conf *n, cm_err *err)
     if (cm_conf_bool(n, "exact", &c->dedup.exact, err) || cm_conf_bool(n, "minhash", &c->dedup.minhash, err) ||
         cm_conf_int(n, "ngram", 1, 64, &ngram, err) || cm_conf_int(n, "bands", 1, 1024, &bands, err) ||
         cm_conf_int(n, "rows", 1, 64, &rows, err) || cm_conf_int(n, "seed", 0, 2147483647, &seed, err) ||
-        cm_conf_enum(n, "verify", verify, &c->dedup.verify, err) || cm_conf_double(n, "threshold", 0, 1, &c->dedup.threshold, err))
+        cm_conf_enum(n, "verify", verify, &c->dedup.verify, err) ||
+        cm_conf_strings(n, "previous", &c->dedup.previous, &c->dedup.n_previous, err) || cm_conf_double(n, "threshold", 0, 1, &c->dedup.threshold, err))
         return -1;
     c->dedup.params.ngram = (int)ngram;
     c->dedup.params.bands = (int)bands;
@@ -196,6 +197,7 @@ void cm_config_free(cm_config *c)
     free(c->input.id_field);
     free(c->input.exam_template);
     free(c->output.dir);
+    cm_conf_free_strings(c->dedup.previous, c->dedup.n_previous);
     cm_conf_free(c->root);
     free(c->path);
     free(c);
@@ -262,4 +264,5 @@ const char cm_config_reference[] =
     "#   seed: 1\n"
     "#   verify: exact        # exact (shingle Jaccard) | signature (equal values) | off: a candidate pair\n"
     "#                        #   counts when its similarity reaches threshold\n"
-    "#   threshold: 0.8\n";
+    "#   threshold: 0.8\n"
+    "#   previous: []         # OUT dirs of earlier runs: their documents are kept, matches here removed\n";

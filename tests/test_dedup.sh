@@ -42,4 +42,19 @@ sed 's/  minhash: true/  minhash: true\n  rows: 9/' dd.yaml > dd9.yaml
 set +e; "$CM" dedup buckets dd9.yaml --out o2 --task 1 --tasks 15 --force 2>err; rc=$?; set -e
 assert_eq "$rc" 1 "mismatched parameters"
 assert_file_contains err "made with other MinHash parameters" "mismatch named"
+# incremental: a second run deduplicates against the first one, which stays untouched
+sed 's|^  paths: \[sample\]|  paths: [sample/part-000000-5a1b9c3e.jsonl.tar.gz]|' dd.yaml > first.yaml
+"$CM" run first.yaml --out first --progress none 2>/dev/null || fail "first run"
+before=$(find first -type f ! -name '.summary.lock' | sort | xargs sha256sum | sha256sum)
+sed 's|^  threshold: 0.8|  threshold: 0.8\n  previous: [first]|' dd.yaml > second.yaml
+grep -q 'previous: \[first\]' second.yaml || fail "test setup: no previous in second.yaml"
+"$CM" run second.yaml --out second --progress none 2>err2nd || { cat err2nd; fail "incremental run"; }
+after=$(find first -type f ! -name '.summary.lock' | sort | xargs sha256sum | sha256sum)
+assert_eq "$after" "$before" "the earlier run is not touched"
+find second/rejected/dedup -name '*.zst' | xargs zstdcat > rej2.jsonl
+prev=$(jq -r 'select(.corpusmill.duplicate_of.previous_run == "first") | .id' rej2.jsonl | wc -l)
+[ "$prev" -gt 0 ] || fail "no document removed as a duplicate of the earlier run"
+# every record of the earlier run's input, in this run, is a duplicate of that run
+kept_again=$(find second/dedup -name '*.zst' | xargs zstdcat | jq -r 'select(.corpusmill.source.file == "sample/part-000000-5a1b9c3e.jsonl.tar.gz") | .id' | wc -l)
+assert_eq "$kept_again" 0 "the earlier run's documents are not kept twice"
 echo "dedup: ok"
