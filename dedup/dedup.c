@@ -588,10 +588,8 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
         if (r == i) { clusters++; continue; }
         uint64_t key = ORDER(keys[i]), rep = ORDER(keys[r]);
         if (key & PREV_FLAG) continue; /* an earlier run's document is never touched */
-        if (!tasks) break;
-        size_t t = (size_t)(KEY_FILE(key) % tasks);
-        add_pair(&rm[t], rep | (exact[i] ? EXACT_FLAG : 0), key);
         removed++;
+        if (tasks) add_pair(&rm[(size_t)(KEY_FILE(key) % tasks)], rep | (exact[i] ? EXACT_FLAG : 0), key);
     }
     snprintf(dir, sizeof dir, "%s/minhash/remove", out);
     for (size_t t = 0; t < tasks && rc == 0; t++) {
