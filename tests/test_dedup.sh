@@ -26,6 +26,9 @@ done
 [ "$(jq '.stages.dedup.removed["dedup:minhash"]' o1/summary.json)" -gt 0 ] || fail "no near duplicate removed"
 diff <(dedup_removed o1) <(dedup_removed o2) >/dev/null || fail "--tasks 2 removed another set than --tasks 1"
 diff <(dedup_removed o1) <(dedup_removed o4) >/dev/null || fail "--tasks 4 removed another set than --tasks 1"
+"$CM" run dd.yaml --out o1t --tasks 1 --threads 1 --progress none 2>/dev/null
+"$CM" run dd.yaml --out o2t --tasks 1 --threads 2 --progress none 2>/dev/null
+diff <(dedup_removed o1t) <(dedup_removed o2t) >/dev/null || fail "2 threads removed another set than 1"
 # the sample's exact copies (ids *-dup-*) are removed, and point at a kept record
 find o1/rejected/dedup -name '*.zst' | xargs zstdcat > rej.jsonl
 [ "$(jq -r 'select(.id | test("-dup-")) | .corpusmill.reason' rej.jsonl | grep -c 'dedup:exact')" -ge 10 ] || fail "copies not removed as exact"
