@@ -205,16 +205,39 @@ typedef struct sig_state {
     cm_minhasher *mh;
     int exact, minhash, n_perm, bands;
     cm_sigrec **band;   /* [bands + 1]: the last is exact */
-    size_t n, cap;
+    size_t n, cap, total;
     uint32_t *sig;
     uint64_t *band_hash;
-    cm_buf sigs;        /* key + signature per document */
+    FILE *sigs;         /* key + signature per document, streamed */
     cm_buf scratch;
+    size_t limit;       /* documents held before a sorted run is written */
+    int spills;
+    const char *out;
+    int task;
+    const cm_minhash_params *p;
+    cm_err err;
+    int failed;
 } sig_state;
+
+static void band_dir(const char *out, int band, int bands, char *dir, size_t cap);
+
+/* Writes the held band records as sorted runs TTTTT-SSSS.bin, one per band. */
+static int spill(sig_state *s)
+{
+    char dir[4200], path[4400];
+    for (int b = 0; b <= s->bands; b++) {
+        if ((b == s->bands && !s->exact) || (b < s->bands && !s->minhash)) continue;
+        band_dir(s->out, b, s->bands, dir, sizeof dir);
+        snprintf(path, sizeof path, "%s/%05d-%04d.bin", dir, s->task, s->spills);
+        if (cm_mkdirs(dir, &s->err) || cm_sigfile_write(path, s->p, b, s->band[b], s->n, &s->err)) return -1;
+    }
+    s->spills++;
+    s->n = 0;
+    return 0;
+}
 
 static int sig_each(walker *w, uint64_t key, const char *text, size_t len, void *user)
 {
-    (void)w;
     sig_state *s = user;
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 4096;
@@ -228,10 +251,17 @@ static int sig_each(walker *w, uint64_t key, const char *text, size_t len, void 
         cm_minhash_signature(s->mh, text, len, s->sig);
         cm_minhash_bands(s->mh, s->sig, s->band_hash);
         for (int b = 0; b < s->bands; b++) s->band[b][s->n] = (cm_sigrec){s->band_hash[b], key};
-        cm_buf_append(&s->sigs, &key, sizeof key);
-        cm_buf_append(&s->sigs, s->sig, (size_t)s->n_perm * sizeof *s->sig);
+        if (fwrite(&key, sizeof key, 1, s->sigs) != 1 || fwrite(s->sig, sizeof *s->sig, (size_t)s->n_perm, s->sigs) != (size_t)s->n_perm) {
+            cm_errorf(&w->err, "cannot write the signatures: %s", strerror(errno));
+            return -1;
+        }
     }
     s->n++;
+    s->total++;
+    if (s->n >= s->limit && spill(s)) {
+        cm_errorf(&w->err, "%s", s->err.msg);
+        return -1;
+    }
     return 0;
 }
 
@@ -257,30 +287,51 @@ static int step_signatures(const cm_config *cfg, int task, cm_task_stats *st, cm
     s.band = cm_calloc((size_t)s.bands + 1, sizeof *s.band);
     s.sig = cm_malloc((size_t)s.n_perm * sizeof *s.sig);
     s.band_hash = cm_malloc((size_t)s.bands * sizeof *s.band_hash);
-    cm_buf_init(&s.sigs);
     cm_buf_init(&s.scratch);
-    w.each = sig_each;
-    w.user = &s;
-    int rc = walk_task(&w, out, task, err) ? CM_EXIT_FAILED : CM_EXIT_OK;
-    char dir[4200], path[4400];
-    for (int b = 0; b <= s.bands && rc == CM_EXIT_OK; b++) {
-        if ((b == s.bands && !s.exact) || (b < s.bands && !s.minhash)) continue;
+    s.out = out;
+    s.task = task;
+    s.p = p;
+    s.limit = (size_t)(cfg->dedup.memory / ((uint64_t)(s.bands + 1) * sizeof(cm_sigrec)));
+    if (s.limit < 64) s.limit = 64;
+    char dir[4200], path[4400], tmp[4500], prefix[16];
+    /* a task that runs again starts from nothing */
+    snprintf(prefix, sizeof prefix, "%05d", task);
+    for (int b = 0; b <= s.bands; b++) {
         band_dir(out, b, s.bands, dir, sizeof dir);
-        snprintf(path, sizeof path, "%s/%05d.bin", dir, task);
-        if (cm_mkdirs(dir, err) || cm_sigfile_write(path, p, b, s.band[b], s.n, err)) rc = CM_EXIT_FAILED;
+        cm_remove_prefixed(dir, prefix, NULL);
     }
-    if (rc == CM_EXIT_OK && s.minhash) {
-        snprintf(dir, sizeof dir, "%s/minhash/sigs", out);
-        snprintf(path, sizeof path, "%s/%05d.bin", dir, task);
-        if (cm_mkdirs(dir, err) || cm_write_file_atomic(path, s.sigs.data ? s.sigs.data : "", s.sigs.len, err))
+    snprintf(dir, sizeof dir, "%s/minhash/sigs", out);
+    snprintf(path, sizeof path, "%s/%05d.bin", dir, task);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int rc = CM_EXIT_OK;
+    if (cm_mkdirs(dir, err) || !(s.sigs = fopen(tmp, "wb"))) {
+        if (!s.sigs) cm_errorf(err, "cannot write '%s': %s", tmp, strerror(errno));
+        rc = CM_EXIT_FAILED;
+    }
+    if (rc == CM_EXIT_OK) {
+        w.each = sig_each;
+        w.user = &s;
+        if (walk_task(&w, out, task, err)) rc = CM_EXIT_FAILED;
+        else if (s.n && spill(&s)) {
+            cm_errorf(err, "%s", s.err.msg);
             rc = CM_EXIT_FAILED;
+        }
     }
-    st->counts.read = st->counts.kept = s.n;
+    if (s.sigs) {
+        int bad = fclose(s.sigs) != 0;
+        if (rc == CM_EXIT_OK && (bad || rename(tmp, path) != 0)) {
+            cm_errorf(err, "cannot write '%s'", path);
+            rc = CM_EXIT_FAILED;
+        }
+        if (rc != CM_EXIT_OK) unlink(tmp);
+    }
+    s.n = s.total;
+    st->counts.read = st->counts.kept = s.total;
+    st->parts = (uint64_t)s.spills;
     for (int b = 0; b <= s.bands; b++) free(s.band[b]);
     free(s.band);
     free(s.sig);
     free(s.band_hash);
-    cm_buf_free(&s.sigs);
     cm_buf_free(&s.scratch);
     cm_minhasher_free(s.mh);
     walker_free(&w);
@@ -681,13 +732,14 @@ static int filter_each(walker *w, uint64_t key, const char *text, size_t len, vo
         cm_buf_append_char(&f->kept, '\n');
         f->st->counts.kept++;
         f->st->counts.bytes_out += n + 1;
-        return flush_part(f, &f->kept, &f->kw, 0);
+        if (flush_part(f, &f->kept, &f->kw, 0)) { w->err = f->err; return -1; }
+        return 0;
     }
     int exact = (hit->doc & EXACT_FLAG) != 0;
     uint64_t rep = hit->doc & ~EXACT_FLAG;
     const char *reason = exact ? "dedup:exact" : "dedup:minhash";
     cm_reasons_add(&f->st->counts.removed, reason, 1);
-    if (n < 2 || line[n - 1] != '}' || line[n - 2] != '}') return cm_errorf(&f->err, "unexpected record shape");
+    if (n < 2 || line[n - 1] != '}' || line[n - 2] != '}') return cm_errorf(&w->err, "a clean record of unexpected shape");
     cm_buf_append(&f->rejected, line, n - 2);
     cm_buf_appendf(&f->rejected, ",\"reason\":\"%s\",\"duplicate_of\":{", reason);
     if (rep & PREV_FLAG) {
@@ -703,7 +755,8 @@ static int filter_each(walker *w, uint64_t key, const char *text, size_t len, vo
         cm_buf_append_json_bytes(&f->rejected, rf, strlen(rf));
         cm_buf_appendf(&f->rejected, ",\"record\":%llu}}}\n", (unsigned long long)KEY_ORDINAL(rep));
     }
-    return flush_part(f, &f->rejected, &f->rw, 0);
+    if (flush_part(f, &f->rejected, &f->rw, 0)) { w->err = f->err; return -1; }
+    return 0;
 }
 
 static int step_filter(const cm_config *cfg, int task, cm_task_stats *st, cm_err *err)

@@ -40,11 +40,13 @@ static void set_defaults(cm_config *c)
     cm_minhash_params_default(&c->dedup.params);
     c->dedup.verify = CM_VERIFY_EXACT;
     c->dedup.threshold = 0.8;
+    c->dedup.memory = 1u << 30;
 }
 
 static int read_dedup(cm_config *c, const cm_conf *n, cm_err *err)
 {
-    static const char *const known[] = {"exact", "minhash", "ngram", "bands", "rows", "seed", "verify", "threshold", "previous", NULL};
+    static const char *const known[] = {"exact",     "minhash",  "ngram",  "bands",    "rows", "seed",
+                                        "verify",    "threshold", "memory", "previous", NULL};
     static const char *const verify[] = {"exact", "signature", "off", NULL};
     if (!n) return 0;
     if (cm_conf_check_keys(n, "dedup", known, err)) return -1;
@@ -54,7 +56,8 @@ static int read_dedup(cm_config *c, const cm_conf *n, cm_err *err)
         cm_conf_int(n, "ngram", 1, 64, &ngram, err) || cm_conf_int(n, "bands", 1, 1024, &bands, err) ||
         cm_conf_int(n, "rows", 1, 64, &rows, err) || cm_conf_int(n, "seed", 0, 2147483647, &seed, err) ||
         cm_conf_enum(n, "verify", verify, &c->dedup.verify, err) ||
-        cm_conf_strings(n, "previous", &c->dedup.previous, &c->dedup.n_previous, err) || cm_conf_double(n, "threshold", 0, 1, &c->dedup.threshold, err))
+        cm_conf_strings(n, "previous", &c->dedup.previous, &c->dedup.n_previous, err) ||
+        cm_conf_size(n, "memory", &c->dedup.memory, err) || cm_conf_double(n, "threshold", 0, 1, &c->dedup.threshold, err))
         return -1;
     c->dedup.params.ngram = (int)ngram;
     c->dedup.params.bands = (int)bands;
@@ -265,4 +268,5 @@ const char cm_config_reference[] =
     "#   verify: exact        # exact (shingle Jaccard) | signature (equal values) | off: a candidate pair\n"
     "#                        #   counts when its similarity reaches threshold\n"
     "#   threshold: 0.8\n"
-    "#   previous: []         # OUT dirs of earlier runs: their documents are kept, matches here removed\n";
+    "#   previous: []         # OUT dirs of earlier runs: their documents are kept, matches here removed\n"
+    "#   memory: 1GiB         # band records a signatures task holds; beyond, sorted runs go to disk\n";

@@ -67,6 +67,8 @@ typedef struct cm_config {
         cm_minhash_params params;  /* ngram 5, bands 14, rows 8, seed 1 */
         int verify;                /* cm_dedup_verify: how candidate pairs are checked default: exact */
         double threshold;          /* the similarity a verified pair needs            default: 0.8 */
+        uint64_t memory;           /* band records a signatures task holds before it
+                                      writes a sorted run to disk                      default: 1 GiB */
         char **previous;           /* OUT dirs of earlier runs to dedup against       default: none */
         size_t n_previous;
     } dedup;

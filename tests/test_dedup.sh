@@ -29,6 +29,11 @@ diff <(dedup_removed o1) <(dedup_removed o4) >/dev/null || fail "--tasks 4 remov
 "$CM" run dd.yaml --out o1t --tasks 1 --threads 1 --progress none 2>/dev/null
 "$CM" run dd.yaml --out o2t --tasks 1 --threads 2 --progress none 2>/dev/null
 diff <(dedup_removed o1t) <(dedup_removed o2t) >/dev/null || fail "2 threads removed another set than 1"
+# a tiny memory bound: signatures writes several sorted runs per band; same result
+sed 's|^  threshold: 0.8|  threshold: 0.8\n  memory: 1KiB|' dd.yaml > ddm.yaml
+"$CM" run ddm.yaml --out om --tasks 2 --progress none 2>/dev/null || fail "run with a small memory bound"
+[ "$(ls om/minhash/bands/000 | wc -l)" -gt 2 ] || fail "no sorted runs were spilled: $(ls om/minhash/bands/000)"
+diff <(dedup_removed o1) <(dedup_removed om) >/dev/null || fail "the memory bound changed the removed set"
 # the sample's exact copies (ids *-dup-*) are removed, and point at a kept record
 find o1/rejected/dedup -name '*.zst' | xargs zstdcat > rej.jsonl
 [ "$(jq -r 'select(.id | test("-dup-")) | .corpusmill.reason' rej.jsonl | grep -c 'dedup:exact')" -ge 10 ] || fail "copies not removed as exact"
