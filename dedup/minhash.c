@@ -7,6 +7,9 @@
 #include <string.h>
 #include <unicode/uchar.h>
 #include <xxhash.h>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
 
 #include "../pipeline/util.h"
 
@@ -17,8 +20,10 @@ struct cm_minhasher {
     uint64_t *b;
     uint64_t *unit;      /* hashes of the units of the current text */
     size_t n_unit, cap_unit;
-    uint64_t *shingle;   /* shingle hashes mod p */
+    uint64_t *shingle;   /* shingle hashes */
     size_t n_shingle, cap_shingle;
+    uint32_t *x;         /* the same, folded to 32 bits */
+    size_t cap_x;
     cm_buf word;         /* one word, simplified */
 };
 
@@ -62,6 +67,7 @@ void cm_minhasher_free(cm_minhasher *m)
     free(m->b);
     free(m->unit);
     free(m->shingle);
+    free(m->x);
     cm_buf_free(&m->word);
     free(m);
 }
@@ -74,13 +80,31 @@ static inline int is_cjk(uint32_t c)
            (c >= 0x3040 && c <= 0x30FF) || (c >= 0xAC00 && c <= 0xD7AF) || (c >= 0x20000 && c <= 0x3134F);
 }
 
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xFF51AFD7ED558CCDULL;
+    x ^= x >> 33;
+    x *= 0xC4CEB9FE1A85EC53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
 static void push_unit(cm_minhasher *m, const void *p, size_t n)
 {
     if (m->n_unit == m->cap_unit) {
         m->cap_unit = m->cap_unit ? m->cap_unit * 2 : 1024;
         m->unit = cm_realloc(m->unit, m->cap_unit * sizeof *m->unit);
     }
-    m->unit[m->n_unit++] = XXH3_64bits(p, n);
+    uint64_t h;
+    if (n <= 8) { /* a CJK character, a short word */
+        uint64_t x = 0;
+        memcpy(&x, p, n);
+        h = mix64(x ^ ((uint64_t)n << 59));
+    } else {
+        h = XXH3_64bits(p, n);
+    }
+    m->unit[m->n_unit++] = h;
 }
 
 /* Cuts simplified units out of text (see minhash.h). */
@@ -131,9 +155,16 @@ static void shingles(cm_minhasher *m)
         m->cap_shingle = count;
         m->shingle = cm_realloc(m->shingle, count * sizeof *m->shingle);
     }
+    size_t w = m->n_unit < (size_t)n ? m->n_unit : (size_t)n;
     for (size_t i = 0; i < count; i++) {
-        size_t w = m->n_unit < (size_t)n ? m->n_unit : (size_t)n;
-        m->shingle[i] = XXH3_64bits(m->unit + i, w * sizeof *m->unit);
+        /* the units' hashes, each rotated by its position, mixed */
+        uint64_t h = (uint64_t)w * 0x9E3779B97F4A7C15ULL;
+        for (size_t j = 0; j < w; j++) {
+            uint64_t u = m->unit[i + j];
+            h ^= (u << (j * 13 % 64)) | (u >> ((64 - j * 13 % 64) % 64));
+            h = h * 0xFF51AFD7ED558CCDULL + 0x2545F4914F6CDD1DULL;
+        }
+        m->shingle[i] = mix64(h);
     }
     m->n_shingle = count;
 }
@@ -141,12 +172,46 @@ static void shingles(cm_minhasher *m)
 /* The hot loop: every permutation of one shingle. Written so that the
  * compiler vectorizes it (64-bit multiplies built from 32-bit lanes: 4 at a
  * time with AVX2, 2 with the SSE2 baseline). */
-static void permute_min(const uint64_t *restrict a, const uint64_t *restrict b, int n, uint64_t x,
-                        uint32_t *restrict sig)
+/* The hot loop: the minimum of every hash function over the shingles.
+ * With AVX2, eight functions at a time stay in one register while all the
+ * shingles stream past (a x mod 2^64 from two 32 x 32 -> 64-bit products, x
+ * having 32 bits); the portable loop below does the same one function at a
+ * time. */
+static void signature_of(const uint64_t *restrict a, const uint64_t *restrict b, int n, const uint32_t *restrict xs,
+                         size_t nx, uint32_t *restrict sig)
 {
-    for (int i = 0; i < n; i++) {
-        uint32_t v = (uint32_t)((a[i] * x + b[i]) >> 32);
-        sig[i] = v < sig[i] ? v : sig[i];
+    int i = 0;
+#ifdef __AVX2__
+    for (; i + 8 <= n; i += 8) {
+        __m256i a0 = _mm256_loadu_si256((const __m256i *)(a + i)), a1 = _mm256_loadu_si256((const __m256i *)(a + i + 4));
+        __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + i)), b1 = _mm256_loadu_si256((const __m256i *)(b + i + 4));
+        __m256i a0h = _mm256_srli_epi64(a0, 32), a1h = _mm256_srli_epi64(a1, 32);
+        __m256i acc = _mm256_set1_epi32(-1);
+        for (size_t k = 0; k < nx; k++) {
+            __m256i xv = _mm256_set1_epi64x((long long)xs[k]);
+            __m256i s0 = _mm256_add_epi64(_mm256_add_epi64(_mm256_mul_epu32(a0, xv),
+                                                           _mm256_slli_epi64(_mm256_mul_epu32(a0h, xv), 32)), b0);
+            __m256i s1 = _mm256_add_epi64(_mm256_add_epi64(_mm256_mul_epu32(a1, xv),
+                                                           _mm256_slli_epi64(_mm256_mul_epu32(a1h, xv), 32)), b1);
+            /* high halves: functions i..i+3 to the even slots, i+4..i+7 to the odd ones */
+            __m256i v = _mm256_blend_epi32(_mm256_srli_epi64(s0, 32), s1, 0xAA);
+            acc = _mm256_min_epu32(acc, v);
+        }
+        uint32_t out[8];
+        _mm256_storeu_si256((__m256i *)out, acc);
+        for (int j = 0; j < 4; j++) {
+            sig[i + j] = out[2 * j];
+            sig[i + 4 + j] = out[2 * j + 1];
+        }
+    }
+#endif
+    for (; i < n; i++) {
+        uint32_t m = 0xFFFFFFFFu;
+        for (size_t k = 0; k < nx; k++) {
+            uint32_t v = (uint32_t)((a[i] * (uint64_t)xs[k] + b[i]) >> 32);
+            m = v < m ? v : m;
+        }
+        sig[i] = m;
     }
 }
 
@@ -154,9 +219,12 @@ size_t cm_minhash_signature(cm_minhasher *m, const char *text, size_t len, uint3
 {
     units(m, text, len);
     shingles(m);
-    for (int i = 0; i < m->n_perm; i++) sig[i] = 0xFFFFFFFFu;
-    for (size_t s = 0; s < m->n_shingle; s++)
-        permute_min(m->a, m->b, m->n_perm, m->shingle[s], sig);
+    if (m->n_shingle > m->cap_x) {
+        m->cap_x = m->n_shingle;
+        m->x = cm_realloc(m->x, m->cap_x * sizeof *m->x);
+    }
+    for (size_t s = 0; s < m->n_shingle; s++) m->x[s] = (uint32_t)(m->shingle[s] ^ (m->shingle[s] >> 32));
+    signature_of(m->a, m->b, m->n_perm, m->x, m->n_shingle, sig);
     return m->n_shingle;
 }
 

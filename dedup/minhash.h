@@ -9,10 +9,12 @@
  * A shingle is `ngram` consecutive units (default 5); a text with fewer
  * units has one shingle of all of them.
  *
- * Hashing. Each shingle is hashed with XXH3-64 to x; then bands x rows hash
- * functions (default 14 x 8 = 112, as datatrove and FineWeb) from the
- * multiply-add-shift family h_i(x) = ((a_i x + b_i) mod 2^64) >> 32
- * (Dietzfelbinger 1996), a_i odd and b_i from splitmix64 seeded with `seed`. A signature value is the minimum of h_i
+ * Hashing. Units are hashed (a 64-bit mix of short units, XXH3-64 of longer
+ * ones), a shingle's hash mixes its units' hashes and is folded to 32 bits x;
+ * then bands x rows hash functions (default 14 x 8 = 112, as datatrove and
+ * FineWeb) from the multiply-add-shift family for 32-bit keys
+ * h_i(x) = ((a_i x + b_i) mod 2^64) >> 32 (Dietzfelbinger 1996; strongly
+ * universal), a_i odd 64-bit and b_i 64-bit from splitmix64 seeded with `seed`. A signature value is the minimum of h_i
  * over the shingles. (datatrove uses (a x + b) mod 2^61 - 1: exact modular
  * arithmetic needs 128-bit products, 4x slower here; this family vectorizes,
  * and tests/test_minhash.c checks the estimate against exact Jaccard.) Band j
