@@ -113,33 +113,30 @@ static void units(cm_minhasher *m, const char *text, size_t len)
     const unsigned char *s = (const unsigned char *)text;
     m->n_unit = 0;
     cm_buf_clear(&m->word);
+    cm_buf_reserve(&m->word, 4 * len + 8); /* never grows below: words are written in place */
+    char *wd = m->word.data;
+    size_t wl = 0;
     for (size_t i = 0; i <= len;) {
+        if (i < len && s[i] < 0x80) { /* ASCII, the common case */
+            unsigned char c = s[i++];
+            if ((c | 32) >= 'a' && (c | 32) <= 'z') { wd[wl++] = (char)(c | 32); continue; }
+            if (c >= '0' && c <= '9') { wd[wl++] = '0'; continue; }
+            if (wl) { push_unit(m, wd, wl); wl = 0; }
+            continue;
+        }
         uint32_t c = 0;
         size_t k = 1;
         if (i < len) {
-            if (s[i] < 0x80) c = s[i];
-            else {
-                k = cm_utf8_seq_len(s + i, len - i);
-                if (!k) { k = 1; c = 0xFFFD; }
-                else c = cm_utf8_decode(s + i, k);
-            }
+            k = cm_utf8_seq_len(s + i, len - i);
+            if (!k) { k = 1; c = 0xFFFD; }
+            else c = cm_utf8_decode(s + i, k);
         }
-        int word_char = i < len && !is_cjk(c) && (c < 0x80 ? ((c | 32) >= 'a' && (c | 32) <= 'z') || (c >= '0' && c <= '9')
-                                                             : u_isalnum((UChar32)c) != 0);
+        int word_char = i < len && !is_cjk(c) && u_isalnum((UChar32)c);
         if (word_char) {
-            char out[8];
-            if (c < 0x80) {
-                out[0] = (char)((c >= '0' && c <= '9') ? '0' : (c | 32)); /* digits to 0, lowercase */
-                cm_buf_append(&m->word, out, 1);
-            } else {
-                uint32_t d = u_isdigit((UChar32)c) ? '0' : (uint32_t)u_tolower((UChar32)c);
-                cm_buf_append(&m->word, out, cm_utf8_encode(d, out));
-            }
+            uint32_t d = u_isdigit((UChar32)c) ? '0' : (uint32_t)u_tolower((UChar32)c);
+            wl += cm_utf8_encode(d, wd + wl);
         } else {
-            if (m->word.len) {
-                push_unit(m, m->word.data, m->word.len);
-                cm_buf_clear(&m->word);
-            }
+            if (wl) { push_unit(m, wd, wl); wl = 0; }
             if (i < len && is_cjk(c)) push_unit(m, s + i, k);
         }
         if (i == len) break;

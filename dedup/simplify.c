@@ -41,8 +41,23 @@ void cm_dedup_simplify(const char *text, size_t len, cm_buf *out)
     UErrorCode st = U_ZERO_ERROR;
     const UNormalizer2 *nfd = unorm2_getNFDInstance(&st);
     int space = 0;
+    cm_buf_reserve(out, 2 * len + 16); /* ASCII: at most a space and a character per byte */
     for (size_t i = 0; i < len;) {
-        size_t k = s[i] < 0x80 ? 1 : cm_utf8_seq_len(s + i, len - i);
+        unsigned char a = s[i];
+        if (a < 0x80) { /* the common case, written in place */
+            i++;
+            if (a >= 'A' && a <= 'Z') a = (unsigned char)(a + 32);
+            else if (a >= '0' && a <= '9') a = '0';
+            if ((a >= 'a' && a <= 'z') || a == '0') {
+                if (space && out->len) out->data[out->len++] = ' ';
+                space = 0;
+                out->data[out->len++] = (char)a;
+            } else if (a == ' ' || a == '\t' || a == '\n' || a == '\r') {
+                space = 1;
+            }
+            continue;
+        }
+        size_t k = cm_utf8_seq_len(s + i, len - i);
         if (!k) { i++; continue; }
         uint32_t c = cm_utf8_decode(s + i, k);
         if ((c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF)) {
@@ -68,7 +83,7 @@ void cm_dedup_simplify(const char *text, size_t len, cm_buf *out)
             simplify_cp((uint32_t)part, out, &space);
         }
     }
-    if (!out->data) cm_buf_append(out, "", 0);
+    out->data[out->len] = 0;
 }
 
 cm_hash128 cm_exact_hash(const char *text, size_t len, cm_buf *scratch)
