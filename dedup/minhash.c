@@ -137,7 +137,7 @@ static void units(cm_minhasher *m, const char *text, size_t len)
             wl += cm_utf8_encode(d, wd + wl);
         } else {
             if (wl) { push_unit(m, wd, wl); wl = 0; }
-            if (i < len && is_cjk(c)) push_unit(m, s + i, k);
+            if (i < len && is_cjk(c)) push_unit(m, s + i, k); /* same hash as its UTF-8 bytes elsewhere */
         }
         if (i == len) break;
         i += k;

@@ -1,6 +1,8 @@
 /* simplify.c -- dedup's text simplification and exact hash (see simplify.h). */
 #include "simplify.h"
 
+#include <string.h>
+
 #include <unicode/uchar.h>
 #include <unicode/unorm2.h>
 #include <xxhash.h>
@@ -61,10 +63,12 @@ void cm_dedup_simplify(const char *text, size_t len, cm_buf *out)
         if (!k) { i++; continue; }
         uint32_t c = cm_utf8_decode(s + i, k);
         if ((c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF)) {
-            /* CJK ideographs: letters without case or accents, kept as they are */
-            if (space && out->len) cm_buf_append_char(out, ' ');
+            /* CJK ideographs: letters without case or accents, kept as they are
+             * (in place: 3 bytes, and maybe a space, for 3 input bytes) */
+            if (space && out->len) out->data[out->len++] = ' ';
             space = 0;
-            cm_buf_append(out, s + i, k);
+            memcpy(out->data + out->len, s + i, k);
+            out->len += k;
             i += k;
             continue;
         }
