@@ -209,6 +209,7 @@ typedef struct sig_state {
     uint32_t *sig;
     uint64_t *band_hash;
     FILE *sigs;         /* key + signature per document, streamed */
+    FILE *ids;          /* key, length, raw JSON id per document: for duplicate_of */
     cm_buf scratch;
     size_t limit;       /* documents held before a sorted run is written */
     int spills;
@@ -253,6 +254,21 @@ static int sig_each(walker *w, uint64_t key, const char *text, size_t len, void 
         for (int b = 0; b < s->bands; b++) s->band[b][s->n] = (cm_sigrec){s->band_hash[b], key};
         if (fwrite(&key, sizeof key, 1, s->sigs) != 1 || fwrite(s->sig, sizeof *s->sig, (size_t)s->n_perm, s->sigs) != (size_t)s->n_perm) {
             cm_errorf(&w->err, "cannot write the signatures: %s", strerror(errno));
+            return -1;
+        }
+    }
+    {
+        /* the record's id as raw JSON (null when it has none) */
+        long ii = cm_json_find(&w->rec, w->cfg->input.id_field, NULL);
+        const char *raw = "null";
+        uint32_t rl = 4;
+        if (ii >= 0) {
+            raw = w->line.data + w->rec.members[ii].value_start;
+            rl = (uint32_t)(w->rec.members[ii].value_end - w->rec.members[ii].value_start);
+        }
+        if (fwrite(&key, sizeof key, 1, s->ids) != 1 || fwrite(&rl, sizeof rl, 1, s->ids) != 1 ||
+            fwrite(raw, 1, rl, s->ids) != rl) {
+            cm_errorf(&w->err, "cannot write the ids: %s", strerror(errno));
             return -1;
         }
     }
@@ -304,8 +320,12 @@ static int step_signatures(const cm_config *cfg, int task, cm_task_stats *st, cm
     snprintf(path, sizeof path, "%s/%05d.bin", dir, task);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int rc = CM_EXIT_OK;
-    if (cm_mkdirs(dir, err) || !(s.sigs = fopen(tmp, "wb"))) {
-        if (!s.sigs) cm_errorf(err, "cannot write '%s': %s", tmp, strerror(errno));
+    char ids_dir[4200], ids_path[4400], ids_tmp[4500];
+    snprintf(ids_dir, sizeof ids_dir, "%s/minhash/ids", out);
+    snprintf(ids_path, sizeof ids_path, "%s/%05d.bin", ids_dir, task);
+    snprintf(ids_tmp, sizeof ids_tmp, "%s.tmp", ids_path);
+    if (cm_mkdirs(dir, err) || !(s.sigs = fopen(tmp, "wb")) || cm_mkdirs(ids_dir, err) || !(s.ids = fopen(ids_tmp, "wb"))) {
+        if (!s.sigs || !s.ids) cm_errorf(err, "cannot write '%s': %s", s.sigs ? ids_tmp : tmp, strerror(errno));
         rc = CM_EXIT_FAILED;
     }
     if (rc == CM_EXIT_OK) {
@@ -316,6 +336,14 @@ static int step_signatures(const cm_config *cfg, int task, cm_task_stats *st, cm
             cm_errorf(err, "%s", s.err.msg);
             rc = CM_EXIT_FAILED;
         }
+    }
+    if (s.ids) {
+        int bad = fclose(s.ids) != 0;
+        if (rc == CM_EXIT_OK && (bad || rename(ids_tmp, ids_path) != 0)) {
+            cm_errorf(err, "cannot write '%s'", ids_path);
+            rc = CM_EXIT_FAILED;
+        }
+        if (rc != CM_EXIT_OK) unlink(ids_tmp);
     }
     if (s.sigs) {
         int bad = fclose(s.sigs) != 0;
@@ -505,6 +533,73 @@ static int read_pairs(const char *path, const cm_minhash_params *p, int band, pa
     return got < 0 ? -1 : 0;
 }
 
+/* For the removals of task t (doc = representative | EXACT_FLAG), writes
+ * minhash/remove/TTTTT.ids: every representative's key, length and raw JSON
+ * id, sorted by key, read from the ids files of this run and earlier ones. */
+static int write_rep_ids(const cm_config *cfg, const pairs *rm, size_t t, cm_err *err)
+{
+    const char *out = cfg->output.dir;
+    size_t n = 0;
+    uint64_t *reps = cm_malloc((rm->n ? rm->n : 1) * sizeof *reps);
+    for (size_t i = 0; i < rm->n; i++) reps[n++] = rm->p[i].doc & ~EXACT_FLAG;
+    if (n) qsort(reps, n, sizeof *reps, cmp_u64);
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!w || reps[w - 1] != reps[i]) reps[w++] = reps[i];
+    n = w;
+    char **ids = cm_calloc(n ? n : 1, sizeof *ids);
+    uint32_t *lens = cm_calloc(n ? n : 1, sizeof *lens);
+    int rc = 0;
+    for (int k = -1; k < (int)cfg->dedup.n_previous && rc == 0 && n; k++) {
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s/minhash/ids", k < 0 ? out : cfg->dedup.previous[k]);
+        size_t nf;
+        char **files = list_dir(dir, "", &nf);
+        for (size_t f = 0; f < nf && rc == 0; f++) {
+            cm_buf b;
+            cm_buf_init(&b);
+            if (cm_read_file(files[f], &b, (size_t)1 << 40, err)) { cm_buf_free(&b); rc = -1; break; }
+            size_t off = 0;
+            while (off + 12 <= b.len) {
+                uint64_t key;
+                uint32_t len;
+                memcpy(&key, b.data + off, 8);
+                memcpy(&len, b.data + off + 8, 4);
+                if (off + 12 + len > b.len) break;
+                if (k >= 0) key = PREV_KEY(k, key);
+                const uint64_t *hit = bsearch(&key, reps, n, sizeof *reps, cmp_u64);
+                if (hit && !ids[hit - reps]) {
+                    ids[hit - reps] = cm_strndup(b.data + off + 12, len);
+                    lens[hit - reps] = len;
+                }
+                off += 12 + len;
+            }
+            if (off != b.len) rc = cm_errorf(err, "%s: truncated or corrupt ids file", files[f]);
+            cm_buf_free(&b);
+        }
+        free_list(files, nf);
+    }
+    if (rc == 0) {
+        cm_buf o;
+        cm_buf_init(&o);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t len = ids[i] ? lens[i] : 4;
+            cm_buf_append(&o, &reps[i], 8);
+            cm_buf_append(&o, &len, 4);
+            cm_buf_append(&o, ids[i] ? ids[i] : "null", len);
+        }
+        char path[4400];
+        snprintf(path, sizeof path, "%s/minhash/remove/%05zu.ids", out, t);
+        rc = cm_write_file_atomic(path, o.data ? o.data : "", o.len, err);
+        cm_buf_free(&o);
+    }
+    for (size_t i = 0; i < n; i++) free(ids[i]);
+    free(ids);
+    free(lens);
+    free(reps);
+    return rc;
+}
+
 static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
 {
     const char *out = cfg->output.dir;
@@ -653,6 +748,8 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
         }
         if (cm_mkdirs(dir, err) || cm_sigfile_write(path, p, 0, rm[t].p, rm[t].n, err)) rc = -1;
     }
+    /* the ids of the representatives each task's removals point to */
+    for (size_t t = 0; t < tasks && rc == 0; t++) rc = write_rep_ids(cfg, &rm[t], t, err);
     if (rc == 0) {
         char js[512];
         int l = snprintf(js, sizeof js,
@@ -694,6 +791,9 @@ typedef struct filter_state {
     cm_task_stats *st;
     const cm_input_list *inputs;
     const cm_config *cfg;
+    uint64_t *rep_keys;  /* representatives' keys, sorted, and their raw JSON ids */
+    char **rep_ids;
+    size_t n_reps;
     cm_err err;
 } filter_state;
 
@@ -742,6 +842,10 @@ static int filter_each(walker *w, uint64_t key, const char *text, size_t len, vo
     if (n < 2 || line[n - 1] != '}' || line[n - 2] != '}') return cm_errorf(&w->err, "a clean record of unexpected shape");
     cm_buf_append(&f->rejected, line, n - 2);
     cm_buf_appendf(&f->rejected, ",\"reason\":\"%s\",\"duplicate_of\":{", reason);
+    const uint64_t *rk = f->n_reps ? bsearch(&rep, f->rep_keys, f->n_reps, sizeof *f->rep_keys, cmp_u64) : NULL;
+    cm_buf_append_str(&f->rejected, "\"id\":");
+    cm_buf_append_str(&f->rejected, rk ? f->rep_ids[rk - f->rep_keys] : "null");
+    cm_buf_append_char(&f->rejected, ',');
     if (rep & PREV_FLAG) {
         /* a document of an earlier run: that run, its input file number and record */
         const char *run = f->cfg->dedup.previous[PREV_RUN(rep)];
@@ -781,6 +885,29 @@ static int step_filter(const cm_config *cfg, int task, cm_task_stats *st, cm_err
         cm_sigreader_close(r);
         if (got < 0) { free(f.rm); return CM_EXIT_FAILED; }
     }
+    snprintf(path, sizeof path, "%s/minhash/remove/%05d.ids", out, task);
+    if (cm_path_exists(path)) {
+        cm_buf b;
+        cm_buf_init(&b);
+        if (cm_read_file(path, &b, (size_t)1 << 40, err)) { cm_buf_free(&b); free(f.rm); return CM_EXIT_FAILED; }
+        size_t off = 0, cap_r = 0;
+        while (off + 12 <= b.len) {
+            uint64_t key;
+            uint32_t len;
+            memcpy(&key, b.data + off, 8);
+            memcpy(&len, b.data + off + 8, 4);
+            if (off + 12 + len > b.len) break;
+            if (f.n_reps == cap_r) {
+                cap_r = cap_r ? cap_r * 2 : 256;
+                f.rep_keys = cm_realloc(f.rep_keys, cap_r * sizeof *f.rep_keys);
+                f.rep_ids = cm_realloc(f.rep_ids, cap_r * sizeof *f.rep_ids);
+            }
+            f.rep_keys[f.n_reps] = key;
+            f.rep_ids[f.n_reps++] = cm_strndup(b.data + off + 12, len);
+            off += 12 + len;
+        }
+        cm_buf_free(&b);
+    }
     walker w;
     if (walker_init(&w, cfg, err)) { free(f.rm); return CM_EXIT_USAGE; }
     f.inputs = &w.inputs;
@@ -810,6 +937,9 @@ static int step_filter(const cm_config *cfg, int task, cm_task_stats *st, cm_err
     cm_buf_free(&f.rejected);
     cm_buf_free(&f.z);
     free(f.rm);
+    for (size_t i = 0; i < f.n_reps; i++) free(f.rep_ids[i]);
+    free(f.rep_ids);
+    free(f.rep_keys);
     walker_free(&w);
     return rc ? CM_EXIT_FAILED : CM_EXIT_OK;
 }

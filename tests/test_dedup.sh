@@ -39,6 +39,11 @@ find o1/rejected/dedup -name '*.zst' | xargs zstdcat > rej.jsonl
 [ "$(jq -r 'select(.id | test("-dup-")) | .corpusmill.reason' rej.jsonl | grep -c 'dedup:exact')" -ge 10 ] || fail "copies not removed as exact"
 jq -e 'select(.corpusmill.duplicate_of.file == null or .corpusmill.duplicate_of.record == null)' rej.jsonl >/dev/null &&
   fail "a removed record without its representative"
+# duplicate_of names the kept copy by its id
+find o1/dedup -name '*.zst' | xargs zstdcat | jq -r .id | sort -u > kept_ids.txt
+jq -r '.corpusmill.duplicate_of.id' rej.jsonl | sort -u > rep_ids.txt
+[ -s rep_ids.txt ] || fail "no representative ids"
+[ -z "$(comm -23 rep_ids.txt kept_ids.txt)" ] || fail "duplicate_of.id names records that were not kept: $(comm -23 rep_ids.txt kept_ids.txt | head -3)"
 
 # damaged or mismatched signature files are refused, naming the file
 band=$(ls o1/minhash/bands/000/* | head -1)
