@@ -17,6 +17,7 @@
 #include "../pipeline/inputs.h"
 #include "../pipeline/json.h"
 #include "../pipeline/source.h"
+#include "../pipeline/stage.h"
 #include "../pipeline/writer.h"
 #include "minhash.h"
 #include "sigfile.h"
@@ -382,7 +383,9 @@ static void add_pair(pairs *ps, uint64_t a, uint64_t b)
     ps->p[ps->n++] = (cm_sigrec){a, b};
 }
 
-static int merge_band(const cm_config *cfg, int band, cm_err *err)
+/* Merges one band (band == bands: the exact hashes), the part of it whose
+ * hashes fall in range `range` of `ranges` (by their top 32 bits). */
+static int merge_band(const cm_config *cfg, int band, int range, int ranges, cm_err *err)
 {
     const char *out = cfg->output.dir;
     const cm_minhash_params *p = &cfg->dedup.params;
@@ -432,18 +435,20 @@ static int merge_band(const cm_config *cfg, int band, cm_err *err)
                 best = (long)i;
         if (best < 0) break;
         cm_sigrec x = head[best];
+        int in_range = ranges == 1 || (int)(((x.hash >> 32) * (uint64_t)ranges) >> 32) == range;
         int got = cm_sigreader_next(r[best], &head[best], err);
         if (got < 0) { rc = -1; break; }
         live[best] = got == 1;
         if (live[best] && (size_t)best >= n_new) head[best].doc = PREV_KEY(run[best], head[best].doc);
+        if (!in_range) continue;
         if (have && x.hash == cur_hash) add_pair(&ps, first, x.doc);
         else { cur_hash = x.hash; first = x.doc; have = 1; }
     }
     for (size_t i = 0; i < n; i++) cm_sigreader_close(r[i]);
     if (rc == 0) {
         snprintf(dir, sizeof dir, "%s/minhash/pairs", out);
-        snprintf(path, sizeof path, "%s/%s.bin", dir, band == p->bands ? "exact" : "");
-        if (band != p->bands) snprintf(path, sizeof path, "%s/%03d.bin", dir, band);
+        if (band == p->bands) snprintf(path, sizeof path, "%s/exact-%04d.bin", dir, range);
+        else snprintf(path, sizeof path, "%s/%03d-%04d.bin", dir, band, range);
         if (cm_mkdirs(dir, err) || cm_sigfile_write(path, p, band, ps.p, ps.n, err)) rc = -1;
     }
     free(ps.p);
@@ -455,12 +460,16 @@ static int merge_band(const cm_config *cfg, int band, cm_err *err)
     return rc;
 }
 
+/* Work units are (band, hash range): with more tasks than bands + 1, each
+ * band is cut into ranges by hash, so that the merge spreads over them. */
 static int step_buckets(const cm_config *cfg, int task, int tasks, cm_err *err)
 {
     int bands = cfg->dedup.params.bands;
-    for (int b = task; b <= bands; b += tasks) {
+    int ranges = (tasks + bands) / (bands + 1);
+    for (int u = task; u < (bands + 1) * ranges; u += tasks) {
+        int b = u % (bands + 1), range = u / (bands + 1);
         if ((b == bands && !cfg->dedup.exact) || (b < bands && !cfg->dedup.minhash)) continue;
-        if (merge_band(cfg, b, err)) return CM_EXIT_FAILED;
+        if (merge_band(cfg, b, range, ranges, err)) return CM_EXIT_FAILED;
     }
     return CM_EXIT_OK;
 }
@@ -609,11 +618,19 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
     pairs mh = {0}, ex = {0};
     int rc = 0;
     snprintf(dir, sizeof dir, "%s/minhash/pairs", out);
-    for (int b = 0; b <= p->bands && rc == 0; b++) {
-        if ((b == p->bands && !cfg->dedup.exact) || (b < p->bands && !cfg->dedup.minhash)) continue;
-        if (b == p->bands) snprintf(path, sizeof path, "%s/exact.bin", dir);
-        else snprintf(path, sizeof path, "%s/%03d.bin", dir, b);
-        rc = read_pairs(path, p, b, b == p->bands ? &ex : &mh, err);
+    {
+        /* every pairs file: BBB-RRRR.bin per band and hash range, exact-RRRR.bin */
+        size_t nf;
+        char **files = list_dir(dir, "", &nf);
+        for (size_t f = 0; f < nf && rc == 0; f++) {
+            const char *name = strrchr(files[f], '/') + 1;
+            int is_exact = !strncmp(name, "exact-", 6);
+            int b = is_exact ? p->bands : atoi(name);
+            if ((is_exact && !cfg->dedup.exact) || (!is_exact && !cfg->dedup.minhash)) continue;
+            rc = read_pairs(files[f], p, b, is_exact ? &ex : &mh, err);
+        }
+        free_list(files, nf);
+        (void)path;
     }
     /* every document in a pair, sorted: the union-find's nodes */
     size_t nk = 0;
@@ -963,6 +980,10 @@ int cm_dedup_step(const cm_config *cfg, const char *step, int task, int tasks, i
     snprintf(stage, sizeof stage, which == 3 ? "dedup" : "dedup_%s", step);
     snprintf(path, sizeof path, "%s/_done/%s", out, stage);
     if (cm_mkdirs(path, err) || cm_mkdirs_under(out, "stats", err)) return CM_EXIT_USAGE;
+    /* a changed split of a started step is refused (its files would mix) */
+    char fingerprint[17];
+    cm_stage_fingerprint(cfg, fingerprint);
+    if (cm_stage_claim(out, stage, tasks, fingerprint, force, err)) return CM_EXIT_USAGE;
     snprintf(marker, sizeof marker, "%s/_done/%s/%05d", out, stage, task);
     if (!force && cm_path_exists(marker)) {
         *already_done = 1;

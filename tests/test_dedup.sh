@@ -29,6 +29,17 @@ diff <(dedup_removed o1) <(dedup_removed o4) >/dev/null || fail "--tasks 4 remov
 "$CM" run dd.yaml --out o1t --tasks 1 --threads 1 --progress none 2>/dev/null
 "$CM" run dd.yaml --out o2t --tasks 1 --threads 2 --progress none 2>/dev/null
 diff <(dedup_removed o1t) <(dedup_removed o2t) >/dev/null || fail "2 threads removed another set than 1"
+# more buckets tasks than bands: each band is cut into hash ranges; same result
+cp -r o1 oR
+rm -rf oR/minhash/pairs oR/minhash/remove oR/_done/dedup_buckets oR/_done/dedup_clusters oR/_done/dedup oR/dedup oR/rejected/dedup
+for t in $(seq 0 29); do "$CM" dedup buckets dd.yaml --out oR --task $t --tasks 30 2>/dev/null || fail "buckets task $t of 30"; done
+[ "$(ls oR/minhash/pairs | grep -c -- '-0001.bin')" -gt 0 ] || fail "no second hash range: $(ls oR/minhash/pairs | head -3)"
+"$CM" dedup clusters dd.yaml --out oR --task 0 --tasks 1 2>/dev/null || fail "clusters after 30 buckets tasks"
+"$CM" dedup filter dd.yaml --out oR --task 0 --tasks 1 2>/dev/null || fail "filter after 30 buckets tasks"
+diff <(dedup_removed o1) <(dedup_removed oR) >/dev/null || fail "30 buckets tasks removed another set"
+set +e; "$CM" dedup buckets dd.yaml --out oR --task 0 --tasks 7 2>err; rc=$?; set -e
+assert_eq "$rc" 2 "another buckets split of a started step is refused"
+
 # a tiny memory bound: signatures writes several sorted runs per band; same result
 sed 's|^  threshold: 0.8|  threshold: 0.8\n  memory: 1KiB|' dd.yaml > ddm.yaml
 "$CM" run ddm.yaml --out om --tasks 2 --progress none 2>/dev/null || fail "run with a small memory bound"
