@@ -228,5 +228,16 @@ int main(int argc, char **argv)
         printf("%.2f-%.2f %7zu  %8.3f  %8.3f\n", b / 20.0, (b + 1) / 20.0, bin_n[b],
                bin_n[b] ? (double)bin_found[b] / bin_n[b] : 0, 1 - pow(1 - pow(mid, p.rows), p.bands));
     }
+    free(posts);
+    free(pairs);
+    for (size_t i = 0; i < n_docs; i++) {
+        free(docs[i].file);
+        free(docs[i].set);
+    }
+    free(docs);
+    cm_buf_free(&line);
+    cm_json_record_free(&rec);
+    cm_json_parser_free(parser);
+    cm_minhasher_free(mh);
     return 0;
 }
