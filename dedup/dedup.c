@@ -980,6 +980,15 @@ int cm_dedup_step(const cm_config *cfg, const char *step, int task, int tasks, i
     snprintf(stage, sizeof stage, which == 3 ? "dedup" : "dedup_%s", step);
     snprintf(path, sizeof path, "%s/_done/%s", out, stage);
     if (cm_mkdirs(path, err) || cm_mkdirs_under(out, "stats", err)) return CM_EXIT_USAGE;
+    /* signatures and filter read clean's outputs task by task: the same split */
+    if (which == 0 || which == 3) {
+        int clean_tasks = cm_stage_tasks(out, "clean");
+        if (clean_tasks == 0)
+            return cm_errorf(err, "%s has no clean output to deduplicate (run clean first)", out), CM_EXIT_USAGE;
+        if (clean_tasks != tasks)
+            return cm_errorf(err, "clean ran in %d tasks; dedup %s must use --tasks %d", clean_tasks, step, clean_tasks),
+                   CM_EXIT_USAGE;
+    }
     /* a changed split of a started step is refused (its files would mix) */
     char fingerprint[17];
     cm_stage_fingerprint(cfg, fingerprint);

@@ -89,3 +89,12 @@ int cm_stage_claim(const char *out_dir, const char *stage, int tasks, const char
     }
     return cm_errorf(err, "cannot settle '%s'", path);
 }
+
+int cm_stage_tasks(const char *out_dir, const char *stage)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/_done/%s/_run.json", out_dir, stage);
+    manifest m;
+    if (!cm_path_exists(path) || read_manifest(path, &m, NULL)) return 0;
+    return m.tasks;
+}

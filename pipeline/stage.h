@@ -20,4 +20,7 @@ void cm_stage_fingerprint(const cm_config *cfg, char out[17]);
  * with err saying what differs and what to do. */
 int cm_stage_claim(const char *out_dir, const char *stage, int tasks, const char *fingerprint, int force, cm_err *err);
 
+/* The task count recorded for a started stage, or 0 when it has none. */
+int cm_stage_tasks(const char *out_dir, const char *stage);
+
 #endif

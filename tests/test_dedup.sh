@@ -29,6 +29,11 @@ diff <(dedup_removed o1) <(dedup_removed o4) >/dev/null || fail "--tasks 4 remov
 "$CM" run dd.yaml --out o1t --tasks 1 --threads 1 --progress none 2>/dev/null
 "$CM" run dd.yaml --out o2t --tasks 1 --threads 2 --progress none 2>/dev/null
 diff <(dedup_removed o1t) <(dedup_removed o2t) >/dev/null || fail "2 threads removed another set than 1"
+# signatures and filter follow clean's split: another one is refused (records would be missed)
+set +e; "$CM" dedup signatures dd.yaml --out o2 --task 0 --tasks 1 --force 2>err; rc=$?; set -e
+assert_eq "$rc" 2 "signatures with another split than clean"
+assert_file_contains err "clean ran in 2 tasks; dedup signatures must use --tasks 2" "split message"
+
 # more buckets tasks than bands: each band is cut into hash ranges; same result
 cp -r o1 oR
 rm -rf oR/minhash/pairs oR/minhash/remove oR/_done/dedup_buckets oR/_done/dedup_clusters oR/_done/dedup oR/dedup oR/rejected/dedup
