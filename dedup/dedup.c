@@ -288,6 +288,20 @@ static void band_dir(const char *out, int band, int bands, char *dir, size_t cap
     else snprintf(dir, cap, "%s/minhash/bands/%03d", out, band);
 }
 
+/* Closes a file written under tmp and renames it to path when all went
+ * well (rc), else removes it. Returns the status. */
+static int finish_stream(FILE *f, const char *tmp, const char *path, int rc, cm_err *err)
+{
+    if (!f) return rc;
+    int bad = fclose(f) != 0;
+    if (rc == CM_EXIT_OK && (bad || rename(tmp, path) != 0)) {
+        cm_errorf(err, "cannot write '%s'", path);
+        rc = CM_EXIT_FAILED;
+    }
+    if (rc != CM_EXIT_OK) unlink(tmp);
+    return rc;
+}
+
 static int step_signatures(const cm_config *cfg, int task, cm_task_stats *st, cm_err *err)
 {
     const char *out = cfg->output.dir;
@@ -338,22 +352,8 @@ static int step_signatures(const cm_config *cfg, int task, cm_task_stats *st, cm
             rc = CM_EXIT_FAILED;
         }
     }
-    if (s.ids) {
-        int bad = fclose(s.ids) != 0;
-        if (rc == CM_EXIT_OK && (bad || rename(ids_tmp, ids_path) != 0)) {
-            cm_errorf(err, "cannot write '%s'", ids_path);
-            rc = CM_EXIT_FAILED;
-        }
-        if (rc != CM_EXIT_OK) unlink(ids_tmp);
-    }
-    if (s.sigs) {
-        int bad = fclose(s.sigs) != 0;
-        if (rc == CM_EXIT_OK && (bad || rename(tmp, path) != 0)) {
-            cm_errorf(err, "cannot write '%s'", path);
-            rc = CM_EXIT_FAILED;
-        }
-        if (rc != CM_EXIT_OK) unlink(tmp);
-    }
+    rc = finish_stream(s.ids, ids_tmp, ids_path, rc, err);
+    rc = finish_stream(s.sigs, tmp, path, rc, err);
     s.n = s.total;
     st->counts.read = st->counts.kept = s.total;
     st->parts = (uint64_t)s.spills;
