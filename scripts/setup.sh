@@ -15,6 +15,7 @@ PACKAGES=(
   libcld2-dev                            # language identification
   zstd xz-utils bzip2 gzip tar           # fixtures in tests and the bench corpus
   jq python3                             # test assertions, sample and bench generators
+  python3-numpy                          # reads the .npy outputs back in tests
 )
 
 missing=()
