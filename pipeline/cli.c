@@ -18,6 +18,7 @@
 #include "../filters/filter.h"
 #include "clean.h"
 #include "../dedup/dedup.h"
+#include "../embed/embed_text.h"
 #include "config.h"
 #include "inputs.h"
 #include "progress.h"
@@ -35,6 +36,7 @@ static const char USAGE[] =
     "  run CONFIG      run the pipeline on this machine (tasks in parallel processes)\n"
     "  clean CONFIG    run one task of the clean stage (--task I --tasks N)\n"
     "  dedup STEP CONFIG  one task of a dedup step: signatures, buckets, clusters, filter\n"
+    "  embed-text      embed the lines of stdin (--model hash; see embed-text --help)\n"
     "  filters         list the clean steps with their options and defaults\n"
     "  config          print every config option with its default\n"
     "  help COMMAND    help on one command (or: corpusmill COMMAND --help)\n"
@@ -555,6 +557,7 @@ int cm_cli_main(int argc, char **argv)
         if (argc < 3) { fputs(USAGE, stdout); return 0; }
         if (!strcmp(argv[2], "run")) { fputs(USAGE_RUN, stdout); return 0; }
         if (!strcmp(argv[2], "clean")) { fputs(USAGE_CLEAN, stdout); return 0; }
+        if (!strcmp(argv[2], "embed-text")) { fputs(cm_embed_text_usage, stdout); return 0; }
         if (!strcmp(argv[2], "filters") || !strcmp(argv[2], "config")) { fputs(USAGE, stdout); return 0; }
         fprintf(stderr, "corpusmill: no command '%s'\n\n%s", argv[2], USAGE);
         return CM_EXIT_USAGE;
@@ -562,6 +565,7 @@ int cm_cli_main(int argc, char **argv)
     if (!strcmp(cmd, "run")) return cmd_run(argc - 2, argv + 2);
     if (!strcmp(cmd, "clean")) return cmd_clean(argc - 2, argv + 2);
     if (!strcmp(cmd, "dedup")) return cmd_dedup(argc - 2, argv + 2);
+    if (!strcmp(cmd, "embed-text")) return cm_embed_text_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "filters")) return cmd_filters();
     if (!strcmp(cmd, "config")) { fputs(cm_config_reference, stdout); return 0; }
     fprintf(stderr, "corpusmill: unknown command '%s'\n\n%s", cmd, USAGE);
