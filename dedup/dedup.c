@@ -542,6 +542,21 @@ static int read_pairs(const char *path, const cm_minhash_params *p, int band, pa
     return got < 0 ? -1 : 0;
 }
 
+/* The next record of an ids file held in b, from *off: an 8-byte key, a
+ * 4-byte length and that many bytes of raw JSON id. Returns 1 with the
+ * record, 0 at the end, -1 when the rest is too short to be a record. */
+static int next_id_record(const cm_buf *b, size_t *off, uint64_t *key, const char **id, uint32_t *len)
+{
+    if (*off == b->len) return 0;
+    if (b->len - *off < 12) return -1;
+    memcpy(key, b->data + *off, 8);
+    memcpy(len, b->data + *off + 8, 4);
+    if (b->len - *off - 12 < *len) return -1;
+    *id = b->data + *off + 12;
+    *off += 12 + *len;
+    return 1;
+}
+
 /* For the removals of task t (doc = representative | EXACT_FLAG), writes
  * minhash/remove/TTTTT.ids: every representative's key, length and raw JSON
  * id, sorted by key, read from the ids files of this run and earlier ones. */
@@ -569,21 +584,19 @@ static int write_rep_ids(const cm_config *cfg, const pairs *rm, size_t t, cm_err
             cm_buf_init(&b);
             if (cm_read_file(files[f], &b, (size_t)1 << 40, err)) { cm_buf_free(&b); rc = -1; break; }
             size_t off = 0;
-            while (off + 12 <= b.len) {
-                uint64_t key;
-                uint32_t len;
-                memcpy(&key, b.data + off, 8);
-                memcpy(&len, b.data + off + 8, 4);
-                if (off + 12 + len > b.len) break;
+            uint64_t key;
+            uint32_t len;
+            const char *id;
+            int got;
+            while ((got = next_id_record(&b, &off, &key, &id, &len)) == 1) {
                 if (k >= 0) key = PREV_KEY(k, key);
                 const uint64_t *hit = bsearch(&key, reps, n, sizeof *reps, cmp_u64);
                 if (hit && !ids[hit - reps]) {
-                    ids[hit - reps] = cm_strndup(b.data + off + 12, len);
+                    ids[hit - reps] = cm_strndup(id, len);
                     lens[hit - reps] = len;
                 }
-                off += 12 + len;
             }
-            if (off != b.len) rc = cm_errorf(err, "%s: truncated or corrupt ids file", files[f]);
+            if (got < 0) rc = cm_errorf(err, "%s: truncated or corrupt ids file", files[f]);
             cm_buf_free(&b);
         }
         free_list(files, nf);
@@ -908,22 +921,28 @@ static int step_filter(const cm_config *cfg, int task, cm_task_stats *st, cm_err
         cm_buf_init(&b);
         if (cm_read_file(path, &b, (size_t)1 << 40, err)) { cm_buf_free(&b); free(f.rm); return CM_EXIT_FAILED; }
         size_t off = 0, cap_r = 0;
-        while (off + 12 <= b.len) {
-            uint64_t key;
-            uint32_t len;
-            memcpy(&key, b.data + off, 8);
-            memcpy(&len, b.data + off + 8, 4);
-            if (off + 12 + len > b.len) break;
+        uint64_t key;
+        uint32_t len;
+        const char *id;
+        int got;
+        while ((got = next_id_record(&b, &off, &key, &id, &len)) == 1) {
             if (f.n_reps == cap_r) {
                 cap_r = cap_r ? cap_r * 2 : 256;
                 f.rep_keys = cm_realloc(f.rep_keys, cap_r * sizeof *f.rep_keys);
                 f.rep_ids = cm_realloc(f.rep_ids, cap_r * sizeof *f.rep_ids);
             }
             f.rep_keys[f.n_reps] = key;
-            f.rep_ids[f.n_reps++] = cm_strndup(b.data + off + 12, len);
-            off += 12 + len;
+            f.rep_ids[f.n_reps++] = cm_strndup(id, len);
         }
         cm_buf_free(&b);
+        if (got < 0) {
+            cm_errorf(err, "%s: truncated or corrupt ids file", path);
+            for (size_t i = 0; i < f.n_reps; i++) free(f.rep_ids[i]);
+            free(f.rep_ids);
+            free(f.rep_keys);
+            free(f.rm);
+            return CM_EXIT_FAILED;
+        }
     }
     walker w;
     if (walker_init(&w, cfg, err)) { free(f.rm); return CM_EXIT_USAGE; }
