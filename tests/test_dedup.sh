@@ -71,6 +71,12 @@ sed 's/  minhash: true/  minhash: true\n  rows: 9/' dd.yaml > dd9.yaml
 set +e; "$CM" dedup buckets dd9.yaml --out o2 --task 1 --tasks 15 --force 2>err; rc=$?; set -e
 assert_eq "$rc" 1 "mismatched parameters"
 assert_file_contains err "made with other MinHash parameters" "mismatch named"
+ids=o1/minhash/remove/00000.ids
+[ -s "$ids" ] || fail "no representatives' ids file in o1"
+truncate -s -3 "$ids"
+set +e; "$CM" dedup filter dd.yaml --out o1 --task 0 --tasks 1 --force 2>err; rc=$?; set -e
+assert_eq "$rc" 1 "truncated ids file"
+assert_file_contains err "$ids: truncated or corrupt ids file" "truncated ids file named"
 # incremental: a second run deduplicates against the first one, which stays untouched
 sed 's|^  paths: \[sample\]|  paths: [sample/part-000000-5a1b9c3e.jsonl.tar.gz]|' dd.yaml > first.yaml
 "$CM" run first.yaml --out first --progress none 2>/dev/null || fail "first run"
