@@ -23,6 +23,7 @@ struct cm_wordpiece {
     slot *table;
     size_t cap; /* power of two */
     int lower;
+    size_t n; /* vocabulary lines */
     int32_t unk, cls, sep;
     /* scratch */
     uint32_t *cps;
@@ -36,7 +37,10 @@ static void insert(cm_wordpiece *w, const char *tok, int32_t id)
     uint64_t h = XXH3_64bits(tok, strlen(tok));
     size_t i = (size_t)h & (w->cap - 1);
     while (w->table[i].id >= 0) {
-        if (w->table[i].hash == h && !strcmp(w->table[i].token, tok)) return; /* the first one wins */
+        if (w->table[i].hash == h && !strcmp(w->table[i].token, tok)) {
+            w->table[i].id = id; /* a repeated token takes its last line, as Hugging Face's load_vocab does */
+            return;
+        }
         i = (i + 1) & (w->cap - 1);
     }
     w->table[i] = (slot){h, id, cm_strdup(tok)};
@@ -56,6 +60,8 @@ static int32_t lookup(const cm_wordpiece *w, const char *tok, size_t n)
 
 int32_t cm_wordpiece_id(const cm_wordpiece *w, const char *token) { return lookup(w, token, strlen(token)); }
 
+size_t cm_wordpiece_size(const cm_wordpiece *w) { return w->n; }
+
 cm_wordpiece *cm_wordpiece_create(const char *const *tokens, size_t n, int do_lower_case, cm_err *err)
 {
     cm_wordpiece *w = cm_calloc(1, sizeof *w);
@@ -65,6 +71,7 @@ cm_wordpiece *cm_wordpiece_create(const char *const *tokens, size_t n, int do_lo
     for (size_t i = 0; i < w->cap; i++) w->table[i] = (slot){0, -1, NULL};
     for (size_t i = 0; i < n; i++) insert(w, tokens[i], (int32_t)i);
     w->lower = do_lower_case;
+    w->n = n;
     w->unk = cm_wordpiece_id(w, "[UNK]");
     w->cls = cm_wordpiece_id(w, "[CLS]");
     w->sep = cm_wordpiece_id(w, "[SEP]");
@@ -326,4 +333,17 @@ size_t cm_wordpiece_encode(cm_wordpiece *w, const char *text, size_t len, int32_
     run(w, text, len, collect_emit, &c);
     ids[1 + c.n] = w->sep;
     return c.n + 2;
+}
+
+static void count_emit(void *user, int32_t id, const char *s, size_t n)
+{
+    (void)id; (void)s; (void)n;
+    ++*(size_t *)user;
+}
+
+size_t cm_wordpiece_count(cm_wordpiece *w, const char *text, size_t len)
+{
+    size_t n = 0;
+    run(w, text, len, count_emit, &n);
+    return n;
 }

@@ -21,7 +21,8 @@
 
 typedef struct cm_wordpiece cm_wordpiece;
 
-/* Loads vocab.txt (one token per line; the id is the line number). */
+/* Loads vocab.txt (one token per line; the id is the line number; a token
+ * on several lines has the id of its last, as in Hugging Face). */
 cm_wordpiece *cm_wordpiece_load(const char *vocab_path, int do_lower_case, cm_err *err);
 /* From tokens in memory (tests). */
 cm_wordpiece *cm_wordpiece_create(const char *const *tokens, size_t n, int do_lower_case, cm_err *err);
@@ -35,7 +36,14 @@ size_t cm_wordpiece_tokens(cm_wordpiece *w, const char *text, size_t len, cm_buf
  * number written to ids. */
 size_t cm_wordpiece_encode(cm_wordpiece *w, const char *text, size_t len, int32_t *ids, size_t max_len);
 
+/* The number of tokens of text, without [CLS] and [SEP] and without
+ * truncation (the chunker sizes chunks by it). */
+size_t cm_wordpiece_count(cm_wordpiece *w, const char *text, size_t len);
+
 /* The id of a token, or -1. */
 int32_t cm_wordpiece_id(const cm_wordpiece *w, const char *token);
+
+/* The number of lines of the vocabulary: every id is below it. */
+size_t cm_wordpiece_size(const cm_wordpiece *w);
 
 #endif

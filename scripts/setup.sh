@@ -13,6 +13,7 @@ PACKAGES=(
   libxxhash-dev                          # hashing
   libpcre2-dev                           # PII patterns
   libcld2-dev                            # language identification
+  libopenblas-dev                        # sgemm for the BERT encoder
   zstd xz-utils bzip2 gzip tar           # fixtures in tests and the bench corpus
   jq python3                             # test assertions, sample and bench generators
   python3-numpy                          # reads the .npy outputs back in tests
