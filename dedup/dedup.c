@@ -4,7 +4,6 @@
 #define _GNU_SOURCE
 #include "dedup.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,14 +17,14 @@
 #include "../pipeline/json.h"
 #include "../pipeline/source.h"
 #include "../pipeline/stage.h"
+#include "../pipeline/stage_reader.h"
 #include "../pipeline/writer.h"
 #include "minhash.h"
 #include "sigfile.h"
 #include "simplify.h"
 
-#define KEY(file, ordinal) (((uint64_t)(file) << 40) | (uint64_t)(ordinal))
-#define KEY_FILE(k) ((k) >> 40)
-#define KEY_ORDINAL(k) ((k) & ((1ULL << 40) - 1))
+#define KEY_FILE(k) CM_DOC_FILE(k)
+#define KEY_ORDINAL(k) CM_DOC_ORDINAL(k)
 #define EXACT_FLAG (1ULL << 63)
 /* documents of earlier runs (dedup.previous): flag, run index, their own key */
 #define PREV_FLAG (1ULL << 62)
@@ -38,166 +37,10 @@
 
 int cm_dedup_bucket_tasks(const cm_config *cfg) { return cfg->dedup.params.bands + 1; }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
-}
-
-/* Files in dir whose names start with prefix, sorted, as full paths. */
-static char **list_dir(const char *dir, const char *prefix, size_t *n)
-{
-    *n = 0;
-    DIR *d = opendir(dir);
-    if (!d) return NULL;
-    char **out = NULL;
-    size_t cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (e->d_name[0] == '.' || strncmp(e->d_name, prefix, strlen(prefix)) != 0 || (l > 4 && !strcmp(e->d_name + l - 4, ".tmp")))
-            continue;
-        if (*n == cap) { cap = cap ? cap * 2 : 16; out = cm_realloc(out, cap * sizeof *out); }
-        size_t pl = strlen(dir) + l + 2;
-        out[*n] = cm_malloc(pl);
-        snprintf(out[*n], pl, "%s/%s", dir, e->d_name);
-        (*n)++;
-    }
-    closedir(d);
-    if (*n) qsort(out, *n, sizeof *out, cmp_str);
-    return out;
-}
-
-static void free_list(char **l, size_t n)
-{
-    for (size_t i = 0; i < n; i++) free(l[i]);
-    free(l);
-}
-
-/* ---- reading a task's clean output, record by record, with document keys ---- */
-
-typedef struct walker {
-    const cm_config *cfg;
-    cm_input_list inputs;     /* to number input files */
-    char **sorted;            /* their paths, for bsearch */
-    cm_json_parser *parser;
-    cm_json_record rec;
-    cm_buf line;              /* the record, padded for simdjson */
-    long last_file;
-    uint64_t ordinal;
-    cm_err err;
-    int failed;
-    /* the visitor reads corpusmill.source.file */
-    char source_file[4096];
-    /* called for every record */
-    int (*each)(struct walker *w, uint64_t key, const char *text, size_t text_len, void *user);
-    void *user;
-} walker;
-
-static int source_visit(void *user, const char *const *path, int depth, cm_json_type type, double num,
-                        const char *str, size_t len)
-{
-    (void)num;
-    walker *w = user;
-    if (depth == 2 && type == CM_JSON_STRING && !strcmp(path[0], "source") && !strcmp(path[1], "file")) {
-        snprintf(w->source_file, sizeof w->source_file, "%.*s", (int)len, str);
-        return 1;
-    }
-    return 0;
-}
-
-static void walk_record(void *user, const char *data, size_t len, uint64_t line, uint64_t offset, int kind, int damage,
-                        uint64_t full_len)
-{
-    (void)line; (void)offset; (void)kind; (void)full_len;
-    walker *w = user;
-    if (w->failed) return;
-    if (damage) { w->failed = 1; cm_errorf(&w->err, "a clean output record is damaged"); return; }
-    cm_buf_clear(&w->line);
-    cm_buf_append(&w->line, data, len);
-    cm_buf_reserve(&w->line, CM_JSON_PADDING);
-    memset(w->line.data + w->line.len, ' ', CM_JSON_PADDING);
-    cm_err e;
-    if (cm_json_parse_record(w->parser, w->line.data, w->line.len, &w->rec, &e) != 0) {
-        w->failed = 1;
-        cm_errorf(&w->err, "a clean output record is not valid JSON: %s", e.msg);
-        return;
-    }
-    long ti = -1;
-    for (size_t k = 0; k < w->cfg->input.n_text_fields && ti < 0; k++) ti = cm_json_find(&w->rec, w->cfg->input.text_fields[k], NULL);
-    long ci = cm_json_find(&w->rec, "corpusmill", NULL);
-    if (ti < 0 || ci < 0 || w->rec.members[ti].type != CM_JSON_STRING) {
-        w->failed = 1;
-        cm_errorf(&w->err, "a clean output record has no text or no corpusmill object");
-        return;
-    }
-    const cm_json_member *cm = &w->rec.members[ci];
-    w->source_file[0] = 0;
-    cm_json_visit(w->line.data + cm->value_start, cm->value_end - cm->value_start, source_visit, w, NULL);
-    const char *key = w->source_file;
-    char **hit = bsearch(&key, w->sorted, w->inputs.n, sizeof *w->sorted, cmp_str);
-    if (!hit) {
-        w->failed = 1;
-        cm_errorf(&w->err, "'%s' is not among the inputs of this config (was clean run with other inputs?)", w->source_file);
-        return;
-    }
-    long fi = (long)(hit - w->sorted);
-    if (fi != w->last_file) { w->last_file = fi; w->ordinal = 0; }
-    uint64_t k = KEY(fi, w->ordinal++);
-    if (w->each(w, k, cm_json_str(&w->rec, &w->rec.members[ti]), w->rec.members[ti].str_len, w->user)) w->failed = 1;
-}
-
-static void walk_blank(void *user) { (void)user; }
-
-static int walker_init(walker *w, const cm_config *cfg, cm_err *err)
-{
-    memset(w, 0, sizeof *w);
-    w->cfg = cfg;
-    if (cm_inputs_expand(cfg->input.paths, cfg->input.n_paths, cfg->input.format, &w->inputs, err)) return -1;
-    if (w->inputs.n >= (1u << 16)) {
-        cm_inputs_free(&w->inputs);
-        return cm_errorf(err, "dedup numbers documents by input file: at most 65,536 input files (this run has more)");
-    }
-    w->sorted = cm_calloc(w->inputs.n, sizeof *w->sorted);
-    for (size_t i = 0; i < w->inputs.n; i++) w->sorted[i] = w->inputs.files[i].path; /* already sorted */
-    w->parser = cm_json_parser_create();
-    cm_json_record_init(&w->rec);
-    cm_buf_init(&w->line);
-    w->last_file = -1;
-    return 0;
-}
-
-static void walker_free(walker *w)
-{
-    free(w->sorted);
-    cm_inputs_free(&w->inputs);
-    if (w->parser) cm_json_parser_free(w->parser);
-    cm_json_record_free(&w->rec);
-    cm_buf_free(&w->line);
-}
-
-/* Calls w->each for every record of clean task `task`, in order. */
-static int walk_task(walker *w, const char *out, int task, cm_err *err)
-{
-    char dir[4200], prefix[64];
-    snprintf(dir, sizeof dir, "%s/clean", out);
-    snprintf(prefix, sizeof prefix, "part-%05d-", task);
-    size_t n;
-    char **parts = list_dir(dir, prefix, &n);
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        cm_source *src = cm_source_open(parts[i], err);
-        if (!src) { rc = -1; break; }
-        const char *member;
-        cm_record_sink sink = {walk_record, walk_blank, w};
-        if (cm_source_next_member(src, &member, err) == 1 && cm_format_read_lines(src, 1u << 30, CM_REC_JSON, &sink, err))
-            rc = -1;
-        cm_source_close(src);
-        if (w->failed) { rc = cm_errorf(err, "%s: %s", parts[i], w->err.msg); }
-    }
-    free_list(parts, n);
-    return rc;
 }
 
 /* ---- signatures ---- */
@@ -217,6 +60,7 @@ typedef struct sig_state {
     const char *out;
     int task;
     const cm_minhash_params *p;
+    const char *id_field;
     cm_err err;
     int failed;
 } sig_state;
@@ -238,9 +82,12 @@ static int spill(sig_state *s)
     return 0;
 }
 
-static int sig_each(walker *w, uint64_t key, const char *text, size_t len, void *user)
+static int sig_each(void *user, const cm_stage_record *r, cm_err *err)
 {
     sig_state *s = user;
+    uint64_t key = r->key;
+    const char *text = r->text;
+    size_t len = r->text_len;
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 4096;
         for (int b = 0; b <= s->bands; b++) s->band[b] = cm_realloc(s->band[b], s->cap * sizeof **s->band);
@@ -254,29 +101,29 @@ static int sig_each(walker *w, uint64_t key, const char *text, size_t len, void 
         cm_minhash_bands(s->mh, s->sig, s->band_hash);
         for (int b = 0; b < s->bands; b++) s->band[b][s->n] = (cm_sigrec){s->band_hash[b], key};
         if (fwrite(&key, sizeof key, 1, s->sigs) != 1 || fwrite(s->sig, sizeof *s->sig, (size_t)s->n_perm, s->sigs) != (size_t)s->n_perm) {
-            cm_errorf(&w->err, "cannot write the signatures: %s", strerror(errno));
+            cm_errorf(err, "cannot write the signatures: %s", strerror(errno));
             return -1;
         }
     }
     {
         /* the record's id as raw JSON (null when it has none) */
-        long ii = cm_json_find(&w->rec, w->cfg->input.id_field, NULL);
+        long ii = cm_json_find(r->rec, s->id_field, NULL);
         const char *raw = "null";
         uint32_t rl = 4;
         if (ii >= 0) {
-            raw = w->line.data + w->rec.members[ii].value_start;
-            rl = (uint32_t)(w->rec.members[ii].value_end - w->rec.members[ii].value_start);
+            raw = r->line + r->rec->members[ii].value_start;
+            rl = (uint32_t)(r->rec->members[ii].value_end - r->rec->members[ii].value_start);
         }
         if (fwrite(&key, sizeof key, 1, s->ids) != 1 || fwrite(&rl, sizeof rl, 1, s->ids) != 1 ||
             fwrite(raw, 1, rl, s->ids) != rl) {
-            cm_errorf(&w->err, "cannot write the ids: %s", strerror(errno));
+            cm_errorf(err, "cannot write the ids: %s", strerror(errno));
             return -1;
         }
     }
     s->n++;
     s->total++;
     if (s->n >= s->limit && spill(s)) {
-        cm_errorf(&w->err, "%s", s->err.msg);
+        cm_errorf(err, "%s", s->err.msg);
         return -1;
     }
     return 0;
@@ -306,10 +153,11 @@ static int step_signatures(const cm_config *cfg, int task, cm_task_stats *st, cm
 {
     const char *out = cfg->output.dir;
     const cm_minhash_params *p = &cfg->dedup.params;
-    walker w;
-    if (walker_init(&w, cfg, err)) return CM_EXIT_USAGE;
+    cm_stage_reader *reader = cm_stage_reader_create(cfg, err);
+    if (!reader) return CM_EXIT_USAGE;
     sig_state s;
     memset(&s, 0, sizeof s);
+    s.id_field = cfg->input.id_field;
     s.mh = cm_minhasher_create(p);
     s.exact = cfg->dedup.exact;
     s.minhash = cfg->dedup.minhash;
@@ -344,9 +192,7 @@ static int step_signatures(const cm_config *cfg, int task, cm_task_stats *st, cm
         rc = CM_EXIT_FAILED;
     }
     if (rc == CM_EXIT_OK) {
-        w.each = sig_each;
-        w.user = &s;
-        if (walk_task(&w, out, task, err)) rc = CM_EXIT_FAILED;
+        if (cm_stage_reader_walk(reader, "clean", task, sig_each, &s, err)) rc = CM_EXIT_FAILED;
         else if (s.n && spill(&s)) {
             cm_errorf(err, "%s", s.err.msg);
             rc = CM_EXIT_FAILED;
@@ -363,7 +209,7 @@ static int step_signatures(const cm_config *cfg, int task, cm_task_stats *st, cm
     free(s.band_hash);
     cm_buf_free(&s.scratch);
     cm_minhasher_free(s.mh);
-    walker_free(&w);
+    cm_stage_reader_free(reader);
     return rc;
 }
 
@@ -392,7 +238,7 @@ static int merge_band(const cm_config *cfg, int band, int range, int ranges, cm_
     char dir[4200], path[4400];
     band_dir(out, band, p->bands, dir, sizeof dir);
     size_t n;
-    char **files = list_dir(dir, "", &n);
+    char **files = cm_list_dir(dir, "", &n);
     size_t n_new = n;
     /* the same band of earlier runs */
     int *run = NULL;
@@ -400,9 +246,9 @@ static int merge_band(const cm_config *cfg, int band, int range, int ranges, cm_
         char pdir[4200];
         band_dir(cfg->dedup.previous[k], band, p->bands, pdir, sizeof pdir);
         size_t m;
-        char **more = list_dir(pdir, "", &m);
+        char **more = cm_list_dir(pdir, "", &m);
         if (!more && !cm_is_dir(pdir)) {
-            free_list(files, n);
+            cm_free_list(files, n);
             return cm_errorf(err, "dedup.previous: '%s' holds no MinHash files of band %d", cfg->dedup.previous[k], band);
         }
         files = cm_realloc(files, (n + m + 1) * sizeof *files);
@@ -456,7 +302,7 @@ static int merge_band(const cm_config *cfg, int band, int range, int ranges, cm_
     free(head);
     free(live);
     free(run);
-    free_list(files, n);
+    cm_free_list(files, n);
     return rc;
 }
 
@@ -508,12 +354,13 @@ typedef struct verify_sets {
     cm_minhasher *mh;
 } verify_sets;
 
-static int verify_each(walker *w, uint64_t key, const char *text, size_t len, void *user)
+static int verify_each(void *user, const cm_stage_record *r, cm_err *err)
 {
-    (void)w;
+    (void)err;
     verify_sets *vs = user;
-    long i = index_of(vs->keys, vs->nk, ORDER(key));
-    if (i >= 0 && vs->need[i] && !vs->sets[i]) vs->sets[i] = cm_minhash_shingle_set(vs->mh, text, len, &vs->n[i]);
+    long i = index_of(vs->keys, vs->nk, ORDER(r->key));
+    if (i >= 0 && vs->need[i] && !vs->sets[i])
+        vs->sets[i] = cm_minhash_shingle_set(vs->mh, r->text, r->text_len, &vs->n[i]);
     return 0;
 }
 
@@ -578,7 +425,7 @@ static int write_rep_ids(const cm_config *cfg, const pairs *rm, size_t t, cm_err
         char dir[4200];
         snprintf(dir, sizeof dir, "%s/minhash/ids", k < 0 ? out : cfg->dedup.previous[k]);
         size_t nf;
-        char **files = list_dir(dir, "", &nf);
+        char **files = cm_list_dir(dir, "", &nf);
         for (size_t f = 0; f < nf && rc == 0; f++) {
             cm_buf b;
             cm_buf_init(&b);
@@ -599,7 +446,7 @@ static int write_rep_ids(const cm_config *cfg, const pairs *rm, size_t t, cm_err
             if (got < 0) rc = cm_errorf(err, "%s: truncated or corrupt ids file", files[f]);
             cm_buf_free(&b);
         }
-        free_list(files, nf);
+        cm_free_list(files, nf);
     }
     if (rc == 0) {
         cm_buf o;
@@ -634,7 +481,7 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
     {
         /* every pairs file: BBB-RRRR.bin per band and hash range, exact-RRRR.bin */
         size_t nf;
-        char **files = list_dir(dir, "", &nf);
+        char **files = cm_list_dir(dir, "", &nf);
         for (size_t f = 0; f < nf && rc == 0; f++) {
             const char *name = strrchr(files[f], '/') + 1;
             int is_exact = !strncmp(name, "exact-", 6);
@@ -642,7 +489,7 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
             if ((is_exact && !cfg->dedup.exact) || (!is_exact && !cfg->dedup.minhash)) continue;
             rc = read_pairs(files[f], p, b, is_exact ? &ex : &mh, err);
         }
-        free_list(files, nf);
+        cm_free_list(files, nf);
         (void)path;
     }
     /* every document in a pair, sorted: the union-find's nodes */
@@ -657,7 +504,7 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
     nk = w;
     size_t tasks = 0;
     snprintf(dir, sizeof dir, "%s/minhash/sigs", out);
-    char **sigfiles = list_dir(dir, "", &tasks);
+    char **sigfiles = cm_list_dir(dir, "", &tasks);
     size_t *parent = cm_malloc((nk ? nk : 1) * sizeof *parent);
     unsigned char *exact = cm_calloc(nk ? nk : 1, 1);
     for (size_t i = 0; i < nk; i++) parent[i] = i;
@@ -695,7 +542,7 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
             if (k >= 0) {
                 char pdir[4200];
                 snprintf(pdir, sizeof pdir, "%s/minhash/sigs", cfg->dedup.previous[k]);
-                files = list_dir(pdir, "", &nf);
+                files = cm_list_dir(pdir, "", &nf);
             }
             for (size_t t = 0; t < nf && rc == 0; t++) {
                 cm_buf b;
@@ -714,7 +561,7 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
                 }
                 cm_buf_free(&b);
             }
-            if (k >= 0) free_list(files, nf);
+            if (k >= 0) cm_free_list(files, nf);
         }
     }
     if (rc == 0 && cfg->dedup.verify == CM_VERIFY_EXACT && todo.n) {
@@ -725,17 +572,10 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
         vs.sets = cm_calloc(nk ? nk : 1, sizeof *vs.sets);
         vs.n = cm_calloc(nk ? nk : 1, sizeof *vs.n);
         vs.mh = cm_minhasher_create(p);
-        walker w;
-        if (walker_init(&w, cfg, err)) rc = -1;
-        else {
-            w.each = verify_each;
-            w.user = &vs;
-            for (size_t t = 0; t < tasks && rc == 0; t++) {
-                w.last_file = -1;
-                rc = walk_task(&w, out, (int)t, err);
-            }
-            walker_free(&w);
-        }
+        cm_stage_reader *reader = cm_stage_reader_create(cfg, err);
+        if (!reader) rc = -1;
+        for (size_t t = 0; t < tasks && rc == 0; t++) rc = cm_stage_reader_walk(reader, "clean", (int)t, verify_each, &vs, err);
+        cm_stage_reader_free(reader);
     }
     uint64_t rejected_pairs = 0;
     for (size_t i = 0; i < todo.n && rc == 0; i++) {
@@ -805,7 +645,7 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
     free(keys);
     free(mh.p);
     free(ex.p);
-    free_list(sigfiles, tasks);
+    cm_free_list(sigfiles, tasks);
     return rc ? CM_EXIT_FAILED : CM_EXIT_OK;
 }
 
@@ -840,12 +680,12 @@ static int flush_part(filter_state *f, cm_buf *b, cm_part_writer *pw, int force)
     return rc;
 }
 
-static int filter_each(walker *w, uint64_t key, const char *text, size_t len, void *user)
+static int filter_each(void *user, const cm_stage_record *r, cm_err *err)
 {
-    (void)text; (void)len;
     filter_state *f = user;
-    const char *line = w->line.data;
-    size_t n = w->line.len;
+    uint64_t key = r->key;
+    const char *line = r->line;
+    size_t n = r->line_len;
     f->st->counts.read++;
     f->st->counts.bytes_in += n;
     cm_sigrec probe = {key, 0};
@@ -862,14 +702,14 @@ static int filter_each(walker *w, uint64_t key, const char *text, size_t len, vo
         cm_buf_append_char(&f->kept, '\n');
         f->st->counts.kept++;
         f->st->counts.bytes_out += n + 1;
-        if (flush_part(f, &f->kept, &f->kw, 0)) { w->err = f->err; return -1; }
+        if (flush_part(f, &f->kept, &f->kw, 0)) { *err = f->err; return -1; }
         return 0;
     }
     int exact = (hit->doc & EXACT_FLAG) != 0;
     uint64_t rep = hit->doc & ~EXACT_FLAG;
     const char *reason = exact ? "dedup:exact" : "dedup:minhash";
     cm_reasons_add(&f->st->counts.removed, reason, 1);
-    if (n < 2 || line[n - 1] != '}' || line[n - 2] != '}') return cm_errorf(&w->err, "a clean record of unexpected shape");
+    if (n < 2 || line[n - 1] != '}' || line[n - 2] != '}') return cm_errorf(err, "a clean record of unexpected shape");
     cm_buf_append(&f->rejected, line, n - 2);
     cm_buf_appendf(&f->rejected, ",\"reason\":\"%s\",\"duplicate_of\":{", reason);
     const uint64_t *rk = f->n_reps ? bsearch(&rep, f->rep_keys, f->n_reps, sizeof *f->rep_keys, cmp_u64) : NULL;
@@ -889,7 +729,7 @@ static int filter_each(walker *w, uint64_t key, const char *text, size_t len, vo
         cm_buf_append_json_bytes(&f->rejected, rf, strlen(rf));
         cm_buf_appendf(&f->rejected, ",\"record\":%llu}}}\n", (unsigned long long)KEY_ORDINAL(rep));
     }
-    if (flush_part(f, &f->rejected, &f->rw, 0)) { w->err = f->err; return -1; }
+    if (flush_part(f, &f->rejected, &f->rw, 0)) { *err = f->err; return -1; }
     return 0;
 }
 
@@ -944,9 +784,9 @@ static int step_filter(const cm_config *cfg, int task, cm_task_stats *st, cm_err
             return CM_EXIT_FAILED;
         }
     }
-    walker w;
-    if (walker_init(&w, cfg, err)) { free(f.rm); return CM_EXIT_USAGE; }
-    f.inputs = &w.inputs;
+    cm_stage_reader *reader = cm_stage_reader_create(cfg, err);
+    if (!reader) { free(f.rm); return CM_EXIT_USAGE; }
+    f.inputs = cm_stage_reader_inputs(reader);
     snprintf(prefix, sizeof prefix, "part-%05d", task);
     snprintf(dir, sizeof dir, "%s/dedup", out);
     cm_mkdirs(dir, NULL);
@@ -958,13 +798,10 @@ static int step_filter(const cm_config *cfg, int task, cm_task_stats *st, cm_err
     cm_part_writer_init(&f.rw, dir, prefix, ".jsonl.zst", cfg->output.part_bytes);
     f.cctx = ZSTD_createCCtx();
     ZSTD_CCtx_setParameter(f.cctx, ZSTD_c_compressionLevel, cfg->output.zstd_level);
-    w.each = filter_each;
-    w.user = &f;
-    int rc = walk_task(&w, out, task, err);
+    int rc = cm_stage_reader_walk(reader, "clean", task, filter_each, &f, err);
     if (rc == 0 && (flush_part(&f, &f.kept, &f.kw, 1) || flush_part(&f, &f.rejected, &f.rw, 1) ||
                     cm_part_writer_close(&f.kw, &f.err) || cm_part_writer_close(&f.rw, &f.err)))
         rc = cm_errorf(err, "%s", f.err.msg);
-    if (w.failed && rc == 0) rc = cm_errorf(err, "%s", w.err.msg);
     st->parts = f.kw.parts_done;
     cm_part_writer_free(&f.kw);
     cm_part_writer_free(&f.rw);
@@ -976,7 +813,7 @@ static int step_filter(const cm_config *cfg, int task, cm_task_stats *st, cm_err
     for (size_t i = 0; i < f.n_reps; i++) free(f.rep_ids[i]);
     free(f.rep_ids);
     free(f.rep_keys);
-    walker_free(&w);
+    cm_stage_reader_free(reader);
     return rc ? CM_EXIT_FAILED : CM_EXIT_OK;
 }
 

@@ -3,6 +3,7 @@
 #include "writer.h"
 
 #include <dirent.h>
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,4 +85,36 @@ int cm_remove_prefixed(const char *dir, const char *prefix, cm_err *err)
     }
     closedir(d);
     return rc;
+}
+
+static int cmp_path(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Files in dir whose names start with prefix, sorted, as full paths. */
+char **cm_list_dir(const char *dir, const char *prefix, size_t *n)
+{
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d) return NULL;
+    char **out = NULL;
+    size_t cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (e->d_name[0] == '.' || strncmp(e->d_name, prefix, strlen(prefix)) != 0 || (l > 4 && !strcmp(e->d_name + l - 4, ".tmp")))
+            continue;
+        if (*n == cap) { cap = cap ? cap * 2 : 16; out = cm_realloc(out, cap * sizeof *out); }
+        size_t pl = strlen(dir) + l + 2;
+        out[*n] = cm_malloc(pl);
+        snprintf(out[*n], pl, "%s/%s", dir, e->d_name);
+        (*n)++;
+    }
+    closedir(d);
+    if (*n) qsort(out, *n, sizeof *out, cmp_path);
+    return out;
+}
+
+void cm_free_list(char **l, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free(l[i]);
+    free(l);
 }

@@ -34,4 +34,9 @@ void cm_part_writer_free(cm_part_writer *w);
  * again starts clean. */
 int cm_remove_prefixed(const char *dir, const char *prefix, cm_err *err);
 
+/* The files of dir whose names start with prefix (temporary ones left
+ * out), sorted, as full paths; NULL when there are none. */
+char **cm_list_dir(const char *dir, const char *prefix, size_t *n);
+void cm_free_list(char **list, size_t n);
+
 #endif

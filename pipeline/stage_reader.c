@@ -1,0 +1,149 @@
+/* stage_reader.c -- one task's records of a finished document stage, with
+ * split-independent document keys (see stage_reader.h). */
+#include "stage_reader.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+#include "source.h"
+#include "writer.h"
+
+struct cm_stage_reader {
+    const cm_config *cfg;
+    cm_input_list inputs;
+    char **sorted;            /* the input paths, for bsearch */
+    cm_json_parser *parser;
+    cm_json_record rec;
+    cm_buf line;              /* the record, padded for simdjson */
+    long last_file;
+    uint64_t ordinal;
+    char source_file[4096];   /* corpusmill.source.file of the record */
+    /* the walk in progress */
+    cm_stage_record_fn fn;
+    void *user;
+    cm_err err;
+    int failed;
+};
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+cm_stage_reader *cm_stage_reader_create(const cm_config *cfg, cm_err *err)
+{
+    cm_stage_reader *r = cm_calloc(1, sizeof *r);
+    r->cfg = cfg;
+    if (cm_inputs_expand(cfg->input.paths, cfg->input.n_paths, cfg->input.format, &r->inputs, err)) {
+        free(r);
+        return NULL;
+    }
+    if (r->inputs.n >= CM_MAX_INPUT_FILES) {
+        cm_inputs_free(&r->inputs);
+        free(r);
+        cm_errorf(err, "documents are numbered by input file: at most %u input files (this run has more)",
+                  CM_MAX_INPUT_FILES - 1);
+        return NULL;
+    }
+    r->sorted = cm_calloc(r->inputs.n ? r->inputs.n : 1, sizeof *r->sorted);
+    for (size_t i = 0; i < r->inputs.n; i++) r->sorted[i] = r->inputs.files[i].path; /* already sorted */
+    r->parser = cm_json_parser_create();
+    cm_json_record_init(&r->rec);
+    cm_buf_init(&r->line);
+    return r;
+}
+
+void cm_stage_reader_free(cm_stage_reader *r)
+{
+    if (!r) return;
+    free(r->sorted);
+    cm_inputs_free(&r->inputs);
+    cm_json_parser_free(r->parser);
+    cm_json_record_free(&r->rec);
+    cm_buf_free(&r->line);
+    free(r);
+}
+
+const cm_input_list *cm_stage_reader_inputs(const cm_stage_reader *r) { return &r->inputs; }
+
+static int source_visit(void *user, const char *const *path, int depth, cm_json_type type, double num,
+                        const char *str, size_t len)
+{
+    (void)num;
+    cm_stage_reader *r = user;
+    if (depth == 2 && type == CM_JSON_STRING && !strcmp(path[0], "source") && !strcmp(path[1], "file")) {
+        snprintf(r->source_file, sizeof r->source_file, "%.*s", (int)len, str);
+        return 1;
+    }
+    return 0;
+}
+
+static void on_record(void *user, const char *data, size_t len, uint64_t line, uint64_t offset, int kind, int damage,
+                      uint64_t full_len)
+{
+    (void)line; (void)offset; (void)kind; (void)full_len;
+    cm_stage_reader *r = user;
+    if (r->failed) return;
+    r->failed = 1;
+    if (damage) { cm_errorf(&r->err, "a record is damaged"); return; }
+    cm_buf_clear(&r->line);
+    cm_buf_append(&r->line, data, len);
+    cm_buf_reserve(&r->line, CM_JSON_PADDING);
+    memset(r->line.data + r->line.len, ' ', CM_JSON_PADDING);
+    cm_err e;
+    if (cm_json_parse_record(r->parser, r->line.data, r->line.len, &r->rec, &e) != 0) {
+        cm_errorf(&r->err, "a record is not valid JSON: %s", e.msg);
+        return;
+    }
+    long ti = -1;
+    for (size_t k = 0; k < r->cfg->input.n_text_fields && ti < 0; k++)
+        ti = cm_json_find(&r->rec, r->cfg->input.text_fields[k], NULL);
+    long ci = cm_json_find(&r->rec, "corpusmill", NULL);
+    if (ti < 0 || ci < 0 || r->rec.members[ti].type != CM_JSON_STRING) {
+        cm_errorf(&r->err, "a record has no text or no corpusmill object");
+        return;
+    }
+    const cm_json_member *cm = &r->rec.members[ci];
+    r->source_file[0] = 0;
+    cm_json_visit(r->line.data + cm->value_start, cm->value_end - cm->value_start, source_visit, r, NULL);
+    const char *key = r->source_file;
+    char **hit = bsearch(&key, r->sorted, r->inputs.n, sizeof *r->sorted, cmp_str);
+    if (!hit) {
+        cm_errorf(&r->err, "'%s' is not among the inputs of this config (was clean run with other inputs?)",
+                  r->source_file);
+        return;
+    }
+    long fi = (long)(hit - r->sorted);
+    if (fi != r->last_file) { r->last_file = fi; r->ordinal = 0; }
+    cm_stage_record rec = {CM_DOC_KEY(fi, r->ordinal++), r->line.data, r->line.len,
+                           cm_json_str(&r->rec, &r->rec.members[ti]), r->rec.members[ti].str_len, &r->rec};
+    r->failed = r->fn(r->user, &rec, &r->err) != 0;
+}
+
+static void on_blank(void *user) { (void)user; }
+
+int cm_stage_reader_walk(cm_stage_reader *r, const char *stage, int task, cm_stage_record_fn fn, void *user,
+                         cm_err *err)
+{
+    char dir[4200], prefix[64];
+    snprintf(dir, sizeof dir, "%s/%s", r->cfg->output.dir, stage);
+    snprintf(prefix, sizeof prefix, "part-%05d-", task);
+    size_t n;
+    char **parts = cm_list_dir(dir, prefix, &n);
+    r->fn = fn;
+    r->user = user;
+    r->failed = 0;
+    r->last_file = -1;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        cm_source *src = cm_source_open(parts[i], err);
+        if (!src) { rc = -1; break; }
+        const char *member;
+        cm_record_sink sink = {on_record, on_blank, r};
+        if (cm_source_next_member(src, &member, err) == 1 && cm_format_read_lines(src, 1u << 30, CM_REC_JSON, &sink, err))
+            rc = -1;
+        cm_source_close(src);
+        if (r->failed) rc = cm_errorf(err, "%s: %s", parts[i], r->err.msg);
+    }
+    cm_free_list(parts, n);
+    return rc;
+}
