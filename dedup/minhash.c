@@ -74,11 +74,6 @@ void cm_minhasher_free(cm_minhasher *m)
 
 const cm_minhash_params *cm_minhasher_params(const cm_minhasher *m) { return &m->p; }
 
-static inline int is_cjk(uint32_t c)
-{
-    return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0xF900 && c <= 0xFAFF) ||
-           (c >= 0x3040 && c <= 0x30FF) || (c >= 0xAC00 && c <= 0xD7AF) || (c >= 0x20000 && c <= 0x3134F);
-}
 
 static inline uint64_t mix64(uint64_t x)
 {
@@ -131,13 +126,13 @@ static void units(cm_minhasher *m, const char *text, size_t len)
             if (!k) { k = 1; c = 0xFFFD; }
             else c = cm_utf8_decode(s + i, k);
         }
-        int word_char = i < len && !is_cjk(c) && u_isalnum((UChar32)c);
+        int word_char = i < len && !cm_is_cjk(c) && u_isalnum((UChar32)c);
         if (word_char) {
             uint32_t d = u_isdigit((UChar32)c) ? '0' : (uint32_t)u_tolower((UChar32)c);
             wl += cm_utf8_encode(d, wd + wl);
         } else {
             if (wl) { push_unit(m, wd, wl); wl = 0; }
-            if (i < len && is_cjk(c)) push_unit(m, s + i, k); /* same hash as its UTF-8 bytes elsewhere */
+            if (i < len && cm_is_cjk(c)) push_unit(m, s + i, k); /* same hash as its UTF-8 bytes elsewhere */
         }
         if (i == len) break;
         i += k;

@@ -40,11 +40,6 @@ void cm_hash_embed_free(cm_hash_embed *h)
 
 size_t cm_hash_embed_dim(const cm_hash_embed *h) { return h->dim; }
 
-static int is_cjk(uint32_t c)
-{
-    return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2FA1F) ||
-           (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x3040 && c <= 0x30FF) || (c >= 0xAC00 && c <= 0xD7AF);
-}
 
 static void add(cm_hash_embed *h, int tag, uint64_t a, uint64_t b)
 {
@@ -85,7 +80,7 @@ void cm_hash_embed_text(cm_hash_embed *h, const char *text, size_t len, float *o
         size_t l = cm_utf8_seq_len(s + i, len - i);
         uint32_t c = l ? cm_utf8_decode(s + i, l) : 0xFFFD;
         i += l ? l : 1;
-        if (is_cjk(c)) {
+        if (cm_is_cjk(c)) {
             end_word(h, &prev_word);
             prev_word = 0;
             add(h, TAG_CHAR, c, 0);

@@ -71,6 +71,14 @@ size_t cm_utf8_encode(uint32_t cp, char *out);
  * maximal invalid subpart, as the Unicode standard recommends). Returns the
  * number of replacements. */
 size_t cm_utf8_repair(const char *s, size_t n, cm_buf *out);
+/* A CJK character that is a word on its own for shingling, hashing and
+ * chunking: Han (with the compatibility and supplementary blocks), kana,
+ * Hangul syllables. */
+static inline int cm_is_cjk(uint32_t c)
+{
+    return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0xF900 && c <= 0xFAFF) ||
+           (c >= 0x3040 && c <= 0x30FF) || (c >= 0xAC00 && c <= 0xD7AF) || (c >= 0x20000 && c <= 0x3134F);
+}
 
 /* ---- clocks and files ---- */
 double cm_now(void);                 /* monotonic seconds */
