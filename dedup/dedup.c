@@ -669,15 +669,7 @@ typedef struct filter_state {
 
 static int flush_part(filter_state *f, cm_buf *b, cm_part_writer *pw, int force)
 {
-    if (!b->len || (!force && b->len < (4u << 20))) return 0;
-    size_t bound = ZSTD_compressBound(b->len);
-    cm_buf_clear(&f->z);
-    cm_buf_reserve(&f->z, bound);
-    size_t z = ZSTD_compress2(f->cctx, f->z.data, bound, b->data, b->len);
-    if (ZSTD_isError(z)) return cm_errorf(&f->err, "zstd: %s", ZSTD_getErrorName(z));
-    int rc = cm_part_writer_write(pw, f->z.data, z, b->len, &f->err);
-    cm_buf_clear(b);
-    return rc;
+    return cm_part_writer_flush_zstd(pw, f->cctx, b, &f->z, force ? 0 : 4u << 20, &f->err);
 }
 
 static int filter_each(void *user, const cm_stage_record *r, cm_err *err)

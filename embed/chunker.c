@@ -339,6 +339,17 @@ static int is_fence(const char *s, size_t b, size_t e)
     return e - i >= 3 && (!memcmp(s + i, "```", 3) || !memcmp(s + i, "~~~", 3));
 }
 
+/* 1 when [b, e) is a heading line and white space, and nothing else. */
+static int only_heading(const char *s, size_t b, size_t e)
+{
+    const char *nl = memchr(s + b, '\n', e - b);
+    cm_span t;
+    if (!heading_level(s, b, nl ? (size_t)(nl - s) : e, &t)) return 0;
+    for (size_t i = nl ? (size_t)(nl - s) : e; i < e; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') return 0;
+    return 1;
+}
+
 size_t cm_chunker_split(cm_chunker *c, const char *text, size_t len, const cm_chunk **chunks)
 {
     c->text = text;
@@ -356,8 +367,12 @@ size_t cm_chunker_split(cm_chunker *c, const char *text, size_t len, const cm_ch
         if (is_fence(text, line, end)) {
             fenced = !fenced;
         } else if (!fenced && (level = heading_level(text, line, end, &title))) {
-            chunk_section(c, section, line);
-            section = line;
+            /* a heading with nothing under it but a subheading goes with the
+             * subheading's section (its title stays in the path) */
+            if (!only_heading(text, section, line)) {
+                chunk_section(c, section, line);
+                section = line;
+            }
             while (c->depth > 0 && c->level[c->depth - 1] >= level) c->depth--;
             if (c->depth < CM_CHUNK_MAX_DEPTH) {
                 c->level[c->depth] = level;

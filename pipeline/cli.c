@@ -18,6 +18,7 @@
 #include "../filters/filter.h"
 #include "clean.h"
 #include "../dedup/dedup.h"
+#include "../embed/embed_stage.h"
 #include "../embed/embed_text.h"
 #include "config.h"
 #include "inputs.h"
@@ -36,7 +37,8 @@ static const char USAGE[] =
     "  run CONFIG      run the pipeline on this machine (tasks in parallel processes)\n"
     "  clean CONFIG    run one task of the clean stage (--task I --tasks N)\n"
     "  dedup STEP CONFIG  one task of a dedup step: signatures, buckets, clusters, filter\n"
-    "  embed-text      embed the lines of stdin (--model hash; see embed-text --help)\n"
+    "  embed CONFIG    one task of the embed stage: chunks and vectors (--task I --tasks N)\n"
+    "  embed-text      embed the lines of stdin (--model hash|DIR; see embed-text --help)\n"
     "  filters         list the clean steps with their options and defaults\n"
     "  config          print every config option with its default\n"
     "  help COMMAND    help on one command (or: corpusmill COMMAND --help)\n"
@@ -229,6 +231,18 @@ static void print_result(const char *out)
                 out, out);
     }
     cm_task_stats_free(&dd);
+    cm_task_stats em;
+    cm_task_stats_init(&em);
+    int em_done = 0;
+    cm_stage_load(out, "embed", &em, &em_done, NULL);
+    if (em_done)
+        fprintf(stderr, "corpusmill: embed: read %llu, kept %llu, removed %llu; %llu chunks, %llu vectors\n"
+                        "  chunks       %s/chunks/\n  embeddings   %s/embeddings/\n",
+                (unsigned long long)em.counts.read, (unsigned long long)em.counts.kept,
+                (unsigned long long)cm_reasons_total(&em.counts.removed),
+                (unsigned long long)cm_reasons_get(&em.outputs, "chunks"),
+                (unsigned long long)cm_reasons_get(&em.outputs, "vectors"), out, out);
+    cm_task_stats_free(&em);
     fprintf(stderr, "  summary   %s/summary.json\n", out);
     cm_task_stats_free(&sum);
 }
@@ -480,6 +494,8 @@ static int cmd_run(int argc, char **argv)
             worst = run_tasks(self, &a, out, "dedup", steps[k], label, n, jobs, threads, NULL, 0, &failed_tasks);
         }
     }
+    if (worst == CM_EXIT_OK && cfg->embed.enabled)
+        worst = run_tasks(self, &a, out, "embed", NULL, "embed", tasks, jobs, threads, NULL, 0, &failed_tasks);
     if (cm_summary_write(out, &err)) fprintf(stderr, "corpusmill: %s\n", err.msg);
     print_result(out);
     fprintf(stderr, "corpusmill: finished in %.2f s%s\n", cm_now() - t0,
@@ -536,6 +552,59 @@ static int cmd_dedup(int argc, char **argv)
     return rc;
 }
 
+static const char USAGE_EMBED[] =
+    "usage: corpusmill embed CONFIG --task I --tasks N [--out DIR] [--threads T] [--force]\n"
+    "\n"
+    "Runs task I of the embed stage over task I's kept documents (OUT/dedup/ when\n"
+    "the config deduplicates, else OUT/clean/; --tasks = that stage's split):\n"
+    "  OUT/chunks/part-TTTTT-SSSS.jsonl.zst      chunk records: chunk_id, doc_id,\n"
+    "                                            start/end (characters), headings, text\n"
+    "  OUT/embeddings/part-TTTTT-SSSS.npy        float32 vectors, L2-normalized\n"
+    "  OUT/embeddings/part-TTTTT-SSSS.ids.npy    int64 chunk id of every row\n"
+    "  OUT/embeddings/manifest.json              model, dimension, chunking\n"
+    "The config's `embed` section picks the model (hash, or a BERT folder) and\n"
+    "the chunk size (`corpusmill config` shows its options).\n"
+    "\n"
+    "  --threads T    BERT compute threads (default: embed.threads, else all cores)\n"
+    "  --force        run even if the task already finished\n"
+    "  --progress M   auto | bar | log | none | fd:N (default auto)\n";
+
+static int cmd_embed(int argc, char **argv)
+{
+    args a;
+    int r = parse_args(argc, argv, USAGE_EMBED, &a);
+    if (r || a.help) {
+        if (a.help) fputs(USAGE_EMBED, stdout);
+        free(a.inputs);
+        return r;
+    }
+    cm_config *cfg = load_config(&a);
+    if (!cfg) { free(a.inputs); return CM_EXIT_USAGE; }
+    int rc;
+    cm_err err;
+    if (!cfg->embed.enabled) {
+        fprintf(stderr, "corpusmill: %s has no embed section\n", a.config);
+        rc = CM_EXIT_USAGE;
+    } else {
+        cm_embed_opts o = {(int)a.task, a.tasks > 0 ? (int)a.tasks : cfg->run.tasks, a.threads > 0 ? (int)a.threads : 0,
+                           a.force, a.progress, a.progress_fd};
+        cm_task_stats st;
+        cm_task_stats_init(&st);
+        int done = 0;
+        rc = cm_embed_task(cfg, &o, &st, &done, &err);
+        if (rc != CM_EXIT_OK) fprintf(stderr, "corpusmill: embed task %d: %s\n", o.task, err.msg);
+        else if (done) fprintf(stderr, "corpusmill: embed task %d of %d already finished (--force to run it again)\n", o.task, o.tasks);
+        else if (o.progress != CM_PROGRESS_FD)
+            fprintf(stderr, "corpusmill: embed task %d of %d: %llu documents, %llu chunks, %llu vectors in %.2f s\n", o.task,
+                    o.tasks, (unsigned long long)st.counts.kept, (unsigned long long)cm_reasons_get(&st.outputs, "chunks"),
+                    (unsigned long long)cm_reasons_get(&st.outputs, "vectors"), st.seconds);
+        cm_task_stats_free(&st);
+    }
+    cm_config_free(cfg);
+    free(a.inputs);
+    return rc;
+}
+
 static int cmd_filters(void)
 {
     for (size_t i = 0; cm_filters[i]; i++) {
@@ -558,6 +627,8 @@ int cm_cli_main(int argc, char **argv)
         if (!strcmp(argv[2], "run")) { fputs(USAGE_RUN, stdout); return 0; }
         if (!strcmp(argv[2], "clean")) { fputs(USAGE_CLEAN, stdout); return 0; }
         if (!strcmp(argv[2], "embed-text")) { fputs(cm_embed_text_usage, stdout); return 0; }
+        if (!strcmp(argv[2], "embed")) { fputs(USAGE_EMBED, stdout); return 0; }
+        if (!strcmp(argv[2], "dedup")) { fputs(USAGE_DEDUP, stdout); return 0; }
         if (!strcmp(argv[2], "filters") || !strcmp(argv[2], "config")) { fputs(USAGE, stdout); return 0; }
         fprintf(stderr, "corpusmill: no command '%s'\n\n%s", argv[2], USAGE);
         return CM_EXIT_USAGE;
@@ -565,6 +636,7 @@ int cm_cli_main(int argc, char **argv)
     if (!strcmp(cmd, "run")) return cmd_run(argc - 2, argv + 2);
     if (!strcmp(cmd, "clean")) return cmd_clean(argc - 2, argv + 2);
     if (!strcmp(cmd, "dedup")) return cmd_dedup(argc - 2, argv + 2);
+    if (!strcmp(cmd, "embed")) return cmd_embed(argc - 2, argv + 2);
     if (!strcmp(cmd, "embed-text")) return cm_embed_text_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "filters")) return cmd_filters();
     if (!strcmp(cmd, "config")) { fputs(cm_config_reference, stdout); return 0; }

@@ -41,6 +41,39 @@ static void set_defaults(cm_config *c)
     c->dedup.verify = CM_VERIFY_EXACT;
     c->dedup.threshold = 0.8;
     c->dedup.memory = 1u << 30;
+    c->embed.model = cm_strdup("hash");
+    c->embed.dim = 512;
+    c->embed.backend = cm_strdup("cpu");
+    c->embed.batch = 32;
+    c->embed.overlap = 32;
+    c->embed.markdown = 1;
+    c->embed.part_rows = 1000000;
+}
+
+static int read_embed(cm_config *c, const cm_conf *n, cm_err *err)
+{
+    static const char *const known[] = {"model", "dim", "backend", "threads", "batch", "query_prefix", "chunk",
+                                        "part_rows", NULL};
+    static const char *const chunk_known[] = {"max_tokens", "overlap", "markdown", NULL};
+    if (!n) return 0;
+    if (cm_conf_check_keys(n, "embed", known, err)) return -1;
+    c->embed.enabled = 1;
+    long threads = c->embed.threads;
+    const cm_conf *chunk = cm_conf_get(n, "chunk");
+    if (cm_conf_string(n, "model", &c->embed.model, err) || cm_conf_int(n, "dim", 1, 65536, &c->embed.dim, err) ||
+        cm_conf_string(n, "backend", &c->embed.backend, err) || cm_conf_int(n, "threads", 0, 1024, &threads, err) ||
+        cm_conf_int(n, "batch", 1, 4096, &c->embed.batch, err) ||
+        cm_conf_string(n, "query_prefix", &c->embed.query_prefix, err) ||
+        cm_conf_int(n, "part_rows", 1, 1L << 40, &c->embed.part_rows, err) ||
+        cm_conf_check_keys(chunk, "embed.chunk", chunk_known, err) ||
+        cm_conf_int(chunk, "max_tokens", 0, 1L << 30, &c->embed.max_tokens, err) ||
+        cm_conf_int(chunk, "overlap", 0, 1L << 30, &c->embed.overlap, err) ||
+        cm_conf_bool(chunk, "markdown", &c->embed.markdown, err))
+        return -1;
+    if (c->embed.max_tokens && c->embed.overlap >= c->embed.max_tokens)
+        return cm_conf_error(err, cm_conf_get(chunk, "overlap"), "overlap must be smaller than max_tokens");
+    c->embed.threads = (int)threads;
+    return 0;
 }
 
 static int read_dedup(cm_config *c, const cm_conf *n, cm_err *err)
@@ -175,10 +208,11 @@ static cm_config *finish(cm_conf *root, const char *name, cm_err *err)
     c->path = cm_strdup(name);
     c->root = root;
     set_defaults(c);
-    static const char *const known[] = {"input", "output", "run", "clean", "dedup", NULL};
+    static const char *const known[] = {"input", "output", "run", "clean", "dedup", "embed", NULL};
     if (cm_conf_check_keys(root, "the config", known, err) || read_input(c, cm_conf_get(root, "input"), err) ||
         read_output(c, cm_conf_get(root, "output"), err) || read_run(c, cm_conf_get(root, "run"), err) ||
-        read_clean(c, cm_conf_get(root, "clean"), err) || read_dedup(c, cm_conf_get(root, "dedup"), err)) {
+        read_clean(c, cm_conf_get(root, "clean"), err) || read_dedup(c, cm_conf_get(root, "dedup"), err) ||
+        read_embed(c, cm_conf_get(root, "embed"), err)) {
         cm_config_free(c);
         return NULL;
     }
@@ -201,6 +235,9 @@ void cm_config_free(cm_config *c)
     free(c->input.exam_template);
     free(c->output.dir);
     cm_conf_free_strings(c->dedup.previous, c->dedup.n_previous);
+    free(c->embed.model);
+    free(c->embed.backend);
+    free(c->embed.query_prefix);
     cm_conf_free(c->root);
     free(c->path);
     free(c);
@@ -269,4 +306,19 @@ const char cm_config_reference[] =
     "#                        #   counts when its similarity reaches threshold\n"
     "#   threshold: 0.8\n"
     "#   previous: []         # OUT dirs of earlier runs: their documents are kept, matches here removed\n"
-    "#   memory: 1GiB         # band records a signatures task holds; beyond, sorted runs go to disk\n";
+    "#   memory: 1GiB         # band records a signatures task holds; beyond, sorted runs go to disk\n"
+    "# embed:                 # present: `run` chunks and embeds the kept documents (see embed/README.md)\n"
+    "#   model: hash          # hash: the weight-free LEXICAL embedder (shared words, not meaning), or a\n"
+    "#                        #   Hugging Face BERT folder: config.json, vocab.txt, model.safetensors\n"
+    "#                        #   (bge-small-zh-v1.5, bge-base-en-v1.5, all-MiniLM-L6-v2, text2vec, m3e)\n"
+    "#   dim: 512             # hash model: vector size\n"
+    "#   backend: cpu         # BERT: where the forward pass runs (OpenBLAS sgemm)\n"
+    "#   threads: 0           # BERT: compute threads; 0 = cores / jobs\n"
+    "#   batch: 32            # BERT: sequences per forward pass (grouped by length)\n"
+    "#   query_prefix: null   # null: the model's own (bge-zh: 为这个句子生成表示以用于检索相关文章：)\n"
+    "#   part_rows: 1000000   # vectors per OUT/embeddings/part-*.npy\n"
+    "#   chunk:\n"
+    "#     max_tokens: 0      # 0 = auto: 900 characters (hash; HuixiangDou's size) or the model's\n"
+    "#                        #   maximum sequence less [CLS] and [SEP] (510 for bge)\n"
+    "#     overlap: 32        # units of the previous chunk's end repeated (whole words / CJK characters)\n"
+    "#     markdown: true     # Markdown headings start chunks; the heading path goes with each chunk\n";

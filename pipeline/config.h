@@ -72,6 +72,21 @@ typedef struct cm_config {
         char **previous;           /* OUT dirs of earlier runs to dedup against       default: none */
         size_t n_previous;
     } dedup;
+
+    struct {
+        int enabled;               /* an `embed` section is present: run chunks and embeds */
+        char *model;               /* "hash" or a Hugging Face BERT folder            default: hash */
+        long dim;                  /* hash model: vector size                         default: 512 */
+        char *backend;             /* BERT: where the forward pass runs               default: cpu */
+        int threads;               /* BERT: compute threads; 0 = cores / jobs         default: 0 */
+        long batch;                /* BERT: sequences per forward pass                default: 32 */
+        char *query_prefix;        /* NULL: the model's own                           default: NULL */
+        long max_tokens;           /* chunk limit in the model's unit; 0 = auto: 900 characters
+                                      (hash) or the model's maximum (BERT)           default: 0 */
+        long overlap;              /* units repeated from the previous chunk          default: 32 */
+        int markdown;              /* Markdown headings start chunks                  default: true */
+        long part_rows;            /* vectors per embeddings part                     default: 1000000 */
+    } embed;
 } cm_config;
 
 /* Loads and validates path. Filter options are validated too. NULL with err. */

@@ -111,7 +111,11 @@ void cm_task_stats_init(cm_task_stats *s)
     cm_counts_init(&s->counts);
 }
 
-void cm_task_stats_free(cm_task_stats *s) { cm_counts_free(&s->counts); }
+void cm_task_stats_free(cm_task_stats *s)
+{
+    cm_counts_free(&s->counts);
+    cm_reasons_free(&s->outputs);
+}
 
 static int by_count_desc(const void *a, const void *b)
 {
@@ -165,10 +169,12 @@ void cm_task_stats_json(const cm_task_stats *s, cm_buf *out)
     counts_json(&s->counts, s->seconds, out);
     cm_buf_appendf(out,
                    ", \"files\": %llu, \"file_bytes\": %llu, \"empty_files\": %llu, \"input_errors\": %llu, "
-                   "\"parts\": %llu, \"threads\": %d, \"peak_rss_kb\": %ld}\n",
+                   "\"parts\": %llu, \"threads\": %d, \"peak_rss_kb\": %ld, \"outputs\": ",
                    (unsigned long long)s->files, (unsigned long long)s->file_bytes,
                    (unsigned long long)s->empty_files, (unsigned long long)s->input_errors,
                    (unsigned long long)s->parts, s->threads, s->peak_rss_kb);
+    reasons_json(&s->outputs, out);
+    cm_buf_append_str(out, "}\n");
 }
 
 int cm_task_stats_write(const cm_task_stats *s, const char *path, cm_err *err)
@@ -190,6 +196,7 @@ static int stats_visit(void *user, const char *const *path, int depth, cm_json_t
         snprintf(key, sizeof key, "%s", path[1]);
         if (!strcmp(path[0], "removed")) cm_reasons_add(&s->counts.removed, key, (uint64_t)num);
         else if (!strcmp(path[0], "malformed_by")) cm_reasons_add(&s->counts.malformed_by, key, (uint64_t)num);
+        else if (!strcmp(path[0], "outputs")) cm_reasons_add(&s->outputs, key, (uint64_t)num);
         return 0;
     }
     if (depth != 1) return 0;
@@ -244,6 +251,7 @@ static void add_task(cm_task_stats *sum, const cm_task_stats *t)
     sum->empty_files += t->empty_files;
     sum->input_errors += t->input_errors;
     sum->parts += t->parts;
+    for (size_t i = 0; i < t->outputs.n; i++) cm_reasons_add(&sum->outputs, t->outputs.items[i].name, t->outputs.items[i].count);
     sum->tasks = t->tasks;
     if (t->peak_rss_kb > sum->peak_rss_kb) sum->peak_rss_kb = t->peak_rss_kb;
 }
@@ -344,11 +352,16 @@ int cm_summary_write(const char *out_dir, cm_err *err)
             counts_json(&st->sum.counts, st->sum.seconds, &b);
             cm_buf_appendf(&b,
                            ", \"tasks\": %d, \"tasks_done\": %d, \"files\": %llu, \"file_bytes\": %llu, "
-                           "\"empty_files\": %llu, \"input_errors\": %llu, \"parts\": %llu, \"peak_rss_kb\": %ld}",
+                           "\"empty_files\": %llu, \"input_errors\": %llu, \"parts\": %llu, \"peak_rss_kb\": %ld",
                            st->sum.tasks, st->tasks_done, (unsigned long long)st->sum.files,
                            (unsigned long long)st->sum.file_bytes, (unsigned long long)st->sum.empty_files,
                            (unsigned long long)st->sum.input_errors, (unsigned long long)st->sum.parts,
                            st->sum.peak_rss_kb);
+            if (st->sum.outputs.n) {
+                cm_buf_append_str(&b, ", \"outputs\": ");
+                reasons_json(&st->sum.outputs, &b);
+            }
+            cm_buf_append_char(&b, '}');
             all_balanced &= cm_counts_balanced(&st->sum.counts);
         }
         cm_buf_appendf(&b, "\n  },\n  \"balanced\": %s\n}\n", all_balanced ? "true" : "false");

@@ -64,6 +64,7 @@ typedef struct cm_task_stats {
     uint64_t parts;         /* output parts written */
     int threads;
     long peak_rss_kb;
+    cm_reasons outputs;     /* what the stage made besides records ("chunks" -> count), summed in summary.json */
 } cm_task_stats;
 
 void cm_task_stats_init(cm_task_stats *s);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zstd.h>
 
 void cm_part_writer_init(cm_part_writer *w, const char *dir, const char *prefix, const char *ext, uint64_t part_bytes)
 {
@@ -68,6 +69,20 @@ void cm_part_writer_free(cm_part_writer *w)
     free(w->dir);
     free(w->prefix);
     free(w->ext);
+}
+
+int cm_part_writer_flush_zstd(cm_part_writer *w, ZSTD_CCtx *cctx, cm_buf *plain, cm_buf *scratch, size_t min_bytes,
+                              cm_err *err)
+{
+    if (!plain->len || plain->len < min_bytes) return 0;
+    size_t bound = ZSTD_compressBound(plain->len);
+    cm_buf_clear(scratch);
+    cm_buf_reserve(scratch, bound);
+    size_t z = ZSTD_compress2(cctx, scratch->data, bound, plain->data, plain->len);
+    if (ZSTD_isError(z)) return cm_errorf(err, "zstd: %s", ZSTD_getErrorName(z));
+    int rc = cm_part_writer_write(w, scratch->data, z, plain->len, err);
+    cm_buf_clear(plain);
+    return rc;
 }
 
 int cm_remove_prefixed(const char *dir, const char *prefix, cm_err *err)

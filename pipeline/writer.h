@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <zstd.h>
+
 #include "util.h"
 
 typedef struct cm_part_writer {
@@ -24,6 +26,10 @@ typedef struct cm_part_writer {
 
 void cm_part_writer_init(cm_part_writer *w, const char *dir, const char *prefix, const char *ext, uint64_t part_bytes);
 int cm_part_writer_write(cm_part_writer *w, const void *data, size_t n, uint64_t raw_bytes, cm_err *err);
+/* Compresses plain into one zstd frame, writes it to the current part and
+ * empties plain -- when plain holds at least min_bytes (0: any). */
+int cm_part_writer_flush_zstd(cm_part_writer *w, ZSTD_CCtx *cctx, cm_buf *plain, cm_buf *scratch,
+                              size_t min_bytes, cm_err *err);
 /* Finishes the current part (rename). */
 int cm_part_writer_close(cm_part_writer *w, cm_err *err);
 /* Removes the unfinished part; for a task that failed. */

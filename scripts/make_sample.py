@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generates corpusmill's embedded sample: a few hundred Chinese and English
 documents in the shapes of WanJuan 1.0 (part-*.jsonl.tar.gz, {id, content}),
-WanJuan-CC (plain JSONL, 13 fields) and a zstd JSONL shard, with the things a
+WanJuan-CC (plain JSONL, 13 fields), a zstd JSONL shard and a small Markdown
+knowledge base (sample/kb/, for chunking by headings), with the things a
 cleaning pipeline must deal with: boilerplate, spam, very short documents,
 exact and near duplicates, text that needs Unicode normalization, a WanJuan
 Exam-cn record, and two malformed lines.
@@ -158,6 +159,74 @@ SPAM_ZH = "免费下载 高清电影 在线观看 最新电视剧 无广告 "
 SPAM_EN = "BUY CHEAP WATCHES ONLINE best price click here "
 LOREM = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor "
          "incididunt ut labore et dolore magna aliqua.")
+
+# A small knowledge base in Markdown (one document per file, id = its path):
+# headings and lists, long enough to be cut into chunks.
+KB_ZH = """# 龙井茶知识手册
+
+龙井茶是中国著名的绿茶，产于浙江省杭州市西湖一带。
+它以色绿、香郁、味甘、形美闻名，被称为“绿茶皇后”。
+本手册整理了产地、采摘、加工和冲泡的基本知识，供茶馆员工培训使用。
+
+## 产地与品种
+
+西湖龙井的核心产区包括狮峰、龙井、云栖、虎跑和梅家坞等地。
+这些地方土壤微酸，雨量充沛，山间常年云雾缭绕，适合茶树生长。
+常见的品种有龙井群体种和龙井四十三号。
+群体种发芽较晚，香气更丰富；四十三号发芽早，产量高，外形整齐。
+不同产区的茶叶风味略有差别，狮峰龙井香气高锐，梅家坞龙井滋味鲜爽。
+购买时应查看产地证明标识，避免买到外地茶冒充的产品。
+
+## 采摘时节
+
+### 明前茶与雨前茶
+
+清明节以前采摘的茶叶称为明前茶。
+这时气温较低，芽叶生长缓慢，内含物质积累充分，所以滋味鲜醇，产量却很少。
+一斤特级明前茶需要采摘三万多个嫩芽，价格因此较高。
+清明以后、谷雨以前采摘的茶叶称为雨前茶。
+雨前茶芽叶稍大，滋味浓厚，价格比明前茶实惠，是日常饮用的好选择。
+采摘时要求一芽一叶或一芽二叶，不能带老叶和茶梗。
+
+## 加工与冲泡
+
+鲜叶采回后先摊放四到六个小时，让部分水分散失。
+然后进入青锅工序，锅温约八十度，用手抓、抖、搭、拓等手法使茶叶初步成形。
+青锅后的茶叶需要回潮一小时左右，再进行辉锅，使外形更加扁平光滑。
+整个过程全凭炒茶师傅的经验，火候稍有偏差就会影响香气。
+冲泡时选用玻璃杯，先用热水温杯，再投入三克左右的茶叶。
+水温控制在八十到八十五度，先注入少量热水浸润茶叶，半分钟后再加水至七分满。
+等待两到三分钟即可品饮，续水两到三次为宜。
+水温过高会烫熟嫩芽，使茶汤发黄、滋味苦涩。
+存放时应密封冷藏，避免受潮和串味。
+"""
+
+KB_EN = """# Visiting the Brooklyn Bridge: a guide for new staff
+
+This guide collects what visitor-centre staff are asked most often about the bridge: its history, how to walk across it, and where to find help. Keep it at the desk and update it when the museum changes its hours.
+
+## History
+
+The bridge was completed in 1883 after fourteen years of construction. It was the first steel-wire suspension bridge, and at the time its main span of 1,595 feet was the longest in the world. The chief engineer, Washington Roebling, fell ill during the work; his wife Emily Warren Roebling carried his instructions to the site and oversaw much of the project.
+
+On opening day, May 24, 1883, about 150,000 people walked across. A week later a rumour that the bridge was about to collapse caused a stampede in which twelve people died. In 1884 a circus led twenty-one elephants over the bridge to show that it was safe.
+
+## Walking across
+
+The walkway is on an elevated promenade above the traffic lanes. A walk from Manhattan to Brooklyn takes about thirty minutes at an easy pace, longer if you stop for photographs. Visitors should:
+
+- keep to the pedestrian side of the promenade, because cyclists use the other lane;
+- avoid the middle of the day in summer, when the walkway is crowded and there is little shade;
+- start from the Brooklyn side at sunset for the best view of the Manhattan skyline.
+
+### Accessibility
+
+Both entrances have ramps, and the promenade has no stairs. Benches are few, so visitors who need to rest should plan a stop at the towers, where the walkway widens.
+
+## Getting help
+
+The visitor centre near the Manhattan entrance is open from nine to five. Lost property goes to the park office, and first aid is available at both entrances. In an emergency, call the number printed on the blue signs along the railing.
+"""
 
 
 def paragraphs(rng, sentences, lang):
@@ -322,6 +391,12 @@ def main(out_dir):
     zst = os.path.join(out_dir, "web-en-000.jsonl.zst")
     data = jsonl([{"id": "zst-" + d["id"], "text_source": "mirror", "content": d["content"]} for d in en[:40]])
     subprocess.run(["zstd", "-q", "-19", "-f", "-o", zst], input=data, check=True)
+
+    kb = os.path.join(out_dir, "kb")
+    os.makedirs(kb, exist_ok=True)
+    for name, text in (("longjing-tea.md", KB_ZH), ("brooklyn-bridge.md", KB_EN)):
+        with open(os.path.join(kb, name), "w", encoding="utf-8") as f:
+            f.write(text)
 
 
 if __name__ == "__main__":

@@ -109,11 +109,14 @@ static void test_markdown(void)
                      "apt-get it.\n"
                      "## Use\n"
                      "Call it.\n"
-                     "#hashtag is not a heading\n";
+                     "#hashtag is not a heading\n"
+                     "# Appendix\n"
+                     "## Tables\n"
+                     "A table.\n";
     const cm_chunk *ks;
     cm_chunker *c = make(1000, 0);
     size_t n = split(c, md, &ks);
-    CHECK(n == 5);
+    CHECK(n == 6);
     char p[256];
     path(md, &ks[0], p, sizeof p);
     CHECK_STR(p, "");
@@ -129,6 +132,10 @@ static void test_markdown(void)
     path(md, &ks[4], p, sizeof p);
     CHECK_STR(p, "Guide > Use");
     CHECK_STR(out[4], "## Use\nCall it.\n#hashtag is not a heading");
+    /* a heading with only a subheading under it joins the subheading's chunk */
+    path(md, &ks[5], p, sizeof p);
+    CHECK_STR(p, "Appendix > Tables");
+    CHECK_STR(out[5], "# Appendix\n## Tables\nA table.");
     cm_chunker_free(c);
     /* markdown off: one section */
     cm_chunker_opts o = {1000, 0, 0};

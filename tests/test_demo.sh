@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 cp -r "$SRC/sample" "$SRC/configs" .
 "$CM" run configs/demo.yaml --out demo -j 2 --progress none 2>err || { cat err; fail "demo run failed"; }
 check_accounting demo
-assert_eq "$(stage_get demo files)" 4 "all sample files read"
+assert_eq "$(stage_get demo files)" 6 "all sample files read"
 [ "$(stage_get demo read)" -gt 400 ] || fail "the sample has a few hundred documents"
 [ "$(stage_get demo kept)" -gt 250 ] || fail "most are kept"
 # the quality filters act on the sample's spam, boilerplate and short documents, each with its reason
@@ -30,7 +30,14 @@ assert_contains "$(cat err)" "demo/summary.json" "run says where the summary is"
 [ "$(jq '.stages.dedup.removed["dedup:exact"] // 0' demo/summary.json)" -gt 10 ] || fail "exact duplicates kept"
 [ "$(jq '.stages.dedup.removed["dedup:minhash"] // 0' demo/summary.json)" -gt 0 ] || fail "near duplicates kept"
 assert_eq "$(jq '.stages.dedup.read' demo/summary.json)" "$(stage_get demo kept)" "dedup reads what clean kept"
-find demo/rejected/dedup -name '*.zst' | xargs zstdcat | jq -e 'select(.corpusmill.duplicate_of.file == null)' >/dev/null &&
+[ "$(find demo/rejected/dedup -name '*.zst' | xargs zstdcat | jq -c 'select(.corpusmill.duplicate_of.file == null)' | wc -l)" -eq 0 ] ||
   fail "a duplicate without its representative"
 assert_contains "$(cat err)" "corpusmill: dedup: read" "run prints the dedup funnel"
+# embed after dedup, with the hash model: every deduplicated document in chunks, one vector per chunk
+assert_eq "$(jq '.stages.embed.read' demo/summary.json)" "$(jq '.stages.dedup.kept' demo/summary.json)" "embed reads what dedup kept"
+[ "$(jq '.stages.embed.outputs.vectors' demo/summary.json)" -ge "$(jq '.stages.embed.read' demo/summary.json)" ] ||
+  fail "fewer vectors than documents"
+[ "$(find demo/chunks -name '*.zst' | xargs zstdcat | jq -c 'select(.doc_id == "kb/longjing-tea.md" and .headings[-1] == "明前茶与雨前茶")' | wc -l)" -eq 1 ] ||
+  fail "the Markdown knowledge base's heading path is missing"
+assert_contains "$(cat err)" "corpusmill: embed: read" "run prints the embed funnel"
 echo "demo: ok"

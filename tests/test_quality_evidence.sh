@@ -34,9 +34,9 @@ echo "chinesewebtext: clean kept $clean_kept/10, dirty dropped $dirty_dropped/10
 [ "$clean_kept" -ge 9 ] || fail "only $clean_kept of 10 clean Chinese samples kept"
 [ "$dirty_dropped" -ge 9 ] || fail "only $dirty_dropped of 10 dirty Chinese samples dropped"
 # every removal names the filter and the rule, and carries the signals it was judged on
-rejected_records zh | jq -e 'select((.corpusmill.reason | test("^[a-z_0-9]+:[a-z_0-9]+$") | not) or (.corpusmill.signals.chars == null))' \
-  >/dev/null && fail "a removal without a filter:rule reason or signals"
-kept_records zh | jq -e 'select(.corpusmill.signals.words == null or .corpusmill.language == null)' >/dev/null &&
+[ "$(rejected_records zh | jq -c 'select((.corpusmill.reason | test("^[a-z_0-9]+:[a-z_0-9]+$") | not) or (.corpusmill.signals.chars == null))' | wc -l)" -eq 0 ] ||
+  fail "a removal without a filter:rule reason or signals"
+[ "$(kept_records zh | jq -c 'select(.corpusmill.signals.words == null or .corpusmill.language == null)' | wc -l)" -eq 0 ] ||
   fail "a kept record without signals or language"
 
 # both recipes over every text file
