@@ -172,7 +172,25 @@ static const float *weight(loader *l, const char *name, int64_t d0, int64_t d1)
     return p;
 }
 
-/* q, k, v of layer i fused into [3H, H] and [3H]. */
+/* dst[i * ld + col0 + o] = src[o * in + i]: a Linear weight [out, in]
+ * transposed into columns col0.. of a row-major [in, ld] matrix. */
+static void transpose_into(const float *src, size_t out, size_t in, float *dst, size_t ld, size_t col0)
+{
+    for (size_t o = 0; o < out; o++)
+        for (size_t i = 0; i < in; i++) dst[i * ld + col0 + o] = src[o * in + i];
+}
+
+/* A Linear weight [out, in], transposed to [in, out]. NULL with err. */
+static const float *linear_weight(loader *l, const char *name, int64_t out, int64_t in)
+{
+    const float *w = weight(l, name, out, in);
+    if (!w) return NULL;
+    float *t = own(l->m, (size_t)(out * in));
+    transpose_into(w, (size_t)out, (size_t)in, t, (size_t)out, 0);
+    return t;
+}
+
+/* q, k, v of layer i fused into [H, 3H] and [3H]. */
 static int fuse_qkv(loader *l, int i, cm_bert_layer *ly)
 {
     int64_t H = l->m->cfg.hidden;
@@ -184,7 +202,7 @@ static int fuse_qkv(loader *l, int i, cm_bert_layer *ly)
         snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.weight", i, part[p]);
         const float *src = weight(l, name, H, H);
         if (!src) return -1;
-        memcpy(w + p * H * H, src, (size_t)(H * H) * sizeof *w);
+        transpose_into(src, (size_t)H, (size_t)H, w, (size_t)(3 * H), (size_t)(p * H));
         snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.bias", i, part[p]);
         if (!(src = weight(l, name, H, 0))) return -1;
         memcpy(b + p * H, src, (size_t)H * sizeof *b);
@@ -203,18 +221,24 @@ static int load_layer(loader *l, int i, cm_bert_layer *ly)
         snprintf(n, sizeof n, "encoder.layer.%d.%s", i, suffix);                  \
         if (!(ly->field = weight(l, n, d0, d1))) return -1;                       \
     } while (0)
+#define LIN(field, suffix, out, in)                                               \
+    do {                                                                          \
+        snprintf(n, sizeof n, "encoder.layer.%d.%s", i, suffix);                  \
+        if (!(ly->field = linear_weight(l, n, out, in))) return -1;               \
+    } while (0)
     if (fuse_qkv(l, i, ly)) return -1;
-    W(out_w, "attention.output.dense.weight", H, H);
+    LIN(out_w, "attention.output.dense.weight", H, H);
     W(out_b, "attention.output.dense.bias", H, 0);
     W(ln1_g, "attention.output.LayerNorm.weight", H, 0);
     W(ln1_b, "attention.output.LayerNorm.bias", H, 0);
-    W(ff1_w, "intermediate.dense.weight", I, H);
+    LIN(ff1_w, "intermediate.dense.weight", I, H);
     W(ff1_b, "intermediate.dense.bias", I, 0);
-    W(ff2_w, "output.dense.weight", H, I);
+    LIN(ff2_w, "output.dense.weight", H, I);
     W(ff2_b, "output.dense.bias", H, 0);
     W(ln2_g, "output.LayerNorm.weight", H, 0);
     W(ln2_b, "output.LayerNorm.bias", H, 0);
 #undef W
+#undef LIN
     return 0;
 }
 
