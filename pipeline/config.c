@@ -72,6 +72,11 @@ static int read_embed(cm_config *c, const cm_conf *n, cm_err *err)
         return -1;
     if (c->embed.max_tokens && c->embed.overlap >= c->embed.max_tokens)
         return cm_conf_error(err, cm_conf_get(chunk, "overlap"), "overlap must be smaller than max_tokens");
+    const cm_conf *qp = cm_conf_get(n, "query_prefix");
+    if (qp && qp->plain && (!strcmp(qp->value, "null") || !strcmp(qp->value, "~"))) { /* the model's own */
+        free(c->embed.query_prefix);
+        c->embed.query_prefix = NULL;
+    }
     c->embed.threads = (int)threads;
     return 0;
 }

@@ -69,6 +69,10 @@ int main(void)
         {"clean:\n  invalid_utf8: drop\n", "bad.yaml:2", "replace, quarantine"},
         {"run:\n  max_record_size: 8GiB\n", "bad.yaml:2", "between 1KiB and 1GiB"},
         {"clean:\n  signals: {word_units: jieba}\n", "bad.yaml:2", "fast, icu"},
+        {"embed:\n  chunk:\n    max_token: 100\n", "bad.yaml:3", "unknown key 'max_token' in embed.chunk"},
+        {"embed:\n  chunk: {max_tokens: 64, overlap: 64}\n", "bad.yaml:2", "overlap must be smaller than max_tokens"},
+        {"embed:\n  dim: 0\n", "bad.yaml:2", "between 1 and"},
+        {"embed:\n  modle: hash\n", "bad.yaml:2", "unknown key 'modle' in embed"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         c = cm_config_parse(bad[i].yaml, "bad.yaml", &err);
@@ -104,6 +108,20 @@ int main(void)
         cm_config_free(ref);
         cm_config_free(dflt);
     }
+
+    /* embed: off without its section; defaults; null is the model's own prefix */
+    c = cm_config_parse("", "empty.yaml", &err);
+    CHECK(c && !c->embed.enabled && !strcmp(c->embed.model, "hash") && c->embed.dim == 512 && c->embed.overlap == 32 &&
+          c->embed.max_tokens == 0 && c->embed.markdown && c->embed.query_prefix == NULL);
+    cm_config_free(c);
+    c = cm_config_parse("embed:\n  model: models/bge\n  query_prefix: null\n  chunk: {max_tokens: 300, markdown: false}\n",
+                        "embed.yaml", &err);
+    CHECK(c && c->embed.enabled && !strcmp(c->embed.model, "models/bge") && c->embed.query_prefix == NULL &&
+          c->embed.max_tokens == 300 && !c->embed.markdown);
+    cm_config_free(c);
+    c = cm_config_parse("embed:\n  query_prefix: \"query: \"\n", "embed.yaml", &err);
+    CHECK(c && c->embed.query_prefix && !strcmp(c->embed.query_prefix, "query: "));
+    cm_config_free(c);
 
     /* the shipped demo config loads */
     c = cm_config_load(CM_SOURCE_DIR "/configs/demo.yaml", &err);
