@@ -34,15 +34,15 @@ for kind in minilm bge-small-zh; do
 done
 ZH=../shared/data/zh-news-crud-rag
 if [ -d "$ZH" ]; then
-  echo "== embed-text end to end, bge-small-zh shape, 2000 Chinese chunks of up to 300 characters"
+  echo "== embed-text end to end, bge-small-zh shape, 300 Chinese chunks of 300 characters"
   find "$ZH" -type f \( -name '*.json*' -o -name '*.txt' \) | head -20 | xargs cat | "$PY" -c '
 import sys, re
 text = re.sub(r"\s+", "", sys.stdin.read())
-for i in range(2000):
+for i in range(300):
     print(text[i * 300:(i + 1) * 300])' > bench/data/zh-chunks.txt
   for t in 1 2; do
     /usr/bin/time -f "%e s, peak RSS %M KB" "$BUILD/corpusmill" embed-text --model "$DATA/bge-small-zh" --threads $t \
       --output bench/data/zh.npy < bench/data/zh-chunks.txt 2> bench/data/time.txt
-    echo "embed-text --threads $t: 2000 chunks in $(tail -1 bench/data/time.txt)"
+    echo "embed-text --threads $t: 300 chunks in $(tail -1 bench/data/time.txt)"
   done
 fi

@@ -129,6 +129,19 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The text to embed: text itself, or the query prefix and text. */
+static void with_prefix(cm_embedder *e, const char *text, size_t len, size_t plen, const char **t, size_t *l)
+{
+    *t = text;
+    *l = len;
+    if (!plen) return;
+    cm_buf_clear(&e->text);
+    cm_buf_append(&e->text, e->query_prefix, plen);
+    cm_buf_append(&e->text, text, len);
+    *t = e->text.data;
+    *l = e->text.len;
+}
+
 int cm_embedder_embed(cm_embedder *e, const char *const *texts, const size_t *lens, size_t n, int query, float *out,
                       cm_err *err)
 {
@@ -136,15 +149,9 @@ int cm_embedder_embed(cm_embedder *e, const char *const *texts, const size_t *le
     if (e->hash) {
         size_t dim = cm_hash_embed_dim(e->hash);
         for (size_t i = 0; i < n; i++) {
-            const char *t = texts[i];
-            size_t l = lens[i];
-            if (plen) {
-                cm_buf_clear(&e->text);
-                cm_buf_append(&e->text, e->query_prefix, plen);
-                cm_buf_append(&e->text, texts[i], lens[i]);
-                t = e->text.data;
-                l = e->text.len;
-            }
+            const char *t;
+            size_t l;
+            with_prefix(e, texts[i], lens[i], plen, &t, &l);
             cm_hash_embed_text(e->hash, t, l, out + i * dim);
         }
         return 0;
@@ -158,15 +165,9 @@ int cm_embedder_embed(cm_embedder *e, const char *const *texts, const size_t *le
         e->order = cm_realloc(e->order, n * sizeof *e->order);
     }
     for (size_t i = 0; i < n; i++) {
-        const char *t = texts[i];
-        size_t l = lens[i];
-        if (plen) {
-            cm_buf_clear(&e->text);
-            cm_buf_append(&e->text, e->query_prefix, plen);
-            cm_buf_append(&e->text, texts[i], lens[i]);
-            t = e->text.data;
-            l = e->text.len;
-        }
+        const char *t;
+        size_t l;
+        with_prefix(e, texts[i], lens[i], plen, &t, &l);
         e->lens[i] = (int)cm_wordpiece_encode(e->bert->vocab, t, l, e->ids + i * max_len, max_len);
         e->order[i] = (uint64_t)e->lens[i] << 32 | i;
     }

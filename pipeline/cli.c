@@ -183,6 +183,23 @@ static int parse_args(int argc, char **argv, const char *usage, args *a)
     return 0;
 }
 
+static cm_config *load_config(const args *a);
+
+/* A stage command's arguments and config. NULL when there is nothing more
+ * to do (--help, a usage or config error), with the exit status in *rc; the
+ * caller frees a->inputs in every case. */
+static cm_config *stage_setup(int argc, char **argv, const char *usage, args *a, int *rc)
+{
+    *rc = parse_args(argc, argv, usage, a);
+    if (*rc || a->help) {
+        if (a->help) fputs(usage, stdout);
+        return NULL;
+    }
+    cm_config *cfg = load_config(a);
+    if (!cfg) *rc = CM_EXIT_USAGE;
+    return cfg;
+}
+
 static cm_config *load_config(const args *a)
 {
     cm_err err;
@@ -250,14 +267,9 @@ static void print_result(const char *out)
 static int cmd_clean(int argc, char **argv)
 {
     args a;
-    int r = parse_args(argc, argv, USAGE_CLEAN, &a);
-    if (r || a.help) {
-        if (a.help) fputs(USAGE_CLEAN, stdout);
-        free(a.inputs);
-        return r;
-    }
-    cm_config *cfg = load_config(&a);
-    if (!cfg) { free(a.inputs); return CM_EXIT_USAGE; }
+    int r;
+    cm_config *cfg = stage_setup(argc, argv, USAGE_CLEAN, &a, &r);
+    if (!cfg) { free(a.inputs); return r; }
     cm_clean_opts o = {
         .task = (int)a.task,
         .tasks = a.tasks > 0 ? (int)a.tasks : cfg->run.tasks,
@@ -526,15 +538,9 @@ static int cmd_dedup(int argc, char **argv)
     }
     const char *step = argv[0];
     args a;
-    int r = parse_args(argc - 1, argv + 1, USAGE_DEDUP, &a);
-    if (r || a.help) {
-        if (a.help) fputs(USAGE_DEDUP, stdout);
-        free(a.inputs);
-        return r;
-    }
-    cm_config *cfg = load_config(&a);
-    if (!cfg) { free(a.inputs); return CM_EXIT_USAGE; }
     int rc;
+    cm_config *cfg = stage_setup(argc - 1, argv + 1, USAGE_DEDUP, &a, &rc);
+    if (!cfg) { free(a.inputs); return rc; }
     cm_err err;
     if (!cfg->dedup.enabled) {
         fprintf(stderr, "corpusmill: %s has no dedup section\n", a.config);
@@ -572,15 +578,9 @@ static const char USAGE_EMBED[] =
 static int cmd_embed(int argc, char **argv)
 {
     args a;
-    int r = parse_args(argc, argv, USAGE_EMBED, &a);
-    if (r || a.help) {
-        if (a.help) fputs(USAGE_EMBED, stdout);
-        free(a.inputs);
-        return r;
-    }
-    cm_config *cfg = load_config(&a);
-    if (!cfg) { free(a.inputs); return CM_EXIT_USAGE; }
     int rc;
+    cm_config *cfg = stage_setup(argc, argv, USAGE_EMBED, &a, &rc);
+    if (!cfg) { free(a.inputs); return rc; }
     cm_err err;
     if (!cfg->embed.enabled) {
         fprintf(stderr, "corpusmill: %s has no embed section\n", a.config);
