@@ -167,8 +167,10 @@ static int embed_each(void *user, const cm_stage_record *r, cm_err *err)
         size_t before = s->json.len;
         cm_buf_appendf(&s->json, "{\"chunk_id\":%lld,\"doc_id\":", (long long)id);
         cm_buf_append(&s->json, doc_id, doc_id_len);
-        cm_buf_appendf(&s->json, ",\"doc_key\":%llu,\"index\":%zu,\"start\":%zu,\"end\":%zu,\"length\":%zu",
-                       (unsigned long long)r->key, i, k->char_begin, k->char_end, k->units);
+        cm_buf_appendf(&s->json, ",\"doc_key\":%llu,\"source\":", (unsigned long long)r->key);
+        cm_buf_append_json_bytes(&s->json, s->inputs->files[file].path, strlen(s->inputs->files[file].path));
+        cm_buf_appendf(&s->json, ",\"index\":%zu,\"start\":%zu,\"end\":%zu,\"length\":%zu", i, k->char_begin,
+                       k->char_end, k->units);
         append_headings(&s->json, r->text, k);
         cm_buf_append_str(&s->json, ",\"text\":");
         cm_buf_append_json_bytes(&s->json, r->text + k->bytes.begin, k->bytes.end - k->bytes.begin);

@@ -90,3 +90,53 @@ int cm_npy_close(cm_npy_writer *w, cm_err *err)
     free(w);
     return rc;
 }
+
+/* ---- reading ---- */
+
+void *cm_npy_load(const char *path, cm_npy_dtype dtype, size_t *rows, size_t *cols, cm_err *err)
+{
+    cm_buf b;
+    cm_buf_init(&b);
+    if (cm_read_file(path, &b, (size_t)1 << 40, err)) { cm_buf_free(&b); return NULL; }
+    const unsigned char *d = (const unsigned char *)b.data;
+    size_t hl, off;
+    if (b.len < 10 || memcmp(d, "\x93NUMPY", 6)) goto bad;
+    if (d[6] == 1) { hl = (size_t)d[8] | (size_t)d[9] << 8; off = 10; }
+    else if ((d[6] == 2 || d[6] == 3) && b.len >= 12) {
+        hl = (size_t)d[8] | (size_t)d[9] << 8 | (size_t)d[10] << 16 | (size_t)d[11] << 24;
+        off = 12;
+    } else goto bad;
+    if (off + hl > b.len) goto bad;
+    char dict[512];
+    snprintf(dict, sizeof dict, "%.*s", (int)(hl < sizeof dict - 1 ? hl : sizeof dict - 1), b.data + off);
+    const char *want = dtype == CM_NPY_F32 ? "'<f4'" : "'<i8'";
+    if (!strstr(dict, want)) {
+        cm_errorf(err, "%s: not a %s array (header %s)", path, want, dict);
+        cm_buf_free(&b);
+        return NULL;
+    }
+    if (!strstr(dict, "'fortran_order': False")) goto bad;
+    const char *shape = strstr(dict, "'shape': (");
+    if (!shape) goto bad;
+    unsigned long long r = 0, c = 0;
+    int got = sscanf(shape + 10, "%llu, %llu", &r, &c);
+    if (got < 1) goto bad;
+    *rows = (size_t)r;
+    *cols = got == 2 ? (size_t)c : 0;
+    size_t item = dtype == CM_NPY_F32 ? 4 : 8, n = (size_t)r * (got == 2 ? (size_t)c : 1);
+    off += hl;
+    if (b.len - off != n * item) {
+        cm_errorf(err, "%s: %zu data bytes for %zu values of %zu bytes (truncated?)", path, b.len - off, n, item);
+        cm_buf_free(&b);
+        return NULL;
+    }
+    size_t bytes = n * item;
+    void *out = cm_malloc(bytes ? bytes : 1);
+    memcpy(out, b.data + off, n * item);
+    cm_buf_free(&b);
+    return out;
+bad:
+    cm_errorf(err, "%s: not a .npy file this reader understands", path);
+    cm_buf_free(&b);
+    return NULL;
+}

@@ -1,4 +1,4 @@
-/* npy.h -- a streaming writer of NumPy .npy files (format 1.0) holding a
+/* npy.h -- a streaming writer (and a whole-file reader) of NumPy .npy files (format 1.0) holding a
  * float32 (little-endian) or int64 matrix, so numpy.load reads the embed
  * stage's outputs. Rows are appended as they come; the header is written
  * with room to spare and rewritten with the final row count on close. */
@@ -20,5 +20,10 @@ cm_npy_writer *cm_npy_create(const char *path, cm_npy_dtype dtype, size_t cols, 
 int cm_npy_append(cm_npy_writer *w, const void *values, size_t rows, cm_err *err);
 /* Writes the final header and closes; frees w whatever happens. */
 int cm_npy_close(cm_npy_writer *w, cm_err *err);
+
+/* Reads a whole little-endian, C-order .npy file of dtype: rows, cols (0
+ * for a 1-D array) and the values (free them). NULL with err naming the
+ * file when it is something else or truncated. */
+void *cm_npy_load(const char *path, cm_npy_dtype dtype, size_t *rows, size_t *cols, cm_err *err);
 
 #endif

@@ -19,6 +19,8 @@
 #include "clean.h"
 #include "../dedup/dedup.h"
 #include "../embed/embed_stage.h"
+#include "../index/index_stage.h"
+#include "../index/query.h"
 #include "../embed/embed_text.h"
 #include "config.h"
 #include "inputs.h"
@@ -39,6 +41,8 @@ static const char USAGE[] =
     "  dedup STEP CONFIG  one task of a dedup step: signatures, buckets, clusters, filter\n"
     "  embed CONFIG    one task of the embed stage: chunks and vectors (--task I --tasks N)\n"
     "  embed-text      embed the lines of stdin (--model hash|DIR; see embed-text --help)\n"
+    "  index CONFIG    build the RAG export OUT/rag/ (FAISS index, SQLite chunk store)\n"
+    "  query RAG_DIR TEXT  search an export: dense, bm25 or hybrid\n"
     "  filters         list the clean steps with their options and defaults\n"
     "  config          print every config option with its default\n"
     "  help COMMAND    help on one command (or: corpusmill COMMAND --help)\n"
@@ -260,6 +264,14 @@ static void print_result(const char *out)
                 (unsigned long long)cm_reasons_get(&em.outputs, "chunks"),
                 (unsigned long long)cm_reasons_get(&em.outputs, "vectors"), out, out);
     cm_task_stats_free(&em);
+    cm_task_stats ix;
+    cm_task_stats_init(&ix);
+    int ix_done = 0;
+    cm_stage_load(out, "index", &ix, &ix_done, NULL);
+    if (ix_done)
+        fprintf(stderr, "corpusmill: index: %llu chunks in the RAG export\n  rag          %s/rag/ (corpusmill query %s/rag \"...\")\n",
+                (unsigned long long)ix.counts.kept, out, out);
+    cm_task_stats_free(&ix);
     fprintf(stderr, "  summary   %s/summary.json\n", out);
     cm_task_stats_free(&sum);
 }
@@ -508,6 +520,8 @@ static int cmd_run(int argc, char **argv)
     }
     if (worst == CM_EXIT_OK && cfg->embed.enabled)
         worst = run_tasks(self, &a, out, "embed", NULL, "embed", tasks, jobs, threads, NULL, 0, &failed_tasks);
+    if (worst == CM_EXIT_OK && cfg->embed.enabled && cfg->index.enabled)
+        worst = run_tasks(self, &a, out, "index", NULL, "index", 1, 1, threads, NULL, 0, &failed_tasks);
     if (cm_summary_write(out, &err)) fprintf(stderr, "corpusmill: %s\n", err.msg);
     print_result(out);
     fprintf(stderr, "corpusmill: finished in %.2f s%s\n", cm_now() - t0,
@@ -605,6 +619,37 @@ static int cmd_embed(int argc, char **argv)
     return rc;
 }
 
+static const char USAGE_INDEX[] =
+    "usage: corpusmill index CONFIG [--out DIR] [--force]\n"
+    "\n"
+    "Builds the RAG export from embed's outputs (one task, after every embed task):\n"
+    "  OUT/rag/index.faiss     FAISS index of the chunk vectors (ids = chunk ids)\n"
+    "  OUT/rag/chunks.sqlite   the chunks, and an FTS5 table for BM25\n"
+    "  OUT/rag/manifest.json   embedder, chunking, index factory, counts, sha256\n"
+    "The config's `index` section picks the FAISS factory (`corpusmill config`).\n";
+
+static int cmd_index(int argc, char **argv)
+{
+    args a;
+    int rc;
+    cm_config *cfg = stage_setup(argc, argv, USAGE_INDEX, &a, &rc);
+    if (!cfg) { free(a.inputs); return rc; }
+    cm_err err;
+    cm_task_stats st;
+    cm_task_stats_init(&st);
+    int done = 0;
+    rc = cm_index_task(cfg, a.force, &st, &done, &err);
+    if (rc != CM_EXIT_OK) fprintf(stderr, "corpusmill: index: %s\n", err.msg);
+    else if (done) fprintf(stderr, "corpusmill: index already finished (--force to build it again)\n");
+    else if (a.progress != CM_PROGRESS_FD)
+        fprintf(stderr, "corpusmill: index: %llu chunks in %s/rag/ in %.2f s\n", (unsigned long long)st.counts.kept,
+                cfg->output.dir, st.seconds);
+    cm_task_stats_free(&st);
+    cm_config_free(cfg);
+    free(a.inputs);
+    return rc;
+}
+
 static int cmd_filters(void)
 {
     for (size_t i = 0; cm_filters[i]; i++) {
@@ -628,6 +673,8 @@ int cm_cli_main(int argc, char **argv)
         if (!strcmp(argv[2], "clean")) { fputs(USAGE_CLEAN, stdout); return 0; }
         if (!strcmp(argv[2], "embed-text")) { fputs(cm_embed_text_usage, stdout); return 0; }
         if (!strcmp(argv[2], "embed")) { fputs(USAGE_EMBED, stdout); return 0; }
+        if (!strcmp(argv[2], "index")) { fputs(USAGE_INDEX, stdout); return 0; }
+        if (!strcmp(argv[2], "query")) { fputs(cm_query_usage, stdout); return 0; }
         if (!strcmp(argv[2], "dedup")) { fputs(USAGE_DEDUP, stdout); return 0; }
         if (!strcmp(argv[2], "filters") || !strcmp(argv[2], "config")) { fputs(USAGE, stdout); return 0; }
         fprintf(stderr, "corpusmill: no command '%s'\n\n%s", argv[2], USAGE);
@@ -637,6 +684,8 @@ int cm_cli_main(int argc, char **argv)
     if (!strcmp(cmd, "clean")) return cmd_clean(argc - 2, argv + 2);
     if (!strcmp(cmd, "dedup")) return cmd_dedup(argc - 2, argv + 2);
     if (!strcmp(cmd, "embed")) return cmd_embed(argc - 2, argv + 2);
+    if (!strcmp(cmd, "index")) return cmd_index(argc - 2, argv + 2);
+    if (!strcmp(cmd, "query")) return cm_query_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "embed-text")) return cm_embed_text_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "filters")) return cmd_filters();
     if (!strcmp(cmd, "config")) { fputs(cm_config_reference, stdout); return 0; }

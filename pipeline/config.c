@@ -48,6 +48,24 @@ static void set_defaults(cm_config *c)
     c->embed.overlap = 32;
     c->embed.markdown = 1;
     c->embed.part_rows = 1000000;
+    c->index.factory = cm_strdup("auto");
+    c->index.ef_search = 64;
+    c->index.nprobe = 16;
+    c->index.memory = 8ull << 30;
+}
+
+static int read_index(cm_config *c, const cm_conf *n, cm_err *err)
+{
+    static const char *const known[] = {"factory", "ef_search", "nprobe", "memory", NULL};
+    if (!n) return 0;
+    if (cm_conf_check_keys(n, "index", known, err)) return -1;
+    c->index.enabled = 1;
+    return cm_conf_string(n, "factory", &c->index.factory, err) ||
+                   cm_conf_int(n, "ef_search", 1, 1 << 20, &c->index.ef_search, err) ||
+                   cm_conf_int(n, "nprobe", 1, 1 << 20, &c->index.nprobe, err) ||
+                   cm_conf_size(n, "memory", &c->index.memory, err)
+               ? -1
+               : 0;
 }
 
 static int read_embed(cm_config *c, const cm_conf *n, cm_err *err)
@@ -213,11 +231,11 @@ static cm_config *finish(cm_conf *root, const char *name, cm_err *err)
     c->path = cm_strdup(name);
     c->root = root;
     set_defaults(c);
-    static const char *const known[] = {"input", "output", "run", "clean", "dedup", "embed", NULL};
+    static const char *const known[] = {"input", "output", "run", "clean", "dedup", "embed", "index", NULL};
     if (cm_conf_check_keys(root, "the config", known, err) || read_input(c, cm_conf_get(root, "input"), err) ||
         read_output(c, cm_conf_get(root, "output"), err) || read_run(c, cm_conf_get(root, "run"), err) ||
         read_clean(c, cm_conf_get(root, "clean"), err) || read_dedup(c, cm_conf_get(root, "dedup"), err) ||
-        read_embed(c, cm_conf_get(root, "embed"), err)) {
+        read_embed(c, cm_conf_get(root, "embed"), err) || read_index(c, cm_conf_get(root, "index"), err)) {
         cm_config_free(c);
         return NULL;
     }
@@ -243,6 +261,7 @@ void cm_config_free(cm_config *c)
     free(c->embed.model);
     free(c->embed.backend);
     free(c->embed.query_prefix);
+    free(c->index.factory);
     cm_conf_free(c->root);
     free(c->path);
     free(c);
@@ -326,4 +345,10 @@ const char cm_config_reference[] =
     "#     max_tokens: 0      # 0 = auto: 900 characters (hash; HuixiangDou's size) or the model's\n"
     "#                        #   maximum sequence less [CLS] and [SEP] (510 for bge)\n"
     "#     overlap: 32        # units of the previous chunk's end repeated (whole words / CJK characters)\n"
-    "#     markdown: true     # Markdown headings start chunks; the heading path goes with each chunk\n";
+    "#     markdown: true     # Markdown headings start chunks; the heading path goes with each chunk\n"
+    "# index:                 # present: `run` builds the RAG export OUT/rag/ after embed (see index/README.md)\n"
+    "#   factory: auto        # auto: IDMap,Flat below 10,000 vectors, IDMap,HNSW32 while it fits `memory`,\n"
+    "#                        #   IVF{K},Flat beyond (K ~ 8 sqrt(N)); or any FAISS factory string\n"
+    "#   ef_search: 64        # HNSW search breadth (saved with the index)\n"
+    "#   nprobe: 16           # IVF lists searched (saved with the index)\n"
+    "#   memory: 8GiB         # what auto may plan for the index\n";

@@ -87,6 +87,14 @@ typedef struct cm_config {
         int markdown;              /* Markdown headings start chunks                  default: true */
         long part_rows;            /* vectors per embeddings part                     default: 1000000 */
     } embed;
+
+    struct {
+        int enabled;               /* an `index` section is present: run builds OUT/rag/ after embed */
+        char *factory;             /* a FAISS factory string, or auto                 default: auto */
+        long ef_search;            /* HNSW search breadth                             default: 64 */
+        long nprobe;               /* IVF lists searched                              default: 16 */
+        uint64_t memory;           /* budget for auto's choice                        default: 8 GiB */
+    } index;
 } cm_config;
 
 /* Loads and validates path. Filter options are validated too. NULL with err. */

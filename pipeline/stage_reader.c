@@ -147,3 +147,61 @@ int cm_stage_reader_walk(cm_stage_reader *r, const char *stage, int task, cm_sta
     cm_free_list(parts, n);
     return rc;
 }
+
+/* ---- any part file of JSON records ---- */
+
+typedef struct line_walk {
+    cm_json_parser *parser;
+    cm_json_record rec;
+    cm_buf line;
+    cm_json_line_fn fn;
+    void *user;
+    cm_err err;
+    int failed;
+} line_walk;
+
+static void on_json_line(void *user, const char *data, size_t len, uint64_t line, uint64_t offset, int kind,
+                         int damage, uint64_t full_len)
+{
+    (void)offset; (void)kind; (void)full_len;
+    line_walk *w = user;
+    if (w->failed) return;
+    w->failed = 1;
+    if (damage) { cm_errorf(&w->err, "line %llu is damaged", (unsigned long long)line); return; }
+    cm_buf_clear(&w->line);
+    cm_buf_append(&w->line, data, len);
+    cm_buf_reserve(&w->line, CM_JSON_PADDING);
+    memset(w->line.data + w->line.len, ' ', CM_JSON_PADDING);
+    cm_err e;
+    if (cm_json_parse_record(w->parser, w->line.data, w->line.len, &w->rec, &e) != 0) {
+        cm_errorf(&w->err, "line %llu is not valid JSON: %s", (unsigned long long)line, e.msg);
+        return;
+    }
+    w->failed = w->fn(w->user, w->line.data, w->line.len, &w->rec, &w->err) != 0;
+}
+
+int cm_walk_json_lines(const char *path, cm_json_line_fn fn, void *user, cm_err *err)
+{
+    line_walk w;
+    memset(&w, 0, sizeof w);
+    w.parser = cm_json_parser_create();
+    cm_json_record_init(&w.rec);
+    cm_buf_init(&w.line);
+    w.fn = fn;
+    w.user = user;
+    int rc = 0;
+    cm_source *src = cm_source_open(path, err);
+    if (!src) rc = -1;
+    else {
+        const char *member;
+        cm_record_sink sink = {on_json_line, on_blank, &w};
+        if (cm_source_next_member(src, &member, err) == 1 && cm_format_read_lines(src, 1u << 30, CM_REC_JSON, &sink, err))
+            rc = -1;
+        cm_source_close(src);
+        if (w.failed) rc = cm_errorf(err, "%s: %s", path, w.err.msg);
+    }
+    cm_json_parser_free(w.parser);
+    cm_json_record_free(&w.rec);
+    cm_buf_free(&w.line);
+    return rc;
+}

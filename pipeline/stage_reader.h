@@ -49,4 +49,10 @@ const cm_input_list *cm_stage_reader_inputs(const cm_stage_reader *r);
 int cm_stage_reader_walk(cm_stage_reader *r, const char *stage, int task, cm_stage_record_fn fn, void *user,
                          cm_err *err);
 
+/* Calls fn for every JSON record of one output part (.jsonl.zst or
+ * .jsonl), parsed (top-level members; offsets into line). A record that is
+ * not valid JSON stops the walk with an error naming the file. */
+typedef int (*cm_json_line_fn)(void *user, const char *line, size_t len, const cm_json_record *rec, cm_err *err);
+int cm_walk_json_lines(const char *path, cm_json_line_fn fn, void *user, cm_err *err);
+
 #endif

@@ -13,7 +13,11 @@ PACKAGES=(
   libxxhash-dev                          # hashing
   libpcre2-dev                           # PII patterns
   libcld2-dev                            # language identification
-  libopenblas-dev                        # sgemm for the BERT encoder
+  libopenblas-dev liblapack-dev          # sgemm for the BERT encoder; BLAS/LAPACK for FAISS
+  dpkg-dev                               # unpacks Debian's faiss source (scripts/build_faiss.sh)
+  libsqlite3-dev sqlite3                 # the RAG chunk store (FTS5), and its CLI for tests
+  nettle-dev                             # sha256 of the exported files
+  python3-faiss                          # tests load the export with Python's faiss
   zstd xz-utils bzip2 gzip tar           # fixtures in tests and the bench corpus
   jq python3                             # test assertions, sample and bench generators
   python3-numpy                          # reads the .npy outputs back in tests
@@ -23,12 +27,13 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "setup: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# FAISS with its C API, built once from Debian's source into a cache
+bash "$(dirname "$0")/build_faiss.sh" >/dev/null

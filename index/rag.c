@@ -1,0 +1,631 @@
+/* rag.c -- building and searching the RAG export (see rag.h). FAISS through
+ * its own C API; SQLite with FTS5 for the chunk store and BM25. */
+#define _GNU_SOURCE
+#include "rag.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <nettle/sha2.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <faiss/c_api/AutoTune_c.h>
+#include <faiss/c_api/Index_c.h>
+#include <faiss/c_api/error_c.h>
+#include <faiss/c_api/index_factory_c.h>
+#include <faiss/c_api/index_io_c.h>
+
+#include "../embed/embedder.h"
+#include "../embed/npy.h"
+#include "../pipeline/clean.h"
+#include "../pipeline/json.h"
+#include "../pipeline/stage_reader.h"
+#include "../pipeline/writer.h"
+#include "bm25_terms.h"
+
+#define RRF_K 60
+#define FUSION_DEPTH 100 /* each list's depth for hybrid */
+#define VERSION "0.1.0"
+
+static int faiss_error(cm_err *err, const char *what)
+{
+    const char *e = faiss_get_last_error();
+    return cm_errorf(err, "FAISS: %s: %s", what, e ? e : "unknown error");
+}
+
+/* ---- the embeddings' manifest ---- */
+
+typedef struct emb_manifest {
+    char model[4096];
+    char unit[32];
+    long dim, max, overlap;
+    int lexical;
+    char *raw; /* the whole file, copied into the export's manifest */
+} emb_manifest;
+
+static int visit_emb(void *user, const char *const *path, int depth, cm_json_type type, double num, const char *str,
+                     size_t len)
+{
+    emb_manifest *m = user;
+    if (depth == 1 && type == CM_JSON_STRING && !strcmp(path[0], "model"))
+        snprintf(m->model, sizeof m->model, "%.*s", (int)len, str);
+    else if (depth == 1 && type == CM_JSON_NUMBER && !strcmp(path[0], "dim")) m->dim = (long)num;
+    else if (depth == 1 && type == CM_JSON_BOOL && !strcmp(path[0], "lexical")) m->lexical = num != 0;
+    else if (depth == 2 && !strcmp(path[0], "chunk")) {
+        if (type == CM_JSON_STRING && !strcmp(path[1], "unit")) snprintf(m->unit, sizeof m->unit, "%.*s", (int)len, str);
+        else if (type == CM_JSON_NUMBER && !strcmp(path[1], "max")) m->max = (long)num;
+        else if (type == CM_JSON_NUMBER && !strcmp(path[1], "overlap")) m->overlap = (long)num;
+    }
+    return 0;
+}
+
+static int read_emb_manifest(const char *out, emb_manifest *m, cm_err *err)
+{
+    memset(m, 0, sizeof *m);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/embeddings/manifest.json", out);
+    cm_buf b;
+    cm_buf_init(&b);
+    cm_err e;
+    if (cm_read_file(path, &b, 1 << 20, &e) || cm_json_visit(b.data, b.len, visit_emb, m, &e)) {
+        cm_buf_free(&b);
+        return cm_errorf(err, "%s: %s (run embed first)", path, e.msg);
+    }
+    if (m->dim < 1 || !m->model[0]) { cm_buf_free(&b); return cm_errorf(err, "%s: no model or dim", path); }
+    while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == ' ')) b.data[--b.len] = 0;
+    m->raw = b.data; /* owned now */
+    return 0;
+}
+
+/* ---- the FAISS index ---- */
+
+/* auto: the choice and why, from the count and dimension. */
+static void choose_factory(const cm_config *cfg, size_t n, long dim, char *factory, size_t cap, char *why, size_t wcap)
+{
+    if (strcmp(cfg->index.factory, "auto")) {
+        snprintf(factory, cap, "%s", cfg->index.factory);
+        snprintf(why, wcap, "index.factory in the config");
+        return;
+    }
+    double hnsw_bytes = (double)n * ((double)dim * 4 + 32 * 2 * 4 + 16);
+    if (n < 10000) {
+        snprintf(factory, cap, "IDMap,Flat");
+        snprintf(why, wcap, "%zu vectors: fewer than 10,000, exact search is fast enough", n);
+    } else if (hnsw_bytes <= (double)cfg->index.memory) {
+        snprintf(factory, cap, "IDMap,HNSW32");
+        snprintf(why, wcap, "%zu vectors: HNSW32 needs about %.0f MB, within index.memory", n, hnsw_bytes / 1e6);
+    } else {
+        size_t k = 1;
+        while (k * k < 64 * n) k <<= 1; /* a power of two near 8 sqrt(n) */
+        snprintf(factory, cap, "IVF%zu,Flat", k);
+        snprintf(why, wcap, "%zu vectors: HNSW32 (%.0f MB) would exceed index.memory; IVF with ~8 sqrt(N) lists", n,
+                 hnsw_bytes / 1e6);
+    }
+}
+
+typedef struct parts {
+    char **ids;     /* embeddings/part-*.ids.npy */
+    size_t n;
+} parts;
+
+static int list_parts(const char *out, parts *p, cm_err *err)
+{
+    char dir[4300];
+    snprintf(dir, sizeof dir, "%s/embeddings", out);
+    size_t n;
+    char **all = cm_list_dir(dir, "part-", &n);
+    memset(p, 0, sizeof *p);
+    p->ids = cm_calloc(n ? n : 1, sizeof *p->ids);
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(all[i]);
+        if (l > 8 && !strcmp(all[i] + l - 8, ".ids.npy")) p->ids[p->n++] = cm_strdup(all[i]);
+    }
+    cm_free_list(all, n);
+    if (!p->n) return cm_errorf(err, "%s has no embeddings parts (run embed first)", dir);
+    return 0;
+}
+
+static void free_parts(parts *p)
+{
+    for (size_t i = 0; i < p->n; i++) free(p->ids[i]);
+    free(p->ids);
+}
+
+/* The vectors and ids of part i; checked to agree. */
+static int load_part(const parts *p, size_t i, long dim, float **vec, int64_t **ids, size_t *rows, cm_err *err)
+{
+    char vpath[4300];
+    snprintf(vpath, sizeof vpath, "%.*s.npy", (int)(strlen(p->ids[i]) - 8), p->ids[i]);
+    size_t r1, c1, r2, c2;
+    *ids = cm_npy_load(p->ids[i], CM_NPY_I64, &r1, &c1, err);
+    if (!*ids) return -1;
+    *vec = cm_npy_load(vpath, CM_NPY_F32, &r2, &c2, err);
+    if (!*vec) { free(*ids); return -1; }
+    if (r1 != r2 || c1 != 0 || (long)c2 != dim) {
+        free(*ids);
+        free(*vec);
+        return cm_errorf(err, "%s: %zu ids for %zu rows of %zu (dim %ld)", p->ids[i], r1, r2, c2, dim);
+    }
+    *rows = r1;
+    return 0;
+}
+
+static int build_index(const cm_config *cfg, const emb_manifest *em, const char *path, char *factory, size_t fcap,
+                       char *why, size_t wcap, char *params, size_t pcap, uint64_t *total, cm_err *err)
+{
+    parts p;
+    if (list_parts(cfg->output.dir, &p, err)) { free_parts(&p); return -1; }
+    size_t n = 0;
+    for (size_t i = 0; i < p.n; i++) {
+        size_t r, c;
+        int64_t *ids = cm_npy_load(p.ids[i], CM_NPY_I64, &r, &c, err);
+        if (!ids) { free_parts(&p); return -1; }
+        free(ids);
+        n += r;
+    }
+    choose_factory(cfg, n, em->dim, factory, fcap, why, wcap);
+    FaissIndex *idx = NULL;
+    int rc = 0;
+    if (faiss_index_factory(&idx, (int)em->dim, factory, METRIC_INNER_PRODUCT)) {
+        rc = faiss_error(err, factory);
+        free_parts(&p);
+        return rc;
+    }
+    if (!faiss_Index_is_trained(idx)) {
+        /* a deterministic sample: every stride-th vector */
+        size_t want = n < 100000 ? n : 100000, stride = n / (want ? want : 1), got = 0, seen = 0;
+        float *sample = cm_malloc((want ? want : 1) * (size_t)em->dim * sizeof *sample);
+        for (size_t i = 0; i < p.n && rc == 0; i++) {
+            float *vec;
+            int64_t *ids;
+            size_t rows;
+            if (load_part(&p, i, em->dim, &vec, &ids, &rows, err)) { rc = -1; break; }
+            for (size_t j = 0; j < rows && got < want; j++, seen++)
+                if (seen % (stride ? stride : 1) == 0)
+                    memcpy(sample + got++ * (size_t)em->dim, vec + j * (size_t)em->dim, (size_t)em->dim * sizeof *vec);
+            free(vec);
+            free(ids);
+        }
+        if (rc == 0 && faiss_Index_train(idx, (idx_t)got, sample)) rc = faiss_error(err, "train");
+        free(sample);
+    }
+    for (size_t i = 0; i < p.n && rc == 0; i++) {
+        float *vec;
+        int64_t *ids;
+        size_t rows;
+        if (load_part(&p, i, em->dim, &vec, &ids, &rows, err)) { rc = -1; break; }
+        if (faiss_Index_add_with_ids(idx, (idx_t)rows, vec, ids)) rc = faiss_error(err, "add_with_ids");
+        free(vec);
+        free(ids);
+    }
+    params[0] = 0;
+    if (rc == 0 && (strstr(factory, "HNSW") || strstr(factory, "IVF"))) {
+        if (strstr(factory, "HNSW")) snprintf(params, pcap, "efSearch=%ld", cfg->index.ef_search);
+        else snprintf(params, pcap, "nprobe=%ld", cfg->index.nprobe);
+        FaissParameterSpace *ps = NULL;
+        if (faiss_ParameterSpace_new(&ps) || faiss_ParameterSpace_set_index_parameters(ps, idx, params))
+            rc = faiss_error(err, params);
+        faiss_ParameterSpace_free(ps);
+    }
+    if (rc == 0 && faiss_write_index_fname(idx, path)) rc = faiss_error(err, path);
+    *total = (uint64_t)faiss_Index_ntotal(idx);
+    faiss_Index_free(idx);
+    free_parts(&p);
+    return rc;
+}
+
+/* ---- the chunk store ---- */
+
+typedef struct store {
+    sqlite3 *db;
+    sqlite3_stmt *chunk, *fts;
+    cm_buf terms;
+    uint64_t n;
+} store;
+
+static int sql_error(sqlite3 *db, cm_err *err, const char *what)
+{
+    return cm_errorf(err, "SQLite: %s: %s", what, db ? sqlite3_errmsg(db) : "cannot open");
+}
+
+static long member(const cm_json_record *rec, const char *key, cm_json_type type)
+{
+    long i = cm_json_find(rec, key, NULL);
+    return i >= 0 && rec->members[i].type == type ? i : -1;
+}
+
+static int store_chunk(void *user, const char *line, size_t len, const cm_json_record *rec, cm_err *err)
+{
+    (void)len;
+    store *s = user;
+    long id = member(rec, "chunk_id", CM_JSON_NUMBER), text = member(rec, "text", CM_JSON_STRING);
+    long doc = cm_json_find(rec, "doc_id", NULL), heads = member(rec, "headings", CM_JSON_ARRAY);
+    if (id < 0 || text < 0 || doc < 0) return cm_errorf(err, "a chunk record without chunk_id, doc_id or text");
+    const cm_json_member *m = rec->members;
+    sqlite3_stmt *st = s->chunk;
+    sqlite3_reset(st);
+    long long cid = strtoll(line + m[id].value_start, NULL, 10);
+    sqlite3_bind_int64(st, 1, cid);
+    if (m[doc].type == CM_JSON_STRING) sqlite3_bind_text(st, 2, cm_json_str(rec, &m[doc]), (int)m[doc].str_len, SQLITE_STATIC);
+    else sqlite3_bind_text(st, 2, line + m[doc].value_start, (int)(m[doc].value_end - m[doc].value_start), SQLITE_STATIC);
+    static const char *const ints[] = {"doc_key", "index", "start", "end", "length"};
+    for (int i = 0; i < 5; i++) {
+        long k = member(rec, ints[i], CM_JSON_NUMBER);
+        if (k >= 0) sqlite3_bind_int64(st, 3 + i, strtoll(line + m[k].value_start, NULL, 10));
+        else sqlite3_bind_null(st, 3 + i);
+    }
+    long src = member(rec, "source", CM_JSON_STRING);
+    if (src >= 0) sqlite3_bind_text(st, 8, cm_json_str(rec, &m[src]), (int)m[src].str_len, SQLITE_STATIC);
+    else sqlite3_bind_null(st, 8);
+    if (heads >= 0) sqlite3_bind_text(st, 9, line + m[heads].value_start, (int)(m[heads].value_end - m[heads].value_start), SQLITE_STATIC);
+    else sqlite3_bind_text(st, 9, "[]", 2, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, cm_json_str(rec, &m[text]), (int)m[text].str_len, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) return sql_error(s->db, err, "insert a chunk");
+    /* BM25 terms: the heading path, then the text */
+    cm_buf_clear(&s->terms);
+    if (heads >= 0) cm_bm25_terms(line + m[heads].value_start, m[heads].value_end - m[heads].value_start, &s->terms);
+    cm_bm25_terms(cm_json_str(rec, &m[text]), m[text].str_len, &s->terms);
+    sqlite3_reset(s->fts);
+    sqlite3_bind_int64(s->fts, 1, cid);
+    sqlite3_bind_text(s->fts, 2, s->terms.data ? s->terms.data : "", (int)s->terms.len, SQLITE_STATIC);
+    if (sqlite3_step(s->fts) != SQLITE_DONE) return sql_error(s->db, err, "index a chunk for BM25");
+    s->n++;
+    return 0;
+}
+
+static const char SCHEMA[] =
+    "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+    "CREATE TABLE chunks(id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, doc_key INTEGER, chunk_index INTEGER,"
+    " start INTEGER, \"end\" INTEGER, length INTEGER, source TEXT, headings TEXT NOT NULL, text TEXT NOT NULL,"
+    " metadata TEXT NOT NULL DEFAULT '{}');"
+    "CREATE INDEX chunks_doc ON chunks(doc_id);"
+    "CREATE VIRTUAL TABLE chunks_fts USING fts5(terms, content='', tokenize='unicode61');"
+    "CREATE TABLE info(key TEXT PRIMARY KEY, value TEXT);"
+    "BEGIN;";
+
+static int build_store(const char *out, const char *path, uint64_t *n, cm_err *err)
+{
+    store s;
+    memset(&s, 0, sizeof s);
+    cm_buf_init(&s.terms);
+    unlink(path);
+    int rc = 0;
+    if (sqlite3_open(path, &s.db) != SQLITE_OK || sqlite3_exec(s.db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s.db,
+                           "INSERT INTO chunks(id, doc_id, doc_key, chunk_index, start, \"end\", length, source,"
+                           " headings, text) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                           -1, &s.chunk, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s.db, "INSERT INTO chunks_fts(rowid, terms) VALUES(?1, ?2)", -1, &s.fts, NULL) != SQLITE_OK)
+        rc = sql_error(s.db, err, path);
+    char dir[4300];
+    snprintf(dir, sizeof dir, "%s/chunks", out);
+    size_t np;
+    char **files = cm_list_dir(dir, "part-", &np);
+    if (rc == 0 && !np) rc = cm_errorf(err, "%s has no chunk parts (run embed first)", dir);
+    for (size_t i = 0; i < np && rc == 0; i++) rc = cm_walk_json_lines(files[i], store_chunk, &s, err);
+    cm_free_list(files, np);
+    if (rc == 0 && sqlite3_exec(s.db, "COMMIT; INSERT INTO chunks_fts(chunks_fts) VALUES('optimize');", NULL, NULL,
+                                NULL) != SQLITE_OK)
+        rc = sql_error(s.db, err, "commit");
+    sqlite3_finalize(s.chunk);
+    sqlite3_finalize(s.fts);
+    if (sqlite3_close(s.db) != SQLITE_OK && rc == 0) rc = cm_errorf(err, "%s: cannot close", path);
+    cm_buf_free(&s.terms);
+    *n = s.n;
+    return rc;
+}
+
+/* ---- the export ---- */
+
+static int sha256_file(const char *path, char hex[65], cm_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return cm_errorf(err, "%s: %s", path, strerror(errno));
+    struct sha256_ctx ctx;
+    sha256_init(&ctx);
+    unsigned char buf[1 << 16], digest[SHA256_DIGEST_SIZE];
+    size_t r;
+    while ((r = fread(buf, 1, sizeof buf, f)) > 0) sha256_update(&ctx, r, buf);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) return cm_errorf(err, "%s: read error", path);
+    sha256_digest(&ctx, sizeof digest, digest);
+    for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    return 0;
+}
+
+int cm_rag_export(const cm_config *cfg, uint64_t *chunks, cm_err *err)
+{
+    const char *out = cfg->output.dir;
+    emb_manifest em;
+    if (read_emb_manifest(out, &em, err)) return CM_EXIT_USAGE;
+    char dir[4300], ipath[4400], spath[4400], tmp[4500], factory[256], why[256], params[64];
+    snprintf(dir, sizeof dir, "%s/rag", out);
+    if (cm_mkdirs(dir, err)) { free(em.raw); return CM_EXIT_USAGE; }
+    snprintf(ipath, sizeof ipath, "%s/index.faiss", dir);
+    snprintf(spath, sizeof spath, "%s/chunks.sqlite", dir);
+    uint64_t vectors = 0, stored = 0;
+    snprintf(tmp, sizeof tmp, "%s.tmp", ipath);
+    int rc = build_index(cfg, &em, tmp, factory, sizeof factory, why, sizeof why, params, sizeof params, &vectors, err);
+    if (rc == 0 && rename(tmp, ipath)) rc = cm_errorf(err, "cannot rename '%s': %s", tmp, strerror(errno));
+    snprintf(tmp, sizeof tmp, "%s.tmp", spath);
+    if (rc == 0) rc = build_store(out, tmp, &stored, err);
+    if (rc == 0 && rename(tmp, spath)) rc = cm_errorf(err, "cannot rename '%s': %s", tmp, strerror(errno));
+    if (rc == 0 && stored != vectors)
+        rc = cm_errorf(err, "%llu chunk records but %llu vectors: embed's outputs disagree", (unsigned long long)stored,
+                       (unsigned long long)vectors);
+    char h1[65], h2[65];
+    if (rc == 0 && (sha256_file(ipath, h1, err) || sha256_file(spath, h2, err))) rc = -1;
+    if (rc == 0) {
+        /* the model as a path that works from anywhere */
+        char model[PATH_MAX];
+        if (strcmp(em.model, "hash") && realpath(em.model, model)) snprintf(em.model, sizeof em.model, "%s", model);
+        cm_buf b;
+        cm_buf_init(&b);
+        cm_buf_append_str(&b, "{\n  \"corpusmill_version\": \"" VERSION "\",\n  \"model\": ");
+        cm_buf_append_json_bytes(&b, em.model, strlen(em.model));
+        cm_buf_appendf(&b, ",\n  \"dim\": %ld,\n  \"lexical\": %s,\n  \"metric\": \"inner_product\",\n  \"normalized\": true,\n",
+                       em.dim, em.lexical ? "true" : "false");
+        cm_buf_append_str(&b, "  \"query_prefix\": ");
+        if (cfg->embed.query_prefix) cm_buf_append_json_bytes(&b, cfg->embed.query_prefix, strlen(cfg->embed.query_prefix));
+        else cm_buf_append_str(&b, "null");
+        cm_buf_append_str(&b, ",\n  \"index\": {\"factory\": ");
+        cm_buf_append_json_bytes(&b, factory, strlen(factory));
+        cm_buf_append_str(&b, ", \"why\": ");
+        cm_buf_append_json_bytes(&b, why, strlen(why));
+        cm_buf_append_str(&b, ", \"search_parameters\": ");
+        cm_buf_append_json_bytes(&b, params, strlen(params));
+        cm_buf_appendf(&b, ", \"vectors\": %llu},\n  \"chunks\": %llu,\n  \"bm25\": \"SQLite FTS5 bm25() over CJK "
+                           "character unigrams + bigrams and lowercased words\",\n  \"hybrid\": \"reciprocal rank "
+                           "fusion, k = %d\",\n  \"files\": {\"index.faiss\": {\"sha256\": \"%s\"}, \"chunks.sqlite\": "
+                           "{\"sha256\": \"%s\"}},\n  \"embeddings\": %s\n}\n",
+                       (unsigned long long)vectors, (unsigned long long)stored, RRF_K, h1, h2, em.raw);
+        snprintf(tmp, sizeof tmp, "%s/manifest.json", dir);
+        if (cm_write_file_atomic(tmp, b.data, b.len, err)) rc = -1;
+        cm_buf_free(&b);
+    }
+    free(em.raw);
+    *chunks = stored;
+    return rc ? CM_EXIT_FAILED : CM_EXIT_OK;
+}
+
+/* ---- searching ---- */
+
+struct cm_rag {
+    FaissIndex *index;
+    sqlite3 *db;
+    sqlite3_stmt *bm25, *row;
+    cm_embedder *model;
+    long dim;
+    float *qvec;
+    cm_buf terms, match;
+};
+
+typedef struct rag_manifest {
+    char model[4096];
+    char prefix[1024];
+    int has_prefix;
+    long dim;
+} rag_manifest;
+
+static int visit_rag(void *user, const char *const *path, int depth, cm_json_type type, double num, const char *str,
+                     size_t len)
+{
+    rag_manifest *m = user;
+    if (depth != 1) return 0;
+    if (type == CM_JSON_STRING && !strcmp(path[0], "model")) snprintf(m->model, sizeof m->model, "%.*s", (int)len, str);
+    else if (type == CM_JSON_NUMBER && !strcmp(path[0], "dim")) m->dim = (long)num;
+    else if (type == CM_JSON_STRING && !strcmp(path[0], "query_prefix")) {
+        snprintf(m->prefix, sizeof m->prefix, "%.*s", (int)len, str);
+        m->has_prefix = 1;
+    }
+    return 0;
+}
+
+cm_rag *cm_rag_open(const char *dir, cm_err *err)
+{
+    char path[4300];
+    rag_manifest m;
+    memset(&m, 0, sizeof m);
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    cm_buf b;
+    cm_buf_init(&b);
+    cm_err e;
+    if (cm_read_file(path, &b, 1 << 20, &e) || cm_json_visit(b.data, b.len, visit_rag, &m, &e)) {
+        cm_buf_free(&b);
+        cm_errorf(err, "%s: %s (not a RAG export?)", path, e.msg);
+        return NULL;
+    }
+    cm_buf_free(&b);
+    cm_rag *r = cm_calloc(1, sizeof *r);
+    cm_buf_init(&r->terms);
+    cm_buf_init(&r->match);
+    r->dim = m.dim;
+    snprintf(path, sizeof path, "%s/index.faiss", dir);
+    if (faiss_read_index_fname(path, 0, &r->index)) { faiss_error(err, path); cm_rag_close(r); return NULL; }
+    if (faiss_Index_d(r->index) != m.dim) {
+        cm_errorf(err, "%s: dimension %d, the manifest says %ld", path, faiss_Index_d(r->index), m.dim);
+        cm_rag_close(r);
+        return NULL;
+    }
+    snprintf(path, sizeof path, "%s/chunks.sqlite", dir);
+    if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(r->db, "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ?1"
+                                  " ORDER BY bm25(chunks_fts) LIMIT ?2", -1, &r->bm25, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(r->db, "SELECT doc_id, source, headings, start, \"end\", text FROM chunks WHERE id = ?1", -1,
+                           &r->row, NULL) != SQLITE_OK) {
+        sql_error(r->db, err, path);
+        cm_rag_close(r);
+        return NULL;
+    }
+    cm_embedder_opts o;
+    cm_embedder_opts_init(&o);
+    o.hash_dim = (size_t)m.dim;
+    o.threads = 1;
+    o.query_prefix = m.has_prefix ? m.prefix : NULL;
+    if (!(r->model = cm_embedder_open(m.model, &o, err))) { cm_rag_close(r); return NULL; }
+    r->qvec = cm_malloc(cm_embedder_dim(r->model) * sizeof *r->qvec);
+    return r;
+}
+
+void cm_rag_close(cm_rag *r)
+{
+    if (!r) return;
+    if (r->index) faiss_Index_free(r->index);
+    sqlite3_finalize(r->bm25);
+    sqlite3_finalize(r->row);
+    sqlite3_close(r->db);
+    cm_embedder_free(r->model);
+    free(r->qvec);
+    cm_buf_free(&r->terms);
+    cm_buf_free(&r->match);
+    free(r);
+}
+
+int cm_rag_mode_parse(const char *s)
+{
+    if (!strcmp(s, "dense")) return CM_RAG_DENSE;
+    if (!strcmp(s, "bm25")) return CM_RAG_BM25;
+    if (!strcmp(s, "hybrid")) return CM_RAG_HYBRID;
+    return -1;
+}
+
+static long dense(cm_rag *r, const char *q, size_t k, cm_rag_hit *hits, cm_err *err)
+{
+    size_t len = strlen(q);
+    if (cm_embedder_embed(r->model, &q, &len, 1, 1, r->qvec, err)) return -1;
+    idx_t *ids = cm_malloc(k * sizeof *ids);
+    float *d = cm_malloc(k * sizeof *d);
+    long n = 0;
+    if (faiss_Index_search(r->index, 1, r->qvec, (idx_t)k, d, ids)) n = faiss_error(err, "search");
+    else
+        for (size_t i = 0; i < k; i++)
+            if (ids[i] >= 0) hits[n++] = (cm_rag_hit){ids[i], d[i], d[i], NAN, (int)i + 1, 0};
+    free(ids);
+    free(d);
+    return n;
+}
+
+static long bm25(cm_rag *r, const char *q, size_t k, cm_rag_hit *hits, cm_err *err)
+{
+    cm_buf_clear(&r->terms);
+    cm_bm25_terms(q, strlen(q), &r->terms);
+    /* "t1" OR "t2" ...: each term once, quoted */
+    cm_buf_clear(&r->match);
+    const char *t = r->terms.data;
+    size_t terms = 0;
+    while (t && *t) {
+        const char *e = strchr(t, ' ');
+        size_t n = e ? (size_t)(e - t) : strlen(t);
+        char probe[512];
+        snprintf(probe, sizeof probe, "\"%.*s\"", (int)(n < 500 ? n : 500), t);
+        if (!r->match.data || !strstr(r->match.data, probe)) {
+            if (terms++) cm_buf_append_str(&r->match, " OR ");
+            cm_buf_append_str(&r->match, probe);
+        }
+        t = e ? e + 1 : NULL;
+    }
+    if (!terms) return 0;
+    sqlite3_reset(r->bm25);
+    sqlite3_bind_text(r->bm25, 1, r->match.data, (int)r->match.len, SQLITE_STATIC);
+    sqlite3_bind_int64(r->bm25, 2, (sqlite3_int64)k);
+    long n = 0;
+    int s;
+    while ((s = sqlite3_step(r->bm25)) == SQLITE_ROW) {
+        double score = -sqlite3_column_double(r->bm25, 1); /* FTS5's bm25() is lower-is-better */
+        hits[n] = (cm_rag_hit){sqlite3_column_int64(r->bm25, 0), score, NAN, score, 0, (int)n + 1};
+        n++;
+    }
+    if (s != SQLITE_DONE) return sql_error(r->db, err, "bm25 search");
+    return n;
+}
+
+static int by_score(const void *a, const void *b)
+{
+    const cm_rag_hit *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return x->chunk_id < y->chunk_id ? -1 : x->chunk_id > y->chunk_id;
+}
+
+long cm_rag_search(cm_rag *r, const char *query, cm_rag_mode mode, size_t k, cm_rag_hit *hits, cm_err *err)
+{
+    if (k == 0) return 0;
+    if (mode == CM_RAG_DENSE) return dense(r, query, k, hits, err);
+    if (mode == CM_RAG_BM25) return bm25(r, query, k, hits, err);
+    size_t depth = k > FUSION_DEPTH ? k : FUSION_DEPTH;
+    cm_rag_hit *a = cm_malloc(depth * sizeof *a), *b = cm_malloc(depth * sizeof *b);
+    cm_rag_hit *all = cm_malloc(2 * depth * sizeof *all);
+    long na = dense(r, query, depth, a, err), nb = na < 0 ? -1 : bm25(r, query, depth, b, err);
+    long n = 0;
+    if (na >= 0 && nb >= 0) {
+        for (long i = 0; i < na; i++) {
+            all[n] = a[i];
+            all[n++].score = 1.0 / (RRF_K + a[i].dense_rank);
+        }
+        for (long j = 0; j < nb; j++) {
+            long i = 0;
+            while (i < n && all[i].chunk_id != b[j].chunk_id) i++;
+            if (i == n) {
+                all[n] = b[j];
+                all[n++].score = 0;
+            }
+            all[i].bm25 = b[j].bm25;
+            all[i].bm25_rank = b[j].bm25_rank;
+            all[i].score += 1.0 / (RRF_K + b[j].bm25_rank);
+        }
+        qsort(all, (size_t)n, sizeof *all, by_score);
+        if ((size_t)n > k) n = (long)k;
+        memcpy(hits, all, (size_t)n * sizeof *hits);
+    } else {
+        n = -1;
+    }
+    free(a);
+    free(b);
+    free(all);
+    return n;
+}
+
+int cm_rag_hit_json(cm_rag *r, const cm_rag_hit *h, int rank, cm_buf *out, cm_err *err)
+{
+    sqlite3_reset(r->row);
+    sqlite3_bind_int64(r->row, 1, h->chunk_id);
+    if (sqlite3_step(r->row) != SQLITE_ROW) return cm_errorf(err, "chunk %lld is in the index but not in chunks.sqlite", (long long)h->chunk_id);
+    cm_buf_appendf(out, "{\"rank\": %d, \"chunk_id\": %lld, \"score\": %.6g", rank, (long long)h->chunk_id, h->score);
+    if (!isnan(h->dense)) cm_buf_appendf(out, ", \"dense_score\": %.6g, \"dense_rank\": %d", h->dense, h->dense_rank);
+    if (!isnan(h->bm25)) cm_buf_appendf(out, ", \"bm25_score\": %.6g, \"bm25_rank\": %d", h->bm25, h->bm25_rank);
+    static const char *const names[] = {"doc_id", "source", "headings", "start", "end", "text"};
+    for (int c = 0; c < 6; c++) {
+        cm_buf_appendf(out, ", \"%s\": ", names[c]);
+        int type = sqlite3_column_type(r->row, c);
+        if (type == SQLITE_NULL) cm_buf_append_str(out, "null");
+        else if (type == SQLITE_INTEGER) cm_buf_appendf(out, "%lld", (long long)sqlite3_column_int64(r->row, c));
+        else if (c == 2) cm_buf_append(out, (const char *)sqlite3_column_text(r->row, c), (size_t)sqlite3_column_bytes(r->row, c));
+        else cm_buf_append_json_bytes(out, (const char *)sqlite3_column_text(r->row, c), (size_t)sqlite3_column_bytes(r->row, c));
+    }
+    cm_buf_append_char(out, '}');
+    return 0;
+}
+
+int cm_rag_hit_text(cm_rag *r, const cm_rag_hit *h, int rank, cm_buf *out, cm_err *err)
+{
+    sqlite3_reset(r->row);
+    sqlite3_bind_int64(r->row, 1, h->chunk_id);
+    if (sqlite3_step(r->row) != SQLITE_ROW) return cm_errorf(err, "chunk %lld is in the index but not in chunks.sqlite", (long long)h->chunk_id);
+    const char *doc = (const char *)sqlite3_column_text(r->row, 0), *src = (const char *)sqlite3_column_text(r->row, 1);
+    const char *heads = (const char *)sqlite3_column_text(r->row, 2), *text = (const char *)sqlite3_column_text(r->row, 5);
+    cm_buf_appendf(out, "%d. %s  (%s, chunk %lld, score %.4g)", rank, doc ? doc : "", src ? src : "",
+                   (long long)h->chunk_id, h->score);
+    if (heads && strcmp(heads, "[]")) cm_buf_appendf(out, "  %s", heads);
+    cm_buf_append_str(out, "\n   ");
+    /* the text on one line, cut at 300 bytes on a character boundary */
+    size_t n = text ? strlen(text) : 0, cut = n > 300 ? 300 : n;
+    while (cut < n && ((unsigned char)text[cut] & 0xC0) == 0x80) cut--;
+    for (size_t i = 0; i < cut; i++) cm_buf_append_char(out, text[i] == '\n' ? ' ' : text[i]);
+    if (cut < n) cm_buf_append_str(out, " ...");
+    cm_buf_append_char(out, '\n');
+    return 0;
+}

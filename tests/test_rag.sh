@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The RAG export of the demo run: it loads outside corpusmill (Debian's
+# python3-faiss reads index.faiss, sqlite3 reads chunks.sqlite), the counts
+# and checksums in the manifest are right, and `query` finds what it should
+# in each mode: BM25 the knowledge-base chunk about picking tea, dense the
+# chunk whose text it is given (the hash model is lexical), hybrid both;
+# FAISS's own search agrees with ours; misuse is refused.
+source "$(dirname "$0")/lib.sh"
+PY=/usr/bin/python3
+
+cp -r "$SRC/sample" "$SRC/configs" .
+"$CM" run configs/demo.yaml --out demo --progress none 2>err || { cat err; fail "demo run failed"; }
+assert_contains "$(cat err)" "corpusmill: index:" "run prints the index line"
+for f in index.faiss chunks.sqlite manifest.json; do [ -s "demo/rag/$f" ] || fail "no demo/rag/$f"; done
+chunks=$(jq '.stages.embed.outputs.chunks' demo/summary.json)
+assert_eq "$(jq .chunks demo/rag/manifest.json)" "$chunks" "every chunk in the export"
+assert_eq "$(jq .index.vectors demo/rag/manifest.json)" "$chunks" "every vector in the index"
+assert_eq "$(jq -r .index.factory demo/rag/manifest.json)" "IDMap,Flat" "auto picks exact search for a small export"
+assert_eq "$(jq -r '.files["index.faiss"].sha256' demo/rag/manifest.json)" "$(sha256sum demo/rag/index.faiss | cut -d' ' -f1)" "index sha256"
+assert_eq "$(jq -r '.files["chunks.sqlite"].sha256' demo/rag/manifest.json)" "$(sha256sum demo/rag/chunks.sqlite | cut -d' ' -f1)" "store sha256"
+assert_eq "$(sqlite3 demo/rag/chunks.sqlite 'SELECT count(*) FROM chunks')" "$chunks" "sqlite3 reads the chunk store"
+assert_eq "$(sqlite3 demo/rag/chunks.sqlite "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH '\"明前\"'")" \
+  "$(sqlite3 demo/rag/chunks.sqlite "SELECT count(*) FROM chunks WHERE text LIKE '%明前%'")" "the FTS5 table indexes CJK bigrams"
+assert_eq "$(sqlite3 demo/rag/chunks.sqlite "SELECT headings FROM chunks WHERE doc_id = 'kb/longjing-tea.md' AND text LIKE '%清明节以前%'")" \
+  '["龙井茶知识手册","采摘时节","明前茶与雨前茶"]' "heading paths in the store"
+
+# BM25 finds the tea-picking chunk; the JSON names document, source, headings
+"$CM" query demo/rag "明前茶是什么时候采摘的" --mode bm25 --k 3 --json > bm25.json || fail "query bm25 failed"
+assert_eq "$(jq -r '.results[0].doc_id' bm25.json)" "kb/longjing-tea.md" "bm25 top document"
+assert_eq "$(jq -r '.results[0].headings[-1]' bm25.json)" "明前茶与雨前茶" "bm25 top chunk's heading"
+assert_eq "$(jq -r '.results[0].source' bm25.json)" "sample/kb/longjing-tea.md" "source of a hit"
+[ "$(jq '.results | length' bm25.json)" -eq 3 ] || fail "--k 3 gives 3 results"
+# an English question
+"$CM" query demo/rag "how long does it take to walk across the bridge" --mode bm25 --k 1 --json > en.json
+assert_eq "$(jq -r '.results[0].doc_id' en.json)" "kb/brooklyn-bridge.md" "bm25 in English"
+
+# dense: a chunk's own text comes back first, with cosine ~1 (lexical model)
+text=$(sqlite3 demo/rag/chunks.sqlite "SELECT text FROM chunks WHERE doc_id = 'kb/brooklyn-bridge.md' ORDER BY chunk_index LIMIT 1 OFFSET 1")
+id=$(sqlite3 demo/rag/chunks.sqlite "SELECT id FROM chunks WHERE doc_id = 'kb/brooklyn-bridge.md' ORDER BY chunk_index LIMIT 1 OFFSET 1")
+"$CM" query demo/rag "$text" --mode dense --k 5 --json > dense.json || fail "query dense failed"
+assert_eq "$(jq '.results[0].chunk_id' dense.json)" "$id" "dense top-1 is the chunk itself"
+jq -e '.results[0].score > 0.99' dense.json >/dev/null || fail "cosine of a text with itself"
+# hybrid: fused scores, both ranks where both lists have the chunk
+"$CM" query demo/rag "$text" --mode hybrid --k 5 --json > hybrid.json
+assert_eq "$(jq '.results[0].chunk_id' hybrid.json)" "$id" "hybrid top-1"
+jq -e '.results[0].dense_rank == 1 and .results[0].bm25_rank >= 1' hybrid.json >/dev/null || fail "hybrid keeps both ranks"
+"$CM" query demo/rag "龙井茶什么时候采摘" > text.txt
+assert_contains "$(head -1 text.txt)" "1. " "text output for people"
+
+# Python's faiss reads the index and finds the same neighbours
+printf '%s\n' "$text" | tr '\n' ' ' > q.txt; echo >> q.txt
+"$CM" embed-text --model hash --dim 512 --query --output q.npy < q.txt
+"$PY" - "$id" <<'PYEOF' || fail "python3-faiss disagrees"
+import json, sys
+import faiss
+import numpy as np
+index = faiss.read_index("demo/rag/index.faiss")
+m = json.load(open("demo/rag/manifest.json"))
+assert index.ntotal == m["chunks"] and index.d == m["dim"], (index.ntotal, index.d)
+D, I = index.search(np.load("q.npy"), 5)
+mine = json.load(open("dense.json"))["results"]
+assert I[0][0] == int(sys.argv[1]), I
+assert [r["chunk_id"] for r in mine] == I[0].tolist(), (mine, I)
+assert np.allclose([r["score"] for r in mine], D[0], atol=1e-5)
+PYEOF
+
+# a rerun of index does nothing; misuse is refused
+"$CM" index configs/demo.yaml --out demo 2>err
+assert_contains "$(cat err)" "already finished" "a finished index is not rebuilt"
+set +e
+"$CM" query nowhere "x" 2>err; rc=$?
+set -e
+assert_eq "$rc" 2 "query on a missing export"
+assert_contains "$(cat err)" "nowhere/manifest.json" "the error names the file"
+set +e
+"$CM" query demo/rag "x" --mode fuzzy 2>err; rc=$?
+set -e
+assert_eq "$rc" 2 "an unknown mode"
+set +e
+"$CM" index configs/demo.yaml --out fresh 2>err; rc=$?
+set -e
+assert_eq "$rc" 2 "index before embed"
+assert_contains "$(cat err)" "run embed first" "the error says what to run"
+echo ok
