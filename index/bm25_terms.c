@@ -18,7 +18,7 @@ size_t cm_bm25_terms(const char *text, size_t len, cm_buf *out)
     for (size_t i = 0; i <= len;) {
         size_t k = i < len ? cm_utf8_seq_len(s + i, len - i) : 0;
         uint32_t c = i < len && k ? cm_utf8_decode(s + i, k) : 0;
-        int cjk = i < len && k && cm_is_cjk(c);
+        int cjk = i < len && k && (cm_is_cjk(c) || (c >= 0x30 && c <= 0x39));
         int alnum = i < len && k && !cjk && u_isalnum((UChar32)c);
         if (alnum) {
             if (word == (size_t)-1) {

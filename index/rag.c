@@ -26,6 +26,7 @@
 #include "../pipeline/stage_reader.h"
 #include "../pipeline/writer.h"
 #include "bm25_terms.h"
+#include "okapi_bm25.h"
 
 #define RRF_K 60
 #define FUSION_DEPTH 100 /* each list's depth for hybrid */
@@ -379,8 +380,8 @@ int cm_rag_export(const cm_config *cfg, uint64_t *chunks, cm_err *err)
         cm_buf_append_json_bytes(&b, why, strlen(why));
         cm_buf_append_str(&b, ", \"search_parameters\": ");
         cm_buf_append_json_bytes(&b, params, strlen(params));
-        cm_buf_appendf(&b, ", \"vectors\": %llu},\n  \"chunks\": %llu,\n  \"bm25\": \"SQLite FTS5 bm25() over CJK "
-                           "character unigrams + bigrams and lowercased words\",\n  \"hybrid\": \"reciprocal rank "
+        cm_buf_appendf(&b, ", \"vectors\": %llu},\n  \"chunks\": %llu,\n  \"bm25\": \"Okapi BM25 (k1 1.5, b 0.75, Lucene IDF) over SQLite FTS5: "
+                           "CJK characters and digits as unigrams + bigrams, lowercased words\",\n  \"hybrid\": \"reciprocal rank "
                            "fusion, k = %d\",\n  \"files\": {\"index.faiss\": {\"sha256\": \"%s\"}, \"chunks.sqlite\": "
                            "{\"sha256\": \"%s\"}},\n  \"embeddings\": %s\n}\n",
                        (unsigned long long)vectors, (unsigned long long)stored, RRF_K, h1, h2, em.raw);
@@ -453,9 +454,9 @@ cm_rag *cm_rag_open(const char *dir, cm_err *err)
         return NULL;
     }
     snprintf(path, sizeof path, "%s/chunks.sqlite", dir);
-    if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(r->db, "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ?1"
-                                  " ORDER BY bm25(chunks_fts) LIMIT ?2", -1, &r->bm25, NULL) != SQLITE_OK ||
+    if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK || cm_okapi_bm25_register(r->db) ||
+        sqlite3_prepare_v2(r->db, "SELECT rowid, okapi_bm25(chunks_fts, 1.5, 0.75) AS s FROM chunks_fts"
+                                  " WHERE chunks_fts MATCH ?1 ORDER BY s DESC, rowid LIMIT ?2", -1, &r->bm25, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(r->db, "SELECT doc_id, source, headings, start, \"end\", text FROM chunks WHERE id = ?1", -1,
                            &r->row, NULL) != SQLITE_OK) {
         sql_error(r->db, err, path);
@@ -514,7 +515,7 @@ static long bm25(cm_rag *r, const char *q, size_t k, cm_rag_hit *hits, cm_err *e
 {
     cm_buf_clear(&r->terms);
     cm_bm25_terms(q, strlen(q), &r->terms);
-    /* "t1" OR "t2" ...: each term once, quoted */
+    /* "t1" OR "t2" ...: quoted; a repeated term counts again */
     cm_buf_clear(&r->match);
     const char *t = r->terms.data;
     size_t terms = 0;
@@ -523,10 +524,8 @@ static long bm25(cm_rag *r, const char *q, size_t k, cm_rag_hit *hits, cm_err *e
         size_t n = e ? (size_t)(e - t) : strlen(t);
         char probe[512];
         snprintf(probe, sizeof probe, "\"%.*s\"", (int)(n < 500 ? n : 500), t);
-        if (!r->match.data || !strstr(r->match.data, probe)) {
-            if (terms++) cm_buf_append_str(&r->match, " OR ");
-            cm_buf_append_str(&r->match, probe);
-        }
+        if (terms++) cm_buf_append_str(&r->match, " OR ");
+        cm_buf_append_str(&r->match, probe);
         t = e ? e + 1 : NULL;
     }
     if (!terms) return 0;
@@ -536,7 +535,7 @@ static long bm25(cm_rag *r, const char *q, size_t k, cm_rag_hit *hits, cm_err *e
     long n = 0;
     int s;
     while ((s = sqlite3_step(r->bm25)) == SQLITE_ROW) {
-        double score = -sqlite3_column_double(r->bm25, 1); /* FTS5's bm25() is lower-is-better */
+        double score = sqlite3_column_double(r->bm25, 1);
         hits[n] = (cm_rag_hit){sqlite3_column_int64(r->bm25, 0), score, NAN, score, 0, (int)n + 1};
         n++;
     }
