@@ -398,6 +398,7 @@ int cm_rag_export(const cm_config *cfg, uint64_t *chunks, cm_err *err)
 
 struct cm_rag {
     FaissIndex *index;
+    int owns_index;       /* 0 for instances sharing another's (cm_rag_open_shared) */
     sqlite3 *db;
     sqlite3_stmt *bm25, *row;
     cm_embedder *model;
@@ -427,7 +428,13 @@ static int visit_rag(void *user, const char *const *path, int depth, cm_json_typ
     return 0;
 }
 
-cm_rag *cm_rag_open(const char *dir, cm_err *err)
+static cm_rag *open_rag(const char *dir, const cm_rag *share, cm_err *err);
+
+cm_rag *cm_rag_open(const char *dir, cm_err *err) { return open_rag(dir, NULL, err); }
+
+cm_rag *cm_rag_open_shared(const char *dir, const cm_rag *base, cm_err *err) { return open_rag(dir, base, err); }
+
+static cm_rag *open_rag(const char *dir, const cm_rag *share, cm_err *err)
 {
     char path[4300];
     rag_manifest m;
@@ -447,7 +454,12 @@ cm_rag *cm_rag_open(const char *dir, cm_err *err)
     cm_buf_init(&r->match);
     r->dim = m.dim;
     snprintf(path, sizeof path, "%s/index.faiss", dir);
-    if (faiss_read_index_fname(path, 0, &r->index)) { faiss_error(err, path); cm_rag_close(r); return NULL; }
+    if (share) {
+        r->index = share->index;
+    } else {
+        if (faiss_read_index_fname(path, 0, &r->index)) { faiss_error(err, path); cm_rag_close(r); return NULL; }
+        r->owns_index = 1;
+    }
     if (faiss_Index_d(r->index) != m.dim) {
         cm_errorf(err, "%s: dimension %d, the manifest says %ld", path, faiss_Index_d(r->index), m.dim);
         cm_rag_close(r);
@@ -476,7 +488,7 @@ cm_rag *cm_rag_open(const char *dir, cm_err *err)
 void cm_rag_close(cm_rag *r)
 {
     if (!r) return;
-    if (r->index) faiss_Index_free(r->index);
+    if (r->index && r->owns_index) faiss_Index_free(r->index);
     sqlite3_finalize(r->bm25);
     sqlite3_finalize(r->row);
     sqlite3_close(r->db);
@@ -486,6 +498,8 @@ void cm_rag_close(cm_rag *r)
     cm_buf_free(&r->match);
     free(r);
 }
+
+uint64_t cm_rag_size(const cm_rag *r) { return (uint64_t)faiss_Index_ntotal(r->index); }
 
 int cm_rag_mode_parse(const char *s)
 {

@@ -36,7 +36,14 @@ typedef struct cm_rag cm_rag;
 
 /* Opens an export for searching. NULL with err. */
 cm_rag *cm_rag_open(const char *dir, cm_err *err);
+/* Another searcher of the same export sharing base's FAISS index (FAISS
+ * searches a CPU index from several threads at once); its own SQLite
+ * connection and embedder. Close it before base. */
+cm_rag *cm_rag_open_shared(const char *dir, const cm_rag *base, cm_err *err);
 void cm_rag_close(cm_rag *r);
+
+/* The number of vectors in the export. */
+uint64_t cm_rag_size(const cm_rag *r);
 
 /* The best k chunks for query. Returns how many were written to hits
  * (k of them at most), or -1 with err. */

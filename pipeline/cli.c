@@ -22,6 +22,7 @@
 #include "../index/index_stage.h"
 #include "../index/query.h"
 #include "../index/eval.h"
+#include "../index/serve.h"
 #include "../embed/embed_text.h"
 #include "config.h"
 #include "inputs.h"
@@ -44,6 +45,7 @@ static const char USAGE[] =
     "  embed-text      embed the lines of stdin (--model hash|DIR; see embed-text --help)\n"
     "  index CONFIG    build the RAG export OUT/rag/ (FAISS index, SQLite chunk store)\n"
     "  query RAG_DIR TEXT  search an export: dense, bm25 or hybrid\n"
+    "  serve RAG_DIR   HTTP search over an export (POST /search, GET /healthz, /manifest)\n"
     "  eval-retrieval --qa FILE  recall@k, MRR, precision@5 per search mode on a QA set\n"
     "  filters         list the clean steps with their options and defaults\n"
     "  config          print every config option with its default\n"
@@ -678,6 +680,7 @@ int cm_cli_main(int argc, char **argv)
         if (!strcmp(argv[2], "index")) { fputs(USAGE_INDEX, stdout); return 0; }
         if (!strcmp(argv[2], "query")) { fputs(cm_query_usage, stdout); return 0; }
         if (!strcmp(argv[2], "eval-retrieval")) { fputs(cm_eval_usage, stdout); return 0; }
+        if (!strcmp(argv[2], "serve")) { fputs(cm_serve_usage, stdout); return 0; }
         if (!strcmp(argv[2], "dedup")) { fputs(USAGE_DEDUP, stdout); return 0; }
         if (!strcmp(argv[2], "filters") || !strcmp(argv[2], "config")) { fputs(USAGE, stdout); return 0; }
         fprintf(stderr, "corpusmill: no command '%s'\n\n%s", argv[2], USAGE);
@@ -690,6 +693,7 @@ int cm_cli_main(int argc, char **argv)
     if (!strcmp(cmd, "index")) return cmd_index(argc - 2, argv + 2);
     if (!strcmp(cmd, "query")) return cm_query_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "eval-retrieval")) return cm_eval_main(argc - 2, argv + 2);
+    if (!strcmp(cmd, "serve")) return cm_serve_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "embed-text")) return cm_embed_text_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "filters")) return cmd_filters();
     if (!strcmp(cmd, "config")) { fputs(cm_config_reference, stdout); return 0; }

@@ -17,6 +17,7 @@ PACKAGES=(
   dpkg-dev                               # unpacks Debian's faiss source (scripts/build_faiss.sh)
   libsqlite3-dev sqlite3                 # the RAG chunk store (FTS5), and its CLI for tests
   nettle-dev                             # sha256 of the exported files
+  libmicrohttpd-dev curl                 # corpusmill serve, and its tests
   python3-faiss                          # tests load the export with Python's faiss
   zstd xz-utils bzip2 gzip tar           # fixtures in tests and the bench corpus
   jq python3                             # test assertions, sample and bench generators

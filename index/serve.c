@@ -1,0 +1,340 @@
+/* serve.c -- `corpusmill serve RAG_DIR`: HTTP search over an export, with
+ * libmicrohttpd.
+ *
+ *   POST /search    {"query": "...", "k": 5, "mode": "hybrid"} -> {"query", "mode", "results": [...]}
+ *   GET  /healthz   {"status": "ok", "chunks": N}
+ *   GET  /manifest  the export's manifest.json
+ *
+ * Bound to 127.0.0.1 unless --host says otherwise. A request body over
+ * --max-body bytes gets 413, malformed JSON or fields 400, an unknown path
+ * 404, a wrong method 405, every error as {"error": "..."}. A connection
+ * idle for --timeout seconds is closed (a slow client cannot hold a worker);
+ * --threads workers each own a searcher (their own SQLite connection and
+ * embedder, one shared FAISS index); at most --max-connections at once.
+ * No request path reaches the filesystem: the manifest is read at start. */
+#define _GNU_SOURCE
+#include "serve.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../pipeline/clean.h"
+#include "../pipeline/json.h"
+#include "rag.h"
+
+const char cm_serve_usage[] =
+    "usage: corpusmill serve RAG_DIR [--host 127.0.0.1] [--port 8080] [--threads N]\n"
+    "                        [--max-body BYTES] [--timeout S] [--max-connections N]\n"
+    "\n"
+    "Serves the export RAG_DIR over HTTP until interrupted:\n"
+    "  POST /search    {\"query\": \"...\", \"k\": 5, \"mode\": \"dense|bm25|hybrid\"}\n"
+    "  GET  /healthz   {\"status\": \"ok\", \"chunks\": N}\n"
+    "  GET  /manifest  the export's manifest.json\n"
+    "  --host H            address to bind (default 127.0.0.1: this machine only)\n"
+    "  --port P            port (default 8080; 0 picks a free one, printed at start)\n"
+    "  --threads N         worker threads, each with its own searcher (default 2)\n"
+    "  --max-body BYTES    largest request body (default 65536; more gets 413)\n"
+    "  --timeout S         close a connection idle this long (default 10)\n"
+    "  --max-connections N connections at once (default 256)\n";
+
+#define MAX_K 1000
+
+typedef struct server {
+    cm_rag **rags;       /* one searcher per worker */
+    int *busy;
+    int n;
+    pthread_mutex_t mu;
+    pthread_cond_t freed;
+    char *manifest;
+    size_t manifest_len;
+    uint64_t chunks;
+    size_t max_body;
+} server;
+
+typedef struct request {
+    cm_buf body;
+    int too_large;
+} request;
+
+static cm_rag *checkout(server *s, int *slot)
+{
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        for (int i = 0; i < s->n; i++)
+            if (!s->busy[i]) {
+                s->busy[i] = 1;
+                *slot = i;
+                pthread_mutex_unlock(&s->mu);
+                return s->rags[i];
+            }
+        pthread_cond_wait(&s->freed, &s->mu);
+    }
+}
+
+static void checkin(server *s, int slot)
+{
+    pthread_mutex_lock(&s->mu);
+    s->busy[slot] = 0;
+    pthread_cond_signal(&s->freed);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body, size_t len)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result error_reply(struct MHD_Connection *c, unsigned status, const char *msg)
+{
+    cm_buf b;
+    cm_buf_init(&b);
+    cm_buf_append_str(&b, "{\"error\": ");
+    cm_buf_append_json_bytes(&b, msg, strlen(msg));
+    cm_buf_append_str(&b, "}\n");
+    enum MHD_Result ret = reply(c, status, b.data, b.len);
+    cm_buf_free(&b);
+    return ret;
+}
+
+/* POST /search: the body parsed, checked, searched. */
+static enum MHD_Result search(server *s, struct MHD_Connection *c, cm_buf *body)
+{
+    cm_buf_reserve(body, CM_JSON_PADDING);
+    memset(body->data + body->len, ' ', CM_JSON_PADDING);
+    cm_json_parser *p = cm_json_parser_create();
+    cm_json_record rec;
+    cm_json_record_init(&rec);
+    cm_err err;
+    char msg[1200];
+    unsigned status = 0;
+    long k = 5;
+    int mode = CM_RAG_HYBRID;
+    const char *query = NULL, *mode_s = "hybrid";
+    char mode_buf[16];
+    if (cm_json_parse_record(p, body->data, body->len, &rec, &err) != 0) {
+        snprintf(msg, sizeof msg, "the body is not a JSON object: %s", err.msg);
+        status = MHD_HTTP_BAD_REQUEST;
+    } else {
+        long qi = cm_json_find(&rec, "query", NULL), ki = cm_json_find(&rec, "k", NULL), mi = cm_json_find(&rec, "mode", NULL);
+        if (qi < 0 || rec.members[qi].type != CM_JSON_STRING || rec.members[qi].str_len == 0) {
+            snprintf(msg, sizeof msg, "\"query\" must be a non-empty string");
+            status = MHD_HTTP_BAD_REQUEST;
+        } else {
+            query = cm_json_str(&rec, &rec.members[qi]);
+        }
+        if (!status && ki >= 0) {
+            const cm_json_member *m = &rec.members[ki];
+            char *end;
+            k = m->type == CM_JSON_NUMBER ? strtol(body->data + m->value_start, &end, 10) : -1;
+            if (m->type != CM_JSON_NUMBER || end != body->data + m->value_end || k < 1 || k > MAX_K) {
+                snprintf(msg, sizeof msg, "\"k\" must be an integer from 1 to %d", MAX_K);
+                status = MHD_HTTP_BAD_REQUEST;
+            }
+        }
+        if (!status && mi >= 0) {
+            const cm_json_member *m = &rec.members[mi];
+            if (m->type == CM_JSON_STRING) {
+                snprintf(mode_buf, sizeof mode_buf, "%.*s", (int)m->str_len, cm_json_str(&rec, m));
+                mode_s = mode_buf;
+            }
+            if (m->type != CM_JSON_STRING || (mode = cm_rag_mode_parse(mode_s)) < 0) {
+                snprintf(msg, sizeof msg, "\"mode\" must be dense, bm25 or hybrid");
+                status = MHD_HTTP_BAD_REQUEST;
+            }
+        }
+    }
+    enum MHD_Result ret;
+    if (status) {
+        ret = error_reply(c, status, msg);
+    } else {
+        int slot;
+        cm_rag *r = checkout(s, &slot);
+        cm_rag_hit *hits = cm_malloc((size_t)k * sizeof *hits);
+        long n = cm_rag_search(r, query, (cm_rag_mode)mode, (size_t)k, hits, &err);
+        cm_buf out;
+        cm_buf_init(&out);
+        cm_buf_append_str(&out, "{\"query\": ");
+        cm_buf_append_json_bytes(&out, query, strlen(query));
+        cm_buf_appendf(&out, ", \"mode\": \"%s\", \"results\": [", mode_s);
+        for (long i = 0; i < n; i++) {
+            if (i) cm_buf_append_str(&out, ", ");
+            if (cm_rag_hit_json(r, &hits[i], (int)i + 1, &out, &err)) { n = -1; break; }
+        }
+        cm_buf_append_str(&out, "]}\n");
+        checkin(s, slot);
+        ret = n < 0 ? error_reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg) : reply(c, MHD_HTTP_OK, out.data, out.len);
+        cm_buf_free(&out);
+        free(hits);
+    }
+    cm_json_record_free(&rec);
+    cm_json_parser_free(p);
+    return ret;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                              const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    server *s = cls;
+    int post = !strcmp(method, "POST");
+    if (!*con_cls) { /* the headers: a request starts */
+        request *rq = cm_calloc(1, sizeof *rq);
+        cm_buf_init(&rq->body);
+        *con_cls = rq;
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > s->max_body) rq->too_large = 1;
+        return MHD_YES;
+    }
+    request *rq = *con_cls;
+    if (*upload_size) { /* a piece of the body */
+        if (!rq->too_large && rq->body.len + *upload_size <= s->max_body) cm_buf_append(&rq->body, upload, *upload_size);
+        else rq->too_large = 1;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (!strcmp(url, "/search")) {
+        if (!post) return error_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST for /search");
+        if (rq->too_large) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", s->max_body);
+            return error_reply(c, MHD_HTTP_CONTENT_TOO_LARGE, msg);
+        }
+        return search(s, c, &rq->body);
+    }
+    if (!strcmp(url, "/healthz") || !strcmp(url, "/manifest")) {
+        if (strcmp(method, "GET") && strcmp(method, "HEAD")) return error_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
+        if (!strcmp(url, "/manifest")) return reply(c, MHD_HTTP_OK, s->manifest, s->manifest_len);
+        char body[128];
+        int n = snprintf(body, sizeof body, "{\"status\": \"ok\", \"chunks\": %llu}\n", (unsigned long long)s->chunks);
+        return reply(c, MHD_HTTP_OK, body, (size_t)n);
+    }
+    return error_reply(c, MHD_HTTP_NOT_FOUND, "no such path (POST /search, GET /healthz, GET /manifest)");
+}
+
+static void finished(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode why)
+{
+    (void)cls; (void)c; (void)why;
+    request *rq = *con_cls;
+    if (!rq) return;
+    cm_buf_free(&rq->body);
+    free(rq);
+    *con_cls = NULL;
+}
+
+static int usage(const char *fmt, const char *what)
+{
+    fputs("corpusmill serve: ", stderr);
+    fprintf(stderr, fmt, what);
+    fprintf(stderr, "\n\n%s", cm_serve_usage);
+    return CM_EXIT_USAGE;
+}
+
+static int number(const char *v, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || *end || end == v || x < lo || x > hi) return -1;
+    *out = x;
+    return 0;
+}
+
+int cm_serve_main(int argc, char **argv)
+{
+    const char *dir = NULL, *host = "127.0.0.1";
+    long port = 8080, threads = 2, max_body = 65536, timeout = 10, max_conn = 256;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(cm_serve_usage, stdout); return CM_EXIT_OK; }
+        if (a[0] != '-') {
+            if (dir) return usage("one export at a time: '%s'", a);
+            dir = a;
+            continue;
+        }
+        if (i + 1 >= argc) return usage("option '%s' needs a value", a);
+        const char *v = argv[++i];
+        if (!strcmp(a, "--host")) host = v;
+        else if (!strcmp(a, "--port")) { if (number(v, 0, 65535, &port)) return usage("--port '%s' must be 0..65535", v); }
+        else if (!strcmp(a, "--threads")) { if (number(v, 1, 256, &threads)) return usage("--threads '%s' must be 1..256", v); }
+        else if (!strcmp(a, "--max-body")) { if (number(v, 64, 1 << 30, &max_body)) return usage("--max-body '%s' must be 64..2^30", v); }
+        else if (!strcmp(a, "--timeout")) { if (number(v, 1, 3600, &timeout)) return usage("--timeout '%s' must be 1..3600", v); }
+        else if (!strcmp(a, "--max-connections")) { if (number(v, 1, 100000, &max_conn)) return usage("--max-connections '%s' must be 1..100000", v); }
+        else return usage("unknown option '%s'", a);
+    }
+    if (!dir) return usage("%s", "RAG_DIR is required");
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) return usage("--host '%s' is not an IPv4 address", host);
+
+    server s;
+    memset(&s, 0, sizeof s);
+    s.max_body = (size_t)max_body;
+    cm_err err;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    cm_buf m;
+    cm_buf_init(&m);
+    s.rags = cm_calloc((size_t)threads, sizeof *s.rags);
+    s.busy = cm_calloc((size_t)threads, sizeof *s.busy);
+    int rc = CM_EXIT_OK;
+    if (!(s.rags[0] = cm_rag_open(dir, &err))) rc = CM_EXIT_USAGE;
+    for (int i = 1; i < threads && rc == CM_EXIT_OK; i++)
+        if (!(s.rags[i] = cm_rag_open_shared(dir, s.rags[0], &err))) rc = CM_EXIT_FAILED;
+    s.n = (int)threads;
+    if (rc == CM_EXIT_OK && cm_read_file(path, &m, 16u << 20, &err)) rc = CM_EXIT_USAGE;
+    s.manifest = m.data;
+    s.manifest_len = m.len;
+    if (rc == CM_EXIT_OK) s.chunks = cm_rag_size(s.rags[0]);
+    pthread_mutex_init(&s.mu, NULL);
+    pthread_cond_init(&s.freed, NULL);
+    struct MHD_Daemon *d = NULL;
+    if (rc == CM_EXIT_OK) {
+        /* the signals that stop the server are taken by sigwait below, in
+         * every thread (blocked before MHD starts its own) */
+        sigset_t stop;
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGINT);
+        sigaddset(&stop, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &stop, NULL);
+        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, handle, &s,
+                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
+                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)timeout,
+                             MHD_OPTION_CONNECTION_LIMIT, (unsigned int)max_conn,
+                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024,
+                             MHD_OPTION_NOTIFY_COMPLETED, finished, NULL, MHD_OPTION_END);
+        if (!d) {
+            cm_errorf(&err, "cannot listen on %s:%ld (in use, or not this machine's address?)", host, port);
+            rc = CM_EXIT_FAILED;
+        } else {
+            const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+            fprintf(stderr, "corpusmill serve: %s (%llu chunks) on http://%s:%u/ with %ld threads; Ctrl-C stops\n", dir,
+                    (unsigned long long)s.chunks, host, info ? info->port : (unsigned)port, threads);
+            int sig;
+            sigwait(&stop, &sig);
+            fprintf(stderr, "corpusmill serve: stopping (signal %d)\n", sig);
+            MHD_stop_daemon(d);
+        }
+    }
+    if (rc) fprintf(stderr, "corpusmill serve: %s\n", err.msg);
+    for (int i = (int)threads - 1; i >= 0; i--) cm_rag_close(s.rags[i]);
+    free(s.rags);
+    free(s.busy);
+    cm_buf_free(&m);
+    pthread_mutex_destroy(&s.mu);
+    pthread_cond_destroy(&s.freed);
+    return rc;
+}
