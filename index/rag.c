@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "rag.h"
 
+#include <cblas.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -155,8 +156,84 @@ static int load_part(const parts *p, size_t i, long dim, float **vec, int64_t **
     return 0;
 }
 
+/* ---- the recall check ---- */
+
+#define RECALL_QUERIES 1000
+#define RECALL_K 10
+
+/* recall@10 of the index against exact search, for a deterministic sample
+ * of the stored vectors as queries. A result counts when its score reaches
+ * the exact 10th score (ties between equal vectors are not misses). */
+static int measure_recall(FaissIndex *idx, const parts *p, long dim, size_t n, double *recall, size_t *queries,
+                          cm_err *err)
+{
+    size_t nq = n < RECALL_QUERIES ? n : RECALL_QUERIES, stride = n / (nq ? nq : 1), got = 0, seen = 0;
+    float *q = cm_malloc((nq ? nq : 1) * (size_t)dim * sizeof *q);
+    float *best = cm_malloc((nq ? nq : 1) * RECALL_K * sizeof *best); /* per query, sorted descending */
+    for (size_t i = 0; i < nq * RECALL_K; i++) best[i] = -INFINITY;
+    int rc = 0;
+    for (size_t i = 0; i < p->n && rc == 0; i++) { /* the queries */
+        float *vec;
+        int64_t *ids;
+        size_t rows;
+        if (load_part(p, i, dim, &vec, &ids, &rows, err)) { rc = -1; break; }
+        for (size_t j = 0; j < rows && got < nq; j++, seen++)
+            if (seen % (stride ? stride : 1) == 0) memcpy(q + got++ * (size_t)dim, vec + j * (size_t)dim, (size_t)dim * sizeof *q);
+        free(vec);
+        free(ids);
+    }
+    nq = got;
+    for (size_t i = 0; i < p->n && rc == 0; i++) { /* exact top 10 by brute force */
+        float *vec;
+        int64_t *ids;
+        size_t rows;
+        if (load_part(p, i, dim, &vec, &ids, &rows, err)) { rc = -1; break; }
+        for (size_t r0 = 0; r0 < rows; r0 += 4096) {
+            size_t nr = rows - r0 < 4096 ? rows - r0 : 4096;
+            float *s = cm_malloc(nq * nr * sizeof *s);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, (int)nr, (int)dim, 1.0f, q, (int)dim,
+                        vec + r0 * (size_t)dim, (int)dim, 0.0f, s, (int)nr);
+            for (size_t a = 0; a < nq; a++) {
+                float *b = best + a * RECALL_K;
+                for (size_t c = 0; c < nr; c++) {
+                    float v = s[a * nr + c];
+                    if (v <= b[RECALL_K - 1]) continue;
+                    int k = RECALL_K - 1;
+                    while (k > 0 && b[k - 1] < v) { b[k] = b[k - 1]; k--; }
+                    b[k] = v;
+                }
+            }
+            free(s);
+        }
+        free(vec);
+        free(ids);
+    }
+    if (rc == 0 && nq) {
+        float *d = cm_malloc(nq * RECALL_K * sizeof *d);
+        idx_t *l = cm_malloc(nq * RECALL_K * sizeof *l);
+        if (faiss_Index_search(idx, (idx_t)nq, q, RECALL_K, d, l)) rc = faiss_error(err, "search");
+        size_t hits = 0, want = 0;
+        for (size_t a = 0; rc == 0 && a < nq; a++) {
+            size_t k = n < RECALL_K ? n : RECALL_K;
+            float threshold = best[a * RECALL_K + k - 1] - 1e-5f;
+            want += k;
+            for (size_t j = 0; j < k; j++) hits += l[a * RECALL_K + j] >= 0 && d[a * RECALL_K + j] >= threshold;
+        }
+        *recall = want ? (double)hits / (double)want : 1;
+        free(d);
+        free(l);
+    } else if (rc == 0) {
+        *recall = 1;
+    }
+    *queries = nq;
+    free(q);
+    free(best);
+    return rc;
+}
+
 static int build_index(const cm_config *cfg, const emb_manifest *em, const char *path, char *factory, size_t fcap,
-                       char *why, size_t wcap, char *params, size_t pcap, uint64_t *total, cm_err *err)
+                       char *why, size_t wcap, char *params, size_t pcap, uint64_t *total, double *recall,
+                       size_t *recall_queries, cm_err *err)
 {
     parts p;
     if (list_parts(cfg->output.dir, &p, err)) { free_parts(&p); return -1; }
@@ -211,6 +288,21 @@ static int build_index(const cm_config *cfg, const emb_manifest *em, const char 
         if (faiss_ParameterSpace_new(&ps) || faiss_ParameterSpace_set_index_parameters(ps, idx, params))
             rc = faiss_error(err, params);
         faiss_ParameterSpace_free(ps);
+    }
+    *recall = 1;
+    *recall_queries = 0;
+    if (rc == 0) rc = measure_recall(idx, &p, em->dim, n, recall, recall_queries, err);
+    /* auto promises recall@10 >= 0.95: search wider until it holds */
+    int is_auto = !strcmp(cfg->index.factory, "auto"), hnsw = strstr(factory, "HNSW") != NULL;
+    long width = hnsw ? cfg->index.ef_search : cfg->index.nprobe;
+    while (rc == 0 && is_auto && params[0] && *recall < 0.95 && width < 4096) {
+        width *= 2;
+        snprintf(params, pcap, hnsw ? "efSearch=%ld" : "nprobe=%ld", width);
+        FaissParameterSpace *ps = NULL;
+        if (faiss_ParameterSpace_new(&ps) || faiss_ParameterSpace_set_index_parameters(ps, idx, params))
+            rc = faiss_error(err, params);
+        faiss_ParameterSpace_free(ps);
+        if (rc == 0) rc = measure_recall(idx, &p, em->dim, n, recall, recall_queries, err);
     }
     if (rc == 0 && faiss_write_index_fname(idx, path)) rc = faiss_error(err, path);
     *total = (uint64_t)faiss_Index_ntotal(idx);
@@ -351,7 +443,10 @@ int cm_rag_export(const cm_config *cfg, uint64_t *chunks, cm_err *err)
     snprintf(spath, sizeof spath, "%s/chunks.sqlite", dir);
     uint64_t vectors = 0, stored = 0;
     snprintf(tmp, sizeof tmp, "%s.tmp", ipath);
-    int rc = build_index(cfg, &em, tmp, factory, sizeof factory, why, sizeof why, params, sizeof params, &vectors, err);
+    double recall = 1;
+    size_t recall_queries = 0;
+    int rc = build_index(cfg, &em, tmp, factory, sizeof factory, why, sizeof why, params, sizeof params, &vectors,
+                         &recall, &recall_queries, err);
     if (rc == 0 && rename(tmp, ipath)) rc = cm_errorf(err, "cannot rename '%s': %s", tmp, strerror(errno));
     snprintf(tmp, sizeof tmp, "%s.tmp", spath);
     if (rc == 0) rc = build_store(out, tmp, &stored, err);
@@ -380,6 +475,7 @@ int cm_rag_export(const cm_config *cfg, uint64_t *chunks, cm_err *err)
         cm_buf_append_json_bytes(&b, why, strlen(why));
         cm_buf_append_str(&b, ", \"search_parameters\": ");
         cm_buf_append_json_bytes(&b, params, strlen(params));
+        cm_buf_appendf(&b, ", \"recall_at_10\": %.4f, \"recall_queries\": %zu", recall, recall_queries);
         cm_buf_appendf(&b, ", \"vectors\": %llu},\n  \"chunks\": %llu,\n  \"bm25\": \"Okapi BM25 (k1 1.5, b 0.75, Lucene IDF) over SQLite FTS5: "
                            "CJK characters and digits as unigrams + bigrams, lowercased words\",\n  \"hybrid\": \"reciprocal rank "
                            "fusion, k = %d\",\n  \"files\": {\"index.faiss\": {\"sha256\": \"%s\"}, \"chunks.sqlite\": "

@@ -64,6 +64,42 @@ assert [r["chunk_id"] for r in mine] == I[0].tolist(), (mine, I)
 assert np.allclose([r["score"] for r in mine], D[0], atol=1e-5)
 PYEOF
 
+assert_eq "$(jq .index.recall_at_10 demo/rag/manifest.json)" "1" "exact search has recall 1"
+
+# auto on 12,000 random vectors: HNSW32, widened until recall@10 >= 0.95
+# against exact search, efSearch saved in the index file
+mkdir -p big/embeddings big/chunks big/_done/embed
+"$PY" - <<'PYEOF'
+import json
+import numpy as np
+rng = np.random.default_rng(1)
+n, d = 12000, 48
+v = rng.standard_normal((n, d)).astype(np.float32)
+v /= np.linalg.norm(v, axis=1, keepdims=True)
+np.save("big/embeddings/part-00000-0000.npy", v)
+np.save("big/embeddings/part-00000-0000.ids.npy", np.arange(n, dtype=np.int64) * 7)
+json.dump({"model": "hash", "dim": d, "lexical": True, "chunk": {"unit": "characters", "max": 900, "overlap": 32}},
+          open("big/embeddings/manifest.json", "w"))
+with open("big/chunks/part-00000-0000.jsonl", "w") as f:
+    for i in range(n):
+        f.write(json.dumps({"chunk_id": i * 7, "doc_id": "d%d" % i, "text": "t%d" % i, "headings": []}) + "\n")
+PYEOF
+touch big/_done/embed/00000
+printf '{"tasks": 1, "fingerprint": "0"}\n' > big/_done/embed/_run.json
+printf 'index:\n  factory: auto\n' > big.yaml
+"$CM" index big.yaml --out big 2>err || { cat err; fail "index of random vectors failed"; }
+assert_eq "$(jq -r .index.factory big/rag/manifest.json)" "IDMap,HNSW32" "auto picks HNSW above 10,000"
+jq -e '.index.recall_at_10 >= 0.95 and .index.recall_queries == 1000' big/rag/manifest.json >/dev/null ||
+  fail "recall@10 below 0.95: $(jq -c .index big/rag/manifest.json)"
+"$PY" - <<'PYEOF' || fail "python3-faiss reads the HNSW index with its efSearch"
+import json
+import faiss
+m = json.load(open("big/rag/manifest.json"))
+index = faiss.read_index("big/rag/index.faiss")
+hnsw = faiss.downcast_index(faiss.downcast_index(index).index)
+assert index.ntotal == 12000 and m["index"]["search_parameters"] == "efSearch=%d" % hnsw.hnsw.efSearch, m["index"]
+PYEOF
+
 # a rerun of index does nothing; misuse is refused
 "$CM" index configs/demo.yaml --out demo 2>err
 assert_contains "$(cat err)" "already finished" "a finished index is not rebuilt"
