@@ -1,48 +1,79 @@
-/* index_stage.c -- the index stage's markers and stats around the RAG
- * export (see index_stage.h). */
+/* index_stage.c -- the index stage's steps, markers and stats around the
+ * RAG export (see index_stage.h). */
 #include "index_stage.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "../pipeline/clean.h"
 #include "../pipeline/stage.h"
 #include "rag.h"
 
-int cm_index_task(const cm_config *cfg, int force, cm_task_stats *st, int *already_done, cm_err *err)
+/* Every task of stage has its marker. */
+static int stage_finished(const char *out, const char *stage, int tasks, cm_err *err)
+{
+    char path[4400];
+    for (int t = 0; t < tasks; t++) {
+        snprintf(path, sizeof path, "%s/_done/%s/%05d", out, stage, t);
+        if (!cm_path_exists(path)) return cm_errorf(err, "%s task %d has not finished (no %s)", stage, t, path);
+    }
+    return 0;
+}
+
+int cm_index_step(const cm_config *cfg, const char *step, int task, int tasks, int force, cm_task_stats *st,
+                  int *already_done, cm_err *err)
 {
     double t0 = cm_now();
     *already_done = 0;
     const char *out = cfg->output.dir;
+    int which = !step ? 0 : !strcmp(step, "train") ? 1 : !strcmp(step, "add") ? 2 : !strcmp(step, "merge") ? 3 : -1;
+    if (which < 0) return cm_errorf(err, "unknown index step '%s' (train, add, merge)", step), CM_EXIT_USAGE;
+    if (task < 0 || tasks < 1 || task >= tasks) return cm_errorf(err, "--task must be in [0, --tasks)"), CM_EXIT_USAGE;
+    if (which != 2 && tasks != 1)
+        return cm_errorf(err, "index %s is one task (--tasks 1); only add is split", step ? step : ""), CM_EXIT_USAGE;
     int embed_tasks = cm_stage_tasks(out, "embed");
     if (!embed_tasks) return cm_errorf(err, "%s has no embed output to index (run embed first)", out), CM_EXIT_USAGE;
-    char path[4400];
-    for (int t = 0; t < embed_tasks; t++) {
-        snprintf(path, sizeof path, "%s/_done/embed/%05d", out, t);
-        if (!cm_path_exists(path)) return cm_errorf(err, "embed task %d has not finished (no %s)", t, path), CM_EXIT_USAGE;
+    if (stage_finished(out, "embed", embed_tasks, err)) return CM_EXIT_USAGE;
+    if (which == 2 || which == 3) { /* add and merge need a finished train */
+        if (cm_stage_tasks(out, "index_train") == 0 || stage_finished(out, "index_train", 1, err))
+            return cm_errorf(err, "index train has not finished in %s (run it first)", out), CM_EXIT_USAGE;
     }
-    if (cm_mkdirs_under(out, "_done/index", err) || cm_mkdirs_under(out, "stats", err)) return CM_EXIT_USAGE;
+    int shards = which == 3 ? cm_stage_tasks(out, "index_add") : 0;
+    if (shards && stage_finished(out, "index_add", shards, err)) return CM_EXIT_USAGE;
+    static const char *const stages[] = {"index", "index_train", "index_add", "index"};
+    const char *stage = stages[which];
+    char path[4400], marker[4400];
+    snprintf(path, sizeof path, "_done/%s", stage);
+    if (cm_mkdirs_under(out, path, err) || cm_mkdirs_under(out, "stats", err)) return CM_EXIT_USAGE;
     char fingerprint[17];
     cm_stage_fingerprint(cfg, fingerprint);
-    if (cm_stage_claim(out, "index", 1, fingerprint, force, err)) return CM_EXIT_USAGE;
-    char marker[4400];
-    snprintf(marker, sizeof marker, "%s/_done/index/00000", out);
+    if (cm_stage_claim(out, stage, tasks, fingerprint, force, err)) return CM_EXIT_USAGE;
+    snprintf(marker, sizeof marker, "%s/_done/%s/%05d", out, stage, task);
     if (!force && cm_path_exists(marker)) {
         *already_done = 1;
         return CM_EXIT_OK;
     }
-    uint64_t chunks = 0;
-    int rc = cm_rag_export(cfg, &chunks, err);
-    snprintf(st->stage, sizeof st->stage, "index");
-    st->task = 0;
-    st->tasks = 1;
-    st->counts.read = st->counts.kept = chunks;
-    cm_reasons_add(&st->outputs, "vectors", chunks);
+    uint64_t n = 0;
+    int rc;
+    switch (which) {
+    case 0: rc = cm_rag_export(cfg, &n, err); break;
+    case 1: rc = cm_rag_train(cfg, err) ? CM_EXIT_FAILED : CM_EXIT_OK; break;
+    case 2: rc = cm_rag_add(cfg, task, tasks, &n, err) ? CM_EXIT_FAILED : CM_EXIT_OK; break;
+    default: rc = cm_rag_merge(cfg, shards, &n, err); break;
+    }
+    snprintf(st->stage, sizeof st->stage, "%s", stage);
+    st->task = task;
+    st->tasks = tasks;
+    st->counts.read = st->counts.kept = n;
+    cm_reasons_add(&st->outputs, "vectors", n);
     st->seconds = cm_now() - t0;
     st->peak_rss_kb = cm_peak_rss_kb();
     if (rc != CM_EXIT_OK) return rc;
-    snprintf(path, sizeof path, "%s/stats/index-00000.json", out);
-    if (cm_task_stats_write(st, path, err)) return CM_EXIT_FAILED;
-    cm_summary_write(out, NULL);
+    if (which == 0 || which == 3) { /* the export is complete: the stage's stats */
+        snprintf(path, sizeof path, "%s/stats/index-00000.json", out);
+        if (cm_task_stats_write(st, path, err)) return CM_EXIT_FAILED;
+        cm_summary_write(out, NULL);
+    }
     if (cm_task_stats_write(st, marker, err)) return CM_EXIT_FAILED;
     return CM_EXIT_OK;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <faiss/c_api/AutoTune_c.h>
+#include <faiss/c_api/IndexIVF_c.h>
 #include <faiss/c_api/Index_c.h>
 #include <faiss/c_api/error_c.h>
 #include <faiss/c_api/index_factory_c.h>
@@ -231,82 +232,227 @@ static int measure_recall(FaissIndex *idx, const parts *p, long dim, size_t n, d
     return rc;
 }
 
-static int build_index(const cm_config *cfg, const emb_manifest *em, const char *path, char *factory, size_t fcap,
-                       char *why, size_t wcap, char *params, size_t pcap, uint64_t *total, double *recall,
-                       size_t *recall_queries, cm_err *err)
+/* The build is three steps so that a cluster can spread the adding:
+ *   train  (one task)  count, choose the factory, train on a sample:
+ *                      OUT/index/rag/trained.faiss and plan.json
+ *   add    (task t)    the trained index plus parts t, t + N, ...:
+ *                      OUT/index/rag/shard-TTTTT.faiss
+ *   merge  (one task)  IVF shards merged list by list (merge_from); other
+ *                      kinds rebuilt from the parts; then search
+ *                      parameters, the recall check, OUT/rag/index.faiss */
+
+static void work_path(const char *out, const char *name, char *path, size_t cap)
 {
+    snprintf(path, cap, "%s/index/rag/%s", out, name);
+}
+
+static int write_index(FaissIndex *idx, const char *path, cm_err *err)
+{
+    char tmp[4500];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (faiss_write_index_fname(idx, tmp)) return faiss_error(err, tmp);
+    if (rename(tmp, path)) return cm_errorf(err, "cannot rename '%s': %s", tmp, strerror(errno));
+    return 0;
+}
+
+static int read_index(const char *path, FaissIndex **idx, cm_err *err)
+{
+    if (!cm_path_exists(path)) return cm_errorf(err, "%s is missing (run index train first)", path);
+    if (faiss_read_index_fname(path, 0, idx)) return faiss_error(err, path);
+    return 0;
+}
+
+typedef struct plan {
+    char factory[256], why[256];
+    double vectors;
+} plan;
+
+static int visit_plan(void *user, const char *const *path, int depth, cm_json_type type, double num, const char *str,
+                      size_t len)
+{
+    plan *p = user;
+    if (depth != 1) return 0;
+    if (type == CM_JSON_STRING && !strcmp(path[0], "factory")) snprintf(p->factory, sizeof p->factory, "%.*s", (int)len, str);
+    else if (type == CM_JSON_STRING && !strcmp(path[0], "why")) snprintf(p->why, sizeof p->why, "%.*s", (int)len, str);
+    else if (type == CM_JSON_NUMBER && !strcmp(path[0], "vectors")) p->vectors = num;
+    return 0;
+}
+
+static int read_plan(const char *out, plan *p, cm_err *err)
+{
+    char path[4400];
+    work_path(out, "plan.json", path, sizeof path);
+    memset(p, 0, sizeof *p);
+    cm_buf b;
+    cm_buf_init(&b);
+    cm_err e;
+    int rc = cm_read_file(path, &b, 1 << 20, &e) || cm_json_visit(b.data, b.len, visit_plan, p, &e);
+    cm_buf_free(&b);
+    if (rc || !p->factory[0]) return cm_errorf(err, "%s: %s (run index train first)", path, rc ? e.msg : "no factory");
+    return 0;
+}
+
+int cm_rag_train(const cm_config *cfg, cm_err *err)
+{
+    const char *out = cfg->output.dir;
+    emb_manifest em;
+    if (read_emb_manifest(out, &em, err)) return -1;
     parts p;
-    if (list_parts(cfg->output.dir, &p, err)) { free_parts(&p); return -1; }
+    int rc = list_parts(out, &p, err);
     size_t n = 0;
-    for (size_t i = 0; i < p.n; i++) {
+    for (size_t i = 0; i < p.n && rc == 0; i++) {
         size_t r, c;
         int64_t *ids = cm_npy_load(p.ids[i], CM_NPY_I64, &r, &c, err);
-        if (!ids) { free_parts(&p); return -1; }
+        if (!ids) rc = -1;
         free(ids);
         n += r;
     }
-    choose_factory(cfg, n, em->dim, factory, fcap, why, wcap);
+    plan pl;
+    choose_factory(cfg, n, em.dim, pl.factory, sizeof pl.factory, pl.why, sizeof pl.why);
     FaissIndex *idx = NULL;
-    int rc = 0;
-    if (faiss_index_factory(&idx, (int)em->dim, factory, METRIC_INNER_PRODUCT)) {
-        rc = faiss_error(err, factory);
-        free_parts(&p);
-        return rc;
-    }
-    if (!faiss_Index_is_trained(idx)) {
+    if (rc == 0 && faiss_index_factory(&idx, (int)em.dim, pl.factory, METRIC_INNER_PRODUCT)) rc = faiss_error(err, pl.factory);
+    if (rc == 0 && !faiss_Index_is_trained(idx)) {
         /* a deterministic sample: every stride-th vector */
         size_t want = n < 100000 ? n : 100000, stride = n / (want ? want : 1), got = 0, seen = 0;
-        float *sample = cm_malloc((want ? want : 1) * (size_t)em->dim * sizeof *sample);
+        float *sample = cm_malloc((want ? want : 1) * (size_t)em.dim * sizeof *sample);
         for (size_t i = 0; i < p.n && rc == 0; i++) {
             float *vec;
             int64_t *ids;
             size_t rows;
-            if (load_part(&p, i, em->dim, &vec, &ids, &rows, err)) { rc = -1; break; }
+            if (load_part(&p, i, em.dim, &vec, &ids, &rows, err)) { rc = -1; break; }
             for (size_t j = 0; j < rows && got < want; j++, seen++)
                 if (seen % (stride ? stride : 1) == 0)
-                    memcpy(sample + got++ * (size_t)em->dim, vec + j * (size_t)em->dim, (size_t)em->dim * sizeof *vec);
+                    memcpy(sample + got++ * (size_t)em.dim, vec + j * (size_t)em.dim, (size_t)em.dim * sizeof *vec);
             free(vec);
             free(ids);
         }
         if (rc == 0 && faiss_Index_train(idx, (idx_t)got, sample)) rc = faiss_error(err, "train");
         free(sample);
     }
-    for (size_t i = 0; i < p.n && rc == 0; i++) {
+    char path[4400];
+    work_path(out, "", path, sizeof path);
+    if (rc == 0 && cm_mkdirs(path, err)) rc = -1;
+    work_path(out, "trained.faiss", path, sizeof path);
+    if (rc == 0) rc = write_index(idx, path, err);
+    if (rc == 0) {
+        cm_buf b;
+        cm_buf_init(&b);
+        cm_buf_append_str(&b, "{\"factory\": ");
+        cm_buf_append_json_bytes(&b, pl.factory, strlen(pl.factory));
+        cm_buf_append_str(&b, ", \"why\": ");
+        cm_buf_append_json_bytes(&b, pl.why, strlen(pl.why));
+        cm_buf_appendf(&b, ", \"vectors\": %zu, \"parts\": %zu}\n", n, p.n);
+        work_path(out, "plan.json", path, sizeof path);
+        rc = cm_write_file_atomic(path, b.data, b.len, err);
+        cm_buf_free(&b);
+    }
+    if (idx) faiss_Index_free(idx);
+    free_parts(&p);
+    free(em.raw);
+    return rc;
+}
+
+/* Adds parts task, task + tasks, ... to idx. */
+static int add_parts(FaissIndex *idx, const parts *p, long dim, int task, int tasks, uint64_t *added, cm_err *err)
+{
+    for (size_t i = (size_t)task; i < p->n; i += (size_t)tasks) {
         float *vec;
         int64_t *ids;
         size_t rows;
-        if (load_part(&p, i, em->dim, &vec, &ids, &rows, err)) { rc = -1; break; }
-        if (faiss_Index_add_with_ids(idx, (idx_t)rows, vec, ids)) rc = faiss_error(err, "add_with_ids");
+        if (load_part(p, i, dim, &vec, &ids, &rows, err)) return -1;
+        int bad = faiss_Index_add_with_ids(idx, (idx_t)rows, vec, ids);
         free(vec);
         free(ids);
+        if (bad) return faiss_error(err, "add_with_ids");
+        *added += rows;
     }
+    return 0;
+}
+
+int cm_rag_add(const cm_config *cfg, int task, int tasks, uint64_t *added, cm_err *err)
+{
+    const char *out = cfg->output.dir;
+    emb_manifest em;
+    if (read_emb_manifest(out, &em, err)) return -1;
+    parts p;
+    char path[4400], name[64];
+    FaissIndex *idx = NULL;
+    *added = 0;
+    work_path(out, "trained.faiss", path, sizeof path);
+    int rc = list_parts(out, &p, err);
+    if (rc == 0) rc = read_index(path, &idx, err);
+    if (rc == 0) rc = add_parts(idx, &p, em.dim, task, tasks, added, err);
+    snprintf(name, sizeof name, "shard-%05d.faiss", task);
+    work_path(out, name, path, sizeof path);
+    if (rc == 0) rc = write_index(idx, path, err);
+    if (idx) faiss_Index_free(idx);
+    free_parts(&p);
+    free(em.raw);
+    return rc;
+}
+
+static int set_params(FaissIndex *idx, const char *params, cm_err *err)
+{
+    FaissParameterSpace *ps = NULL;
+    int rc = 0;
+    if (faiss_ParameterSpace_new(&ps) || faiss_ParameterSpace_set_index_parameters(ps, idx, params))
+        rc = faiss_error(err, params);
+    faiss_ParameterSpace_free(ps);
+    return rc;
+}
+
+/* The final index: merged IVF shards, or the trained index with every part. */
+static int merge_index(const cm_config *cfg, const emb_manifest *em, int shards, const char *path, plan *pl,
+                       char *params, size_t pcap, uint64_t *total, double *recall, size_t *recall_queries, cm_err *err)
+{
+    const char *out = cfg->output.dir;
+    parts p;
+    FaissIndex *idx = NULL;
+    char wpath[4400], name[64];
+    int rc = list_parts(out, &p, err);
+    if (rc == 0) rc = read_plan(out, pl, err);
+    work_path(out, "trained.faiss", wpath, sizeof wpath);
+    if (rc == 0) rc = read_index(wpath, &idx, err);
+    FaissIndexIVF *ivf = rc == 0 ? faiss_IndexIVF_cast(idx) : NULL;
+    uint64_t added = 0;
+    if (rc == 0 && ivf && shards > 0) {
+        for (int t = 0; t < shards && rc == 0; t++) {
+            FaissIndex *shard = NULL;
+            snprintf(name, sizeof name, "shard-%05d.faiss", t);
+            work_path(out, name, wpath, sizeof wpath);
+            if ((rc = read_index(wpath, &shard, err))) break;
+            FaissIndexIVF *other = faiss_IndexIVF_cast(shard);
+            if (!other) rc = cm_errorf(err, "%s is not an IVF index like the trained one", wpath);
+            else if (faiss_IndexIVF_merge_from(ivf, other, 0)) rc = faiss_error(err, "merge_from");
+            faiss_Index_free(shard);
+        }
+    } else if (rc == 0) {
+        rc = add_parts(idx, &p, em->dim, 0, 1, &added, err);
+    }
+    size_t n = rc == 0 ? (size_t)faiss_Index_ntotal(idx) : 0;
+    if (rc == 0 && (double)n != pl->vectors)
+        rc = cm_errorf(err, "the index holds %zu vectors, the plan %.0f: were the embeddings changed since index train?", n,
+                       pl->vectors);
     params[0] = 0;
-    if (rc == 0 && (strstr(factory, "HNSW") || strstr(factory, "IVF"))) {
-        if (strstr(factory, "HNSW")) snprintf(params, pcap, "efSearch=%ld", cfg->index.ef_search);
-        else snprintf(params, pcap, "nprobe=%ld", cfg->index.nprobe);
-        FaissParameterSpace *ps = NULL;
-        if (faiss_ParameterSpace_new(&ps) || faiss_ParameterSpace_set_index_parameters(ps, idx, params))
-            rc = faiss_error(err, params);
-        faiss_ParameterSpace_free(ps);
+    int hnsw = strstr(pl->factory, "HNSW") != NULL;
+    long width = hnsw ? cfg->index.ef_search : cfg->index.nprobe;
+    if (rc == 0 && (hnsw || strstr(pl->factory, "IVF"))) {
+        snprintf(params, pcap, hnsw ? "efSearch=%ld" : "nprobe=%ld", width);
+        rc = set_params(idx, params, err);
     }
     *recall = 1;
     *recall_queries = 0;
     if (rc == 0) rc = measure_recall(idx, &p, em->dim, n, recall, recall_queries, err);
     /* auto promises recall@10 >= 0.95: search wider until it holds */
-    int is_auto = !strcmp(cfg->index.factory, "auto"), hnsw = strstr(factory, "HNSW") != NULL;
-    long width = hnsw ? cfg->index.ef_search : cfg->index.nprobe;
-    while (rc == 0 && is_auto && params[0] && *recall < 0.95 && width < 4096) {
+    while (rc == 0 && !strcmp(cfg->index.factory, "auto") && params[0] && *recall < 0.95 && width < 4096) {
         width *= 2;
         snprintf(params, pcap, hnsw ? "efSearch=%ld" : "nprobe=%ld", width);
-        FaissParameterSpace *ps = NULL;
-        if (faiss_ParameterSpace_new(&ps) || faiss_ParameterSpace_set_index_parameters(ps, idx, params))
-            rc = faiss_error(err, params);
-        faiss_ParameterSpace_free(ps);
+        rc = set_params(idx, params, err);
         if (rc == 0) rc = measure_recall(idx, &p, em->dim, n, recall, recall_queries, err);
     }
-    if (rc == 0 && faiss_write_index_fname(idx, path)) rc = faiss_error(err, path);
-    *total = (uint64_t)faiss_Index_ntotal(idx);
-    faiss_Index_free(idx);
+    if (rc == 0) rc = write_index(idx, path, err);
+    *total = n;
+    if (idx) faiss_Index_free(idx);
     free_parts(&p);
     return rc;
 }
@@ -433,21 +579,25 @@ static int sha256_file(const char *path, char hex[65], cm_err *err)
 
 int cm_rag_export(const cm_config *cfg, uint64_t *chunks, cm_err *err)
 {
+    if (cm_rag_train(cfg, err)) return CM_EXIT_FAILED;
+    return cm_rag_merge(cfg, 0, chunks, err);
+}
+
+int cm_rag_merge(const cm_config *cfg, int shards, uint64_t *chunks, cm_err *err)
+{
     const char *out = cfg->output.dir;
     emb_manifest em;
     if (read_emb_manifest(out, &em, err)) return CM_EXIT_USAGE;
-    char dir[4300], ipath[4400], spath[4400], tmp[4500], factory[256], why[256], params[64];
+    char dir[4300], ipath[4400], spath[4400], tmp[4500], params[64];
+    plan pl;
     snprintf(dir, sizeof dir, "%s/rag", out);
     if (cm_mkdirs(dir, err)) { free(em.raw); return CM_EXIT_USAGE; }
     snprintf(ipath, sizeof ipath, "%s/index.faiss", dir);
     snprintf(spath, sizeof spath, "%s/chunks.sqlite", dir);
     uint64_t vectors = 0, stored = 0;
-    snprintf(tmp, sizeof tmp, "%s.tmp", ipath);
     double recall = 1;
     size_t recall_queries = 0;
-    int rc = build_index(cfg, &em, tmp, factory, sizeof factory, why, sizeof why, params, sizeof params, &vectors,
-                         &recall, &recall_queries, err);
-    if (rc == 0 && rename(tmp, ipath)) rc = cm_errorf(err, "cannot rename '%s': %s", tmp, strerror(errno));
+    int rc = merge_index(cfg, &em, shards, ipath, &pl, params, sizeof params, &vectors, &recall, &recall_queries, err);
     snprintf(tmp, sizeof tmp, "%s.tmp", spath);
     if (rc == 0) rc = build_store(out, tmp, &stored, err);
     if (rc == 0 && rename(tmp, spath)) rc = cm_errorf(err, "cannot rename '%s': %s", tmp, strerror(errno));
@@ -470,9 +620,9 @@ int cm_rag_export(const cm_config *cfg, uint64_t *chunks, cm_err *err)
         if (cfg->embed.query_prefix) cm_buf_append_json_bytes(&b, cfg->embed.query_prefix, strlen(cfg->embed.query_prefix));
         else cm_buf_append_str(&b, "null");
         cm_buf_append_str(&b, ",\n  \"index\": {\"factory\": ");
-        cm_buf_append_json_bytes(&b, factory, strlen(factory));
+        cm_buf_append_json_bytes(&b, pl.factory, strlen(pl.factory));
         cm_buf_append_str(&b, ", \"why\": ");
-        cm_buf_append_json_bytes(&b, why, strlen(why));
+        cm_buf_append_json_bytes(&b, pl.why, strlen(pl.why));
         cm_buf_append_str(&b, ", \"search_parameters\": ");
         cm_buf_append_json_bytes(&b, params, strlen(params));
         cm_buf_appendf(&b, ", \"recall_at_10\": %.4f, \"recall_queries\": %zu", recall, recall_queries);

@@ -19,9 +19,18 @@
 
 #include "../pipeline/config.h"
 
-/* Builds OUT/rag/ from OUT/chunks/ and OUT/embeddings/. Returns a CM_EXIT_*
- * status; counts go to *chunks. */
+/* Builds OUT/rag/ from OUT/chunks/ and OUT/embeddings/ in one go (train,
+ * then merge with every part). Returns a CM_EXIT_* status; counts go to
+ * *chunks. */
 int cm_rag_export(const cm_config *cfg, uint64_t *chunks, cm_err *err);
+
+/* The same in steps a cluster can spread (rag.c explains them): train
+ * (one task; returns 0 or -1), add (task of tasks: its share of the parts;
+ * 0 or -1), merge (one task, after shards add tasks; shards 0 adds every
+ * part itself; returns a CM_EXIT_* status). */
+int cm_rag_train(const cm_config *cfg, cm_err *err);
+int cm_rag_add(const cm_config *cfg, int task, int tasks, uint64_t *added, cm_err *err);
+int cm_rag_merge(const cm_config *cfg, int shards, uint64_t *chunks, cm_err *err);
 
 typedef enum cm_rag_mode { CM_RAG_DENSE, CM_RAG_BM25, CM_RAG_HYBRID } cm_rag_mode;
 

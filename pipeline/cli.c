@@ -524,8 +524,17 @@ static int cmd_run(int argc, char **argv)
     }
     if (worst == CM_EXIT_OK && cfg->embed.enabled)
         worst = run_tasks(self, &a, out, "embed", NULL, "embed", tasks, jobs, threads, NULL, 0, &failed_tasks);
-    if (worst == CM_EXIT_OK && cfg->embed.enabled && cfg->index.enabled)
-        worst = run_tasks(self, &a, out, "index", NULL, "index", 1, 1, threads, NULL, 0, &failed_tasks);
+    if (worst == CM_EXIT_OK && cfg->embed.enabled && cfg->index.enabled) {
+        if (tasks == 1) {
+            worst = run_tasks(self, &a, out, "index", NULL, "index", 1, 1, threads, NULL, 0, &failed_tasks);
+        } else { /* train, the adding spread over the tasks, merge */
+            worst = run_tasks(self, &a, out, "index", "train", "index train", 1, 1, threads, NULL, 0, &failed_tasks);
+            if (worst == CM_EXIT_OK)
+                worst = run_tasks(self, &a, out, "index", "add", "index add", tasks, jobs, threads, NULL, 0, &failed_tasks);
+            if (worst == CM_EXIT_OK)
+                worst = run_tasks(self, &a, out, "index", "merge", "index merge", 1, 1, threads, NULL, 0, &failed_tasks);
+        }
+    }
     if (cm_summary_write(out, &err)) fprintf(stderr, "corpusmill: %s\n", err.msg);
     print_result(out);
     fprintf(stderr, "corpusmill: finished in %.2f s%s\n", cm_now() - t0,
@@ -624,9 +633,12 @@ static int cmd_embed(int argc, char **argv)
 }
 
 static const char USAGE_INDEX[] =
-    "usage: corpusmill index CONFIG [--out DIR] [--force]\n"
+    "usage: corpusmill index [train|add|merge] CONFIG [--task I --tasks N] [--out DIR] [--force]\n"
     "\n"
-    "Builds the RAG export from embed's outputs (one task, after every embed task):\n"
+    "Builds the RAG export from embed's outputs (after every embed task), in one\n"
+    "go or in steps a cluster can spread: train (one task: the factory, trained\n"
+    "on a sample), add (N tasks, each its share of the embeddings parts), merge\n"
+    "(one task: IVF shards merged, other kinds rebuilt; the chunk store):\n"
     "  OUT/rag/index.faiss     FAISS index of the chunk vectors (ids = chunk ids)\n"
     "  OUT/rag/chunks.sqlite   the chunks, and an FTS5 table for BM25\n"
     "  OUT/rag/manifest.json   embedder, chunking, index factory, counts, sha256\n"
@@ -634,6 +646,12 @@ static const char USAGE_INDEX[] =
 
 static int cmd_index(int argc, char **argv)
 {
+    const char *step = NULL;
+    if (argc > 0 && (!strcmp(argv[0], "train") || !strcmp(argv[0], "add") || !strcmp(argv[0], "merge"))) {
+        step = argv[0];
+        argc--;
+        argv++;
+    }
     args a;
     int rc;
     cm_config *cfg = stage_setup(argc, argv, USAGE_INDEX, &a, &rc);
@@ -642,12 +660,14 @@ static int cmd_index(int argc, char **argv)
     cm_task_stats st;
     cm_task_stats_init(&st);
     int done = 0;
-    rc = cm_index_task(cfg, a.force, &st, &done, &err);
-    if (rc != CM_EXIT_OK) fprintf(stderr, "corpusmill: index: %s\n", err.msg);
-    else if (done) fprintf(stderr, "corpusmill: index already finished (--force to build it again)\n");
-    else if (a.progress != CM_PROGRESS_FD)
+    rc = cm_index_step(cfg, step, (int)a.task, a.tasks > 0 ? (int)a.tasks : 1, a.force, &st, &done, &err);
+    if (rc != CM_EXIT_OK) fprintf(stderr, "corpusmill: index%s%s: %s\n", step ? " " : "", step ? step : "", err.msg);
+    else if (done) fprintf(stderr, "corpusmill: index%s%s already finished (--force to run it again)\n", step ? " " : "", step ? step : "");
+    else if (a.progress != CM_PROGRESS_FD && (!step || !strcmp(step, "merge")))
         fprintf(stderr, "corpusmill: index: %llu chunks in %s/rag/ in %.2f s\n", (unsigned long long)st.counts.kept,
                 cfg->output.dir, st.seconds);
+    else if (a.progress != CM_PROGRESS_FD)
+        fprintf(stderr, "corpusmill: index %s task %ld: done in %.2f s\n", step, a.task, st.seconds);
     cm_task_stats_free(&st);
     cm_config_free(cfg);
     free(a.inputs);

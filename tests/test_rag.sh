@@ -100,6 +100,39 @@ hnsw = faiss.downcast_index(faiss.downcast_index(index).index)
 assert index.ntotal == 12000 and m["index"]["search_parameters"] == "efSearch=%d" % hnsw.hnsw.efSearch, m["index"]
 PYEOF
 
+# the same export in steps: IVF trained once, parts added by 3 tasks, shards
+# merged list by list; the merged index answers as the one built in one go
+"$PY" - <<'PYEOF'
+import numpy as np
+v = np.load("big/embeddings/part-00000-0000.npy")
+ids = np.load("big/embeddings/part-00000-0000.ids.npy")
+for i, (a, b) in enumerate([(0, 5000), (5000, 9000), (9000, 12000)]):
+    np.save("big/embeddings/part-%05d-0000.npy" % i, v[a:b])
+    np.save("big/embeddings/part-%05d-0000.ids.npy" % i, ids[a:b])
+PYEOF
+printf 'index:\n  factory: IVF64,Flat\n  nprobe: 8\n' > ivf.yaml
+cp -r big one
+"$CM" index ivf.yaml --out one --force 2>err || { cat err; fail "IVF in one go"; }
+"$CM" index train ivf.yaml --out big 2>err || { cat err; fail "index train"; }
+for t in 0 1 2; do "$CM" index add ivf.yaml --out big --task $t --tasks 3 2>err || { cat err; fail "index add $t"; }; done
+set +e
+"$CM" index add ivf.yaml --out big --task 0 --tasks 2 2>err; rc=$?
+set -e
+assert_eq "$rc" 2 "another split of a started add"
+"$CM" index merge ivf.yaml --out big --force 2>err || { cat err; fail "index merge"; }
+ls big/index/rag/shard-0000{0,1,2}.faiss >/dev/null || fail "three shards"
+assert_eq "$(jq .index.vectors big/rag/manifest.json)" 12000 "merged vectors"
+"$PY" - <<'PYEOF' || fail "the merged IVF index differs from the one built in one go"
+import faiss
+import numpy as np
+a, b = faiss.read_index("one/rag/index.faiss"), faiss.read_index("big/rag/index.faiss")
+q = np.load("big/embeddings/part-00001-0000.npy")[:200]
+Da, Ia = a.search(q, 10)
+Db, Ib = b.search(q, 10)
+assert a.ntotal == b.ntotal == 12000
+assert np.allclose(Da, Db, atol=1e-5), "scores differ"
+PYEOF
+
 # a rerun of index does nothing; misuse is refused
 "$CM" index configs/demo.yaml --out demo 2>err
 assert_contains "$(cat err)" "already finished" "a finished index is not rebuilt"
