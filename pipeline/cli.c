@@ -23,6 +23,7 @@
 #include "../index/query.h"
 #include "../index/eval.h"
 #include "../index/serve.h"
+#include "../index/pretrain.h"
 #include "../embed/embed_text.h"
 #include "config.h"
 #include "inputs.h"
@@ -44,6 +45,7 @@ static const char USAGE[] =
     "  embed CONFIG    one task of the embed stage: chunks and vectors (--task I --tasks N)\n"
     "  embed-text      embed the lines of stdin (--model hash|DIR; see embed-text --help)\n"
     "  index CONFIG    build the RAG export OUT/rag/ (FAISS index, SQLite chunk store)\n"
+    "  pretrain CONFIG document vectors, k-means clusters, a document index (OUT/index/pretrain/)\n"
     "  query RAG_DIR TEXT  search an export: dense, bm25 or hybrid\n"
     "  serve RAG_DIR   HTTP search over an export (POST /search, GET /healthz, /manifest)\n"
     "  eval-retrieval --qa FILE  recall@k, MRR, precision@5 per search mode on a QA set\n"
@@ -276,6 +278,14 @@ static void print_result(const char *out)
         fprintf(stderr, "corpusmill: index: %llu chunks in the RAG export\n  rag          %s/rag/ (corpusmill query %s/rag \"...\")\n",
                 (unsigned long long)ix.counts.kept, out, out);
     cm_task_stats_free(&ix);
+    cm_task_stats pt;
+    cm_task_stats_init(&pt);
+    int pt_done = 0;
+    cm_stage_load(out, "pretrain", &pt, &pt_done, NULL);
+    if (pt_done)
+        fprintf(stderr, "corpusmill: pretrain: %llu documents in %llu clusters\n  clusters     %s/index/pretrain/\n",
+                (unsigned long long)pt.counts.kept, (unsigned long long)cm_reasons_get(&pt.outputs, "clusters"), out);
+    cm_task_stats_free(&pt);
     fprintf(stderr, "  summary   %s/summary.json\n", out);
     cm_task_stats_free(&sum);
 }
@@ -535,6 +545,8 @@ static int cmd_run(int argc, char **argv)
                 worst = run_tasks(self, &a, out, "index", "merge", "index merge", 1, 1, threads, NULL, 0, &failed_tasks);
         }
     }
+    if (worst == CM_EXIT_OK && cfg->embed.enabled && cfg->pretrain.enabled)
+        worst = run_tasks(self, &a, out, "pretrain", NULL, "pretrain", 1, 1, threads, NULL, 0, &failed_tasks);
     if (cm_summary_write(out, &err)) fprintf(stderr, "corpusmill: %s\n", err.msg);
     print_result(out);
     fprintf(stderr, "corpusmill: finished in %.2f s%s\n", cm_now() - t0,
@@ -674,6 +686,37 @@ static int cmd_index(int argc, char **argv)
     return rc;
 }
 
+static const char USAGE_PRETRAIN[] =
+    "usage: corpusmill pretrain CONFIG [--out DIR] [--force]\n"
+    "\n"
+    "After embed: every document's vector (the normalized mean of its chunks),\n"
+    "spherical k-means over them with FAISS, and OUT/index/pretrain/: a cluster\n"
+    "for every document (clusters-*.jsonl.zst), the cluster sizes (clusters.json),\n"
+    "the centroids (centroids.npy) and a document index (documents.faiss).\n"
+    "The config's `pretrain` section sets K, iterations, seed and threads.\n";
+
+static int cmd_pretrain(int argc, char **argv)
+{
+    args a;
+    int rc;
+    cm_config *cfg = stage_setup(argc, argv, USAGE_PRETRAIN, &a, &rc);
+    if (!cfg) { free(a.inputs); return rc; }
+    cm_err err;
+    cm_task_stats st;
+    cm_task_stats_init(&st);
+    int done = 0;
+    rc = cm_pretrain_task(cfg, a.force, &st, &done, &err);
+    if (rc != CM_EXIT_OK) fprintf(stderr, "corpusmill: pretrain: %s\n", err.msg);
+    else if (done) fprintf(stderr, "corpusmill: pretrain already finished (--force to run it again)\n");
+    else if (a.progress != CM_PROGRESS_FD)
+        fprintf(stderr, "corpusmill: pretrain: %llu documents in %llu clusters in %.2f s\n", (unsigned long long)st.counts.kept,
+                (unsigned long long)cm_reasons_get(&st.outputs, "clusters"), st.seconds);
+    cm_task_stats_free(&st);
+    cm_config_free(cfg);
+    free(a.inputs);
+    return rc;
+}
+
 static int cmd_filters(void)
 {
     for (size_t i = 0; cm_filters[i]; i++) {
@@ -698,6 +741,7 @@ int cm_cli_main(int argc, char **argv)
         if (!strcmp(argv[2], "embed-text")) { fputs(cm_embed_text_usage, stdout); return 0; }
         if (!strcmp(argv[2], "embed")) { fputs(USAGE_EMBED, stdout); return 0; }
         if (!strcmp(argv[2], "index")) { fputs(USAGE_INDEX, stdout); return 0; }
+        if (!strcmp(argv[2], "pretrain")) { fputs(USAGE_PRETRAIN, stdout); return 0; }
         if (!strcmp(argv[2], "query")) { fputs(cm_query_usage, stdout); return 0; }
         if (!strcmp(argv[2], "eval-retrieval")) { fputs(cm_eval_usage, stdout); return 0; }
         if (!strcmp(argv[2], "serve")) { fputs(cm_serve_usage, stdout); return 0; }
@@ -711,6 +755,7 @@ int cm_cli_main(int argc, char **argv)
     if (!strcmp(cmd, "dedup")) return cmd_dedup(argc - 2, argv + 2);
     if (!strcmp(cmd, "embed")) return cmd_embed(argc - 2, argv + 2);
     if (!strcmp(cmd, "index")) return cmd_index(argc - 2, argv + 2);
+    if (!strcmp(cmd, "pretrain")) return cmd_pretrain(argc - 2, argv + 2);
     if (!strcmp(cmd, "query")) return cm_query_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "eval-retrieval")) return cm_eval_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "serve")) return cm_serve_main(argc - 2, argv + 2);

@@ -52,6 +52,24 @@ static void set_defaults(cm_config *c)
     c->index.ef_search = 64;
     c->index.nprobe = 16;
     c->index.memory = 8ull << 30;
+    c->pretrain.iterations = 20;
+    c->pretrain.seed = 1234;
+    c->pretrain.threads = 1;
+}
+
+static int read_pretrain(cm_config *c, const cm_conf *n, cm_err *err)
+{
+    static const char *const known[] = {"clusters", "iterations", "seed", "threads", NULL};
+    if (!n) return 0;
+    if (cm_conf_check_keys(n, "pretrain", known, err)) return -1;
+    c->pretrain.enabled = 1;
+    long threads = c->pretrain.threads;
+    if (cm_conf_int(n, "clusters", 0, 1 << 24, &c->pretrain.clusters, err) ||
+        cm_conf_int(n, "iterations", 1, 1000, &c->pretrain.iterations, err) ||
+        cm_conf_int(n, "seed", 0, 2147483647, &c->pretrain.seed, err) || cm_conf_int(n, "threads", 1, 256, &threads, err))
+        return -1;
+    c->pretrain.threads = (int)threads;
+    return 0;
 }
 
 static int read_index(cm_config *c, const cm_conf *n, cm_err *err)
@@ -231,11 +249,12 @@ static cm_config *finish(cm_conf *root, const char *name, cm_err *err)
     c->path = cm_strdup(name);
     c->root = root;
     set_defaults(c);
-    static const char *const known[] = {"input", "output", "run", "clean", "dedup", "embed", "index", NULL};
+    static const char *const known[] = {"input", "output", "run", "clean", "dedup", "embed", "index", "pretrain", NULL};
     if (cm_conf_check_keys(root, "the config", known, err) || read_input(c, cm_conf_get(root, "input"), err) ||
         read_output(c, cm_conf_get(root, "output"), err) || read_run(c, cm_conf_get(root, "run"), err) ||
         read_clean(c, cm_conf_get(root, "clean"), err) || read_dedup(c, cm_conf_get(root, "dedup"), err) ||
-        read_embed(c, cm_conf_get(root, "embed"), err) || read_index(c, cm_conf_get(root, "index"), err)) {
+        read_embed(c, cm_conf_get(root, "embed"), err) || read_index(c, cm_conf_get(root, "index"), err) ||
+        read_pretrain(c, cm_conf_get(root, "pretrain"), err)) {
         cm_config_free(c);
         return NULL;
     }
@@ -351,4 +370,9 @@ const char cm_config_reference[] =
     "#                        #   IVF{K},Flat beyond (K ~ 8 sqrt(N)); or any FAISS factory string\n"
     "#   ef_search: 64        # HNSW search breadth (saved with the index)\n"
     "#   nprobe: 16           # IVF lists searched (saved with the index)\n"
-    "#   memory: 8GiB         # what auto may plan for the index\n";
+    "#   memory: 8GiB         # what auto may plan for the index\n"
+    "# pretrain:              # present: `run` clusters the documents after embed (OUT/index/pretrain/)\n"
+    "#   clusters: 0          # k-means K over document vectors (mean of their chunks); 0 = sqrt(documents)\n"
+    "#   iterations: 20\n"
+    "#   seed: 1234\n"
+    "#   threads: 1           # OpenMP and OpenBLAS threads for k-means (more make times swing on small machines)\n";

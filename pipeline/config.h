@@ -95,6 +95,14 @@ typedef struct cm_config {
         long nprobe;               /* IVF lists searched                              default: 16 */
         uint64_t memory;           /* budget for auto's choice                        default: 8 GiB */
     } index;
+
+    struct {
+        int enabled;               /* a `pretrain` section is present: run clusters after embed */
+        long clusters;             /* k-means K; 0 = sqrt(documents)                  default: 0 */
+        long iterations;           /*                                                 default: 20 */
+        long seed;                 /*                                                 default: 1234 */
+        int threads;               /* OpenMP / OpenBLAS threads for k-means           default: 1 */
+    } pretrain;
 } cm_config;
 
 /* Loads and validates path. Filter options are validated too. NULL with err. */
