@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #include <faiss/c_api/Clustering_c.h>
 #include <faiss/c_api/IndexFlat_c.h>
@@ -171,6 +172,167 @@ static void free_docs(docs *d)
     free(d->vparts);
 }
 
+/* ---- SemDeDup ---- */
+
+typedef struct twin {
+    uint64_t key, kept; /* removed document, the one kept */
+    const char *kept_id; /* its raw JSON id (owned by docs) */
+    float sim;
+    long cluster;
+} twin;
+
+static int cmp_twin(const void *a, const void *b)
+{
+    uint64_t x = ((const twin *)a)->key, y = ((const twin *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
+/* Within each cluster, documents in input order (doc_key); a document whose
+ * cosine with an earlier kept one is >= 1 - epsilon is removed, with that
+ * one as its twin. The first of a group is kept, as dedup keeps the first
+ * copy. */
+typedef struct member {
+    long cluster;
+    uint64_t key;
+    size_t doc;
+} member;
+
+static int cmp_member(const void *a, const void *b)
+{
+    const member *x = a, *y = b;
+    if (x->cluster != y->cluster) return x->cluster < y->cluster ? -1 : 1;
+    return x->key < y->key ? -1 : x->key > y->key;
+}
+
+static twin *find_twins(const docs *d, const idx_t *assign, size_t k, double epsilon, size_t *n_twins)
+{
+    /* members grouped by cluster, each group in input order (doc_key) */
+    member *m = cm_malloc((d->n ? d->n : 1) * sizeof *m);
+    for (size_t i = 0; i < d->n; i++) m[i] = (member){(long)assign[i], d->key[i], i};
+    qsort(m, d->n, sizeof *m, cmp_member);
+    size_t *count = cm_calloc(k + 1, sizeof *count), *members = cm_malloc((d->n ? d->n : 1) * sizeof *members);
+    for (size_t i = 0; i < d->n; i++) {
+        count[m[i].cluster + 1]++;
+        members[i] = m[i].doc;
+    }
+    for (size_t c = 0; c < k; c++) count[c + 1] += count[c];
+    free(m);
+    unsigned char *removed = cm_calloc(d->n ? d->n : 1, 1);
+    twin *t = NULL;
+    size_t nt = 0, cap = 0;
+    float thr = (float)(1 - epsilon);
+    for (size_t c = 0; c < k; c++)
+        for (size_t a = count[c]; a < count[c + 1]; a++) {
+            size_t i = members[a];
+            if (removed[i]) continue;
+            const float *vi = d->vec + i * d->dim;
+            for (size_t b = a + 1; b < count[c + 1]; b++) {
+                size_t j = members[b];
+                if (removed[j]) continue;
+                const float *vj = d->vec + j * d->dim;
+                float dot = 0;
+                for (size_t x = 0; x < d->dim; x++) dot += vi[x] * vj[x];
+                if (dot < thr) continue;
+                removed[j] = 1;
+                if (nt == cap) { cap = cap ? 2 * cap : 64; t = cm_realloc(t, cap * sizeof *t); }
+                t[nt++] = (twin){d->key[j], d->key[i], d->id[i], dot, (long)c};
+            }
+        }
+    free(count);
+    free(members);
+    free(removed);
+    if (nt) qsort(t, nt, sizeof *t, cmp_twin);
+    *n_twins = nt;
+    return t;
+}
+
+typedef struct sd_state {
+    const twin *t;
+    size_t nt;
+    cm_part_writer kept, rejected;
+    ZSTD_CCtx *cctx;
+    cm_buf kbuf, rbuf, z;
+    cm_task_stats *st;
+} sd_state;
+
+static int semdedup_each(void *user, const cm_stage_record *r, cm_err *err)
+{
+    sd_state *s = user;
+    s->st->counts.read++;
+    s->st->counts.bytes_in += r->line_len;
+    twin probe = {r->key, 0, NULL, 0, 0};
+    const twin *hit = s->nt ? bsearch(&probe, s->t, s->nt, sizeof *s->t, cmp_twin) : NULL;
+    if (!hit) {
+        s->st->counts.kept++;
+        s->st->counts.bytes_out += r->line_len + 1;
+        cm_buf_append(&s->kbuf, r->line, r->line_len);
+        cm_buf_append_char(&s->kbuf, '\n');
+        return cm_part_writer_flush_zstd(&s->kept, s->cctx, &s->kbuf, &s->z, 4u << 20, err);
+    }
+    size_t n = r->line_len;
+    if (n < 2 || r->line[n - 1] != '}' || r->line[n - 2] != '}') return cm_errorf(err, "a record of unexpected shape");
+    cm_reasons_add(&s->st->counts.removed, "semdedup:near_duplicate", 1);
+    cm_buf_append(&s->rbuf, r->line, n - 2);
+    cm_buf_appendf(&s->rbuf, ",\"reason\":\"semdedup:near_duplicate\",\"semdedup\":{\"kept\":{\"doc_key\":%llu,\"id\":%s},"
+                             "\"similarity\":%.5f,\"cluster\":%ld}}}\n",
+                   (unsigned long long)hit->kept, hit->kept_id, hit->sim, hit->cluster);
+    return cm_part_writer_flush_zstd(&s->rejected, s->cctx, &s->rbuf, &s->z, 4u << 20, err);
+}
+
+/* Writes OUT/semdedup/ (kept) and OUT/rejected/semdedup/ task by task over
+ * the documents embed read, and the stage's stats. */
+static int write_semdedup(const cm_config *cfg, const twin *t, size_t nt, double t0, cm_err *err)
+{
+    const char *out = cfg->output.dir, *input = cfg->dedup.enabled ? "dedup" : "clean";
+    int tasks = cm_stage_tasks(out, "embed");
+    cm_stage_reader *reader = cm_stage_reader_create(cfg, err);
+    if (!reader) return -1;
+    cm_task_stats st;
+    cm_task_stats_init(&st);
+    sd_state s;
+    memset(&s, 0, sizeof s);
+    s.t = t;
+    s.nt = nt;
+    s.st = &st;
+    s.cctx = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(s.cctx, ZSTD_c_compressionLevel, cfg->output.zstd_level);
+    char kdir[4300], rdir[4300], prefix[32];
+    snprintf(kdir, sizeof kdir, "%s/semdedup", out);
+    snprintf(rdir, sizeof rdir, "%s/rejected/semdedup", out);
+    int rc = cm_mkdirs(kdir, err) || cm_mkdirs(rdir, err) ? -1 : 0;
+    for (int task = 0; task < tasks && rc == 0; task++) {
+        snprintf(prefix, sizeof prefix, "part-%05d", task);
+        cm_remove_prefixed(kdir, prefix, NULL);
+        cm_remove_prefixed(rdir, prefix, NULL);
+        cm_part_writer_init(&s.kept, kdir, prefix, ".jsonl.zst", cfg->output.part_bytes);
+        cm_part_writer_init(&s.rejected, rdir, prefix, ".jsonl.zst", cfg->output.part_bytes);
+        rc = cm_stage_reader_walk(reader, input, task, semdedup_each, &s, err);
+        if (rc == 0 && (cm_part_writer_flush_zstd(&s.kept, s.cctx, &s.kbuf, &s.z, 0, err) ||
+                        cm_part_writer_flush_zstd(&s.rejected, s.cctx, &s.rbuf, &s.z, 0, err) ||
+                        cm_part_writer_close(&s.kept, err) || cm_part_writer_close(&s.rejected, err)))
+            rc = -1;
+        st.parts += s.kept.parts_done;
+        cm_part_writer_free(&s.kept);
+        cm_part_writer_free(&s.rejected);
+    }
+    if (rc == 0) {
+        char path[4400];
+        snprintf(st.stage, sizeof st.stage, "semdedup");
+        st.tasks = 1;
+        st.seconds = cm_now() - t0;
+        st.peak_rss_kb = cm_peak_rss_kb();
+        snprintf(path, sizeof path, "%s/stats/semdedup-00000.json", out);
+        rc = cm_task_stats_write(&st, path, err);
+    }
+    ZSTD_freeCCtx(s.cctx);
+    cm_buf_free(&s.kbuf);
+    cm_buf_free(&s.rbuf);
+    cm_buf_free(&s.z);
+    cm_task_stats_free(&st);
+    cm_stage_reader_free(reader);
+    return rc;
+}
+
 int cm_pretrain_task(const cm_config *cfg, int force, cm_task_stats *st, int *already_done, cm_err *err)
 {
     double t0 = cm_now();
@@ -199,7 +361,13 @@ int cm_pretrain_task(const cm_config *cfg, int force, cm_task_stats *st, int *al
     if (cm_read_file(path, &b, 1 << 20, err)) { cm_buf_free(&b); return CM_EXIT_USAGE; }
     const char *dp = strstr(b.data, "\"dim\":");
     long dim = dp ? strtol(dp + 6, NULL, 10) : 0;
+    int lexical = strstr(b.data, "\"lexical\": true") != NULL;
     cm_buf_free(&b);
+    if (cfg->pretrain.semdedup && lexical && !cfg->pretrain.semdedup_lexical)
+        return cm_errorf(err, "pretrain.semdedup with the lexical hash model would remove documents that share words, "
+                              "not meaning (dedup's MinHash does that better); use a BERT model, or set "
+                              "pretrain.semdedup_lexical: true if that is really what you want"),
+               CM_EXIT_USAGE;
     if (dim < 1) return cm_errorf(err, "%s: no dim", path), CM_EXIT_USAGE;
 
     docs d;
@@ -303,6 +471,12 @@ int cm_pretrain_task(const cm_config *cfg, int force, cm_task_stats *st, int *al
         snprintf(path, sizeof path, "%s/index/pretrain/clusters.json", out);
         if (cm_write_file_atomic(path, b.data, b.len, err)) rc = CM_EXIT_FAILED;
         cm_buf_free(&b);
+    }
+    if (rc == CM_EXIT_OK && cfg->pretrain.semdedup) {
+        size_t nt = 0;
+        twin *t = find_twins(&d, assign, k, cfg->pretrain.epsilon, &nt);
+        if (write_semdedup(cfg, t, nt, t0, err)) rc = CM_EXIT_FAILED;
+        free(t);
     }
     snprintf(st->stage, sizeof st->stage, "pretrain");
     st->task = 0;

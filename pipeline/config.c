@@ -55,18 +55,23 @@ static void set_defaults(cm_config *c)
     c->pretrain.iterations = 20;
     c->pretrain.seed = 1234;
     c->pretrain.threads = 1;
+    c->pretrain.epsilon = 0.01;
 }
 
 static int read_pretrain(cm_config *c, const cm_conf *n, cm_err *err)
 {
-    static const char *const known[] = {"clusters", "iterations", "seed", "threads", NULL};
+    static const char *const known[] = {"clusters", "iterations", "seed", "threads", "semdedup", "epsilon",
+                                        "semdedup_lexical", NULL};
     if (!n) return 0;
     if (cm_conf_check_keys(n, "pretrain", known, err)) return -1;
     c->pretrain.enabled = 1;
     long threads = c->pretrain.threads;
     if (cm_conf_int(n, "clusters", 0, 1 << 24, &c->pretrain.clusters, err) ||
         cm_conf_int(n, "iterations", 1, 1000, &c->pretrain.iterations, err) ||
-        cm_conf_int(n, "seed", 0, 2147483647, &c->pretrain.seed, err) || cm_conf_int(n, "threads", 1, 256, &threads, err))
+        cm_conf_int(n, "seed", 0, 2147483647, &c->pretrain.seed, err) || cm_conf_int(n, "threads", 1, 256, &threads, err) ||
+        cm_conf_bool(n, "semdedup", &c->pretrain.semdedup, err) ||
+        cm_conf_double(n, "epsilon", 0, 1, &c->pretrain.epsilon, err) ||
+        cm_conf_bool(n, "semdedup_lexical", &c->pretrain.semdedup_lexical, err))
         return -1;
     c->pretrain.threads = (int)threads;
     return 0;
@@ -375,4 +380,9 @@ const char cm_config_reference[] =
     "#   clusters: 0          # k-means K over document vectors (mean of their chunks); 0 = sqrt(documents)\n"
     "#   iterations: 20\n"
     "#   seed: 1234\n"
-    "#   threads: 1           # OpenMP and OpenBLAS threads for k-means (more make times swing on small machines)\n";
+    "#   threads: 1           # OpenMP and OpenBLAS threads for k-means (more make times swing on small machines)\n"
+    "#   semdedup: false      # SemDeDup: within a cluster, a document with cosine >= 1 - epsilon to an earlier\n"
+    "#                        #   kept one goes to OUT/rejected/semdedup/ (kept ones to OUT/semdedup/)\n"
+    "#   epsilon: 0.01\n"
+    "#   semdedup_lexical: false  # refuse SemDeDup with the hash model (it would remove lexical, not semantic,\n"
+    "#                        #   duplicates) unless true\n";

@@ -102,6 +102,9 @@ typedef struct cm_config {
         long iterations;           /*                                                 default: 20 */
         long seed;                 /*                                                 default: 1234 */
         int threads;               /* OpenMP / OpenBLAS threads for k-means           default: 1 */
+        int semdedup;              /* SemDeDup within clusters                        default: false */
+        double epsilon;            /* pairs with cosine >= 1 - epsilon are duplicates default: 0.01 */
+        int semdedup_lexical;      /* allow it with the lexical hash model            default: false */
     } pretrain;
 } cm_config;
 

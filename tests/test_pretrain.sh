@@ -66,6 +66,41 @@ cp demo/index/pretrain/clusters.json first.json
 "$CM" pretrain configs/demo.yaml --out demo --force 2>err || { cat err; fail "pretrain --force"; }
 assert_eq "$(jq -c .sizes demo/index/pretrain/clusters.json)" "$(jq -c .sizes first.json)" "k-means is deterministic"
 
+# SemDeDup: refused with the lexical hash model unless asked for; then every
+# removed document has an earlier kept twin in its cluster with cosine >= 1 - epsilon
+sed 's/^  clusters: 0$/  clusters: 0\n  semdedup: true\n  epsilon: 0.05/' configs/demo.yaml > sd.yaml
+set +e
+"$CM" pretrain sd.yaml --out demo --force 2>err; rc=$?
+set -e
+assert_eq "$rc" 2 "semdedup with the hash model is refused"
+assert_contains "$(cat err)" "share words, not meaning" "the error says why"
+sed -i 's/^  epsilon: 0.05$/  epsilon: 0.05\n  semdedup_lexical: true/' sd.yaml
+"$CM" pretrain sd.yaml --out demo --force 2>err || { cat err; fail "semdedup run failed"; }
+jq -e '.stages.semdedup | .read == .kept + ([.removed[]] | add // 0) and (.removed["semdedup:near_duplicate"] // 0) > 0' \
+  demo/summary.json >/dev/null || fail "semdedup accounting: $(jq -c .stages.semdedup demo/summary.json)"
+assert_eq "$(find demo/rejected/semdedup -name '*.zst' | xargs zstdcat | wc -l)" \
+  "$(jq '.stages.semdedup.removed["semdedup:near_duplicate"]' demo/summary.json)" "removed records on disk"
+assert_eq "$(find demo/semdedup -name '*.zst' | xargs zstdcat | wc -l)" "$(jq .stages.semdedup.kept demo/summary.json)" "kept on disk"
+"$PY" - <<'PYEOF' || fail "a semdedup removal without a close, earlier, kept twin"
+import glob, json, subprocess
+import faiss
+import numpy as np
+index = faiss.read_index("demo/index/pretrain/documents.faiss")
+ids = faiss.vector_to_array(index.id_map)
+flat = faiss.downcast_index(index.index)
+vec = {int(ids[i]): flat.reconstruct(i) for i in range(index.ntotal)}
+def records(pattern):
+    files = sorted(glob.glob(pattern))
+    out = subprocess.run(["zstdcat"] + files, capture_output=True, check=True).stdout.decode() if files else ""
+    return [json.loads(l) for l in out.splitlines()]
+kept_ids = {json.dumps(r["id"]) for r in records("demo/semdedup/*.zst")}
+for r in records("demo/rejected/semdedup/*.zst"):
+    sd = r["corpusmill"]["semdedup"]
+    assert r["corpusmill"]["reason"] == "semdedup:near_duplicate"
+    assert json.dumps(sd["kept"]["id"]) in kept_ids, sd
+    assert sd["similarity"] >= 0.95 - 1e-6
+PYEOF
+
 set +e
 "$CM" pretrain configs/demo.yaml --out nothing 2>err; rc=$?
 set -e
