@@ -24,6 +24,7 @@
 #include "../index/eval.h"
 #include "../index/serve.h"
 #include "../index/pretrain.h"
+#include "../index/decontam.h"
 #include "../embed/embed_text.h"
 #include "config.h"
 #include "inputs.h"
@@ -46,6 +47,7 @@ static const char USAGE[] =
     "  embed-text      embed the lines of stdin (--model hash|DIR; see embed-text --help)\n"
     "  index CONFIG    build the RAG export OUT/rag/ (FAISS index, SQLite chunk store)\n"
     "  pretrain CONFIG document vectors, k-means clusters, a document index (OUT/index/pretrain/)\n"
+    "  decontaminate CONFIG  documents sharing 13-grams with evaluation sets: report, or remove\n"
     "  query RAG_DIR TEXT  search an export: dense, bm25 or hybrid\n"
     "  serve RAG_DIR   HTTP search over an export (POST /search, GET /healthz, /manifest)\n"
     "  eval-retrieval --qa FILE  recall@k, MRR, precision@5 per search mode on a QA set\n"
@@ -286,6 +288,15 @@ static void print_result(const char *out)
         fprintf(stderr, "corpusmill: pretrain: %llu documents in %llu clusters\n  clusters     %s/index/pretrain/\n",
                 (unsigned long long)pt.counts.kept, (unsigned long long)cm_reasons_get(&pt.outputs, "clusters"), out);
     cm_task_stats_free(&pt);
+    cm_task_stats dc;
+    cm_task_stats_init(&dc);
+    int dc_done = 0;
+    cm_stage_load(out, "decontam", &dc, &dc_done, NULL);
+    if (dc_done)
+        fprintf(stderr, "corpusmill: decontaminate: %llu of %llu documents share an n-gram with an evaluation item\n"
+                        "  report       %s/decontam/report.jsonl\n",
+                (unsigned long long)cm_reasons_get(&dc.outputs, "contaminated"), (unsigned long long)dc.counts.read, out);
+    cm_task_stats_free(&dc);
     fprintf(stderr, "  summary   %s/summary.json\n", out);
     cm_task_stats_free(&sum);
 }
@@ -547,6 +558,8 @@ static int cmd_run(int argc, char **argv)
     }
     if (worst == CM_EXIT_OK && cfg->embed.enabled && cfg->pretrain.enabled)
         worst = run_tasks(self, &a, out, "pretrain", NULL, "pretrain", 1, 1, threads, NULL, 0, &failed_tasks);
+    if (worst == CM_EXIT_OK && cfg->decontam.enabled)
+        worst = run_tasks(self, &a, out, "decontaminate", NULL, "decontaminate", 1, 1, threads, NULL, 0, &failed_tasks);
     if (cm_summary_write(out, &err)) fprintf(stderr, "corpusmill: %s\n", err.msg);
     print_result(out);
     fprintf(stderr, "corpusmill: finished in %.2f s%s\n", cm_now() - t0,
@@ -717,6 +730,38 @@ static int cmd_pretrain(int argc, char **argv)
     return rc;
 }
 
+static const char USAGE_DECONTAM[] =
+    "usage: corpusmill decontaminate CONFIG [--out DIR] [--force]\n"
+    "\n"
+    "Checks the kept documents (OUT/dedup/, or OUT/clean/) against the config's\n"
+    "decontam.eval_sets (SQuAD JSON or JSON Lines): a document sharing 13\n"
+    "consecutive words, or 13 CJK characters, with an evaluation item is a hit.\n"
+    "Writes OUT/decontam/report.jsonl with both texts; with decontam.remove,\n"
+    "OUT/decontam/kept/ and OUT/rejected/decontam/ (reason decontam:ngram).\n";
+
+static int cmd_decontam(int argc, char **argv)
+{
+    args a;
+    int rc;
+    cm_config *cfg = stage_setup(argc, argv, USAGE_DECONTAM, &a, &rc);
+    if (!cfg) { free(a.inputs); return rc; }
+    cm_err err;
+    cm_task_stats st;
+    cm_task_stats_init(&st);
+    int done = 0;
+    rc = cm_decontam_task(cfg, a.force, &st, &done, &err);
+    if (rc != CM_EXIT_OK) fprintf(stderr, "corpusmill: decontaminate: %s\n", err.msg);
+    else if (done) fprintf(stderr, "corpusmill: decontaminate already finished (--force to run it again)\n");
+    else if (a.progress != CM_PROGRESS_FD)
+        fprintf(stderr, "corpusmill: decontaminate: %llu of %llu documents share an n-gram with %llu evaluation items%s\n",
+                (unsigned long long)cm_reasons_get(&st.outputs, "contaminated"), (unsigned long long)st.counts.read,
+                (unsigned long long)cm_reasons_get(&st.outputs, "eval_items"), cfg->decontam.remove ? " (removed)" : "");
+    cm_task_stats_free(&st);
+    cm_config_free(cfg);
+    free(a.inputs);
+    return rc;
+}
+
 static int cmd_filters(void)
 {
     for (size_t i = 0; cm_filters[i]; i++) {
@@ -742,6 +787,7 @@ int cm_cli_main(int argc, char **argv)
         if (!strcmp(argv[2], "embed")) { fputs(USAGE_EMBED, stdout); return 0; }
         if (!strcmp(argv[2], "index")) { fputs(USAGE_INDEX, stdout); return 0; }
         if (!strcmp(argv[2], "pretrain")) { fputs(USAGE_PRETRAIN, stdout); return 0; }
+        if (!strcmp(argv[2], "decontaminate")) { fputs(USAGE_DECONTAM, stdout); return 0; }
         if (!strcmp(argv[2], "query")) { fputs(cm_query_usage, stdout); return 0; }
         if (!strcmp(argv[2], "eval-retrieval")) { fputs(cm_eval_usage, stdout); return 0; }
         if (!strcmp(argv[2], "serve")) { fputs(cm_serve_usage, stdout); return 0; }
@@ -756,6 +802,7 @@ int cm_cli_main(int argc, char **argv)
     if (!strcmp(cmd, "embed")) return cmd_embed(argc - 2, argv + 2);
     if (!strcmp(cmd, "index")) return cmd_index(argc - 2, argv + 2);
     if (!strcmp(cmd, "pretrain")) return cmd_pretrain(argc - 2, argv + 2);
+    if (!strcmp(cmd, "decontaminate")) return cmd_decontam(argc - 2, argv + 2);
     if (!strcmp(cmd, "query")) return cm_query_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "eval-retrieval")) return cm_eval_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "serve")) return cm_serve_main(argc - 2, argv + 2);

@@ -56,6 +56,22 @@ static void set_defaults(cm_config *c)
     c->pretrain.seed = 1234;
     c->pretrain.threads = 1;
     c->pretrain.epsilon = 0.01;
+    c->decontam.ngram = 13;
+    c->decontam.cjk_ngram = 13;
+}
+
+static int read_decontam(cm_config *c, const cm_conf *n, cm_err *err)
+{
+    static const char *const known[] = {"eval_sets", "ngram", "cjk_ngram", "remove", NULL};
+    if (!n) return 0;
+    if (cm_conf_check_keys(n, "decontam", known, err)) return -1;
+    c->decontam.enabled = 1;
+    return cm_conf_strings(n, "eval_sets", &c->decontam.eval_sets, &c->decontam.n_eval_sets, err) ||
+                   cm_conf_int(n, "ngram", 1, 1000, &c->decontam.ngram, err) ||
+                   cm_conf_int(n, "cjk_ngram", 1, 1000, &c->decontam.cjk_ngram, err) ||
+                   cm_conf_bool(n, "remove", &c->decontam.remove, err)
+               ? -1
+               : 0;
 }
 
 static int read_pretrain(cm_config *c, const cm_conf *n, cm_err *err)
@@ -254,12 +270,13 @@ static cm_config *finish(cm_conf *root, const char *name, cm_err *err)
     c->path = cm_strdup(name);
     c->root = root;
     set_defaults(c);
-    static const char *const known[] = {"input", "output", "run", "clean", "dedup", "embed", "index", "pretrain", NULL};
+    static const char *const known[] = {"input", "output", "run", "clean", "dedup", "embed", "index", "pretrain",
+                                        "decontam", NULL};
     if (cm_conf_check_keys(root, "the config", known, err) || read_input(c, cm_conf_get(root, "input"), err) ||
         read_output(c, cm_conf_get(root, "output"), err) || read_run(c, cm_conf_get(root, "run"), err) ||
         read_clean(c, cm_conf_get(root, "clean"), err) || read_dedup(c, cm_conf_get(root, "dedup"), err) ||
         read_embed(c, cm_conf_get(root, "embed"), err) || read_index(c, cm_conf_get(root, "index"), err) ||
-        read_pretrain(c, cm_conf_get(root, "pretrain"), err)) {
+        read_pretrain(c, cm_conf_get(root, "pretrain"), err) || read_decontam(c, cm_conf_get(root, "decontam"), err)) {
         cm_config_free(c);
         return NULL;
     }
@@ -286,6 +303,7 @@ void cm_config_free(cm_config *c)
     free(c->embed.backend);
     free(c->embed.query_prefix);
     free(c->index.factory);
+    cm_conf_free_strings(c->decontam.eval_sets, c->decontam.n_eval_sets);
     cm_conf_free(c->root);
     free(c->path);
     free(c);
@@ -385,4 +403,10 @@ const char cm_config_reference[] =
     "#                        #   kept one goes to OUT/rejected/semdedup/ (kept ones to OUT/semdedup/)\n"
     "#   epsilon: 0.01\n"
     "#   semdedup_lexical: false  # refuse SemDeDup with the hash model (it would remove lexical, not semantic,\n"
-    "#                        #   duplicates) unless true\n";
+    "#                        #   duplicates) unless true\n"
+    "# decontam:              # present: `run` checks the kept documents against evaluation sets\n"
+    "#   eval_sets: []        # SQuAD JSON or JSON Lines files (every string of a line is the item)\n"
+    "#   ngram: 13            # a document sharing 13 consecutive words with an item is contaminated\n"
+    "#   cjk_ngram: 13        # or 13 consecutive CJK characters (punctuation skipped)\n"
+    "#   remove: false        # true: OUT/decontam/kept/ without them, OUT/rejected/decontam/ with them;\n"
+    "#                        #   always: OUT/decontam/report.jsonl, every hit with both texts\n";

@@ -106,6 +106,15 @@ typedef struct cm_config {
         double epsilon;            /* pairs with cosine >= 1 - epsilon are duplicates default: 0.01 */
         int semdedup_lexical;      /* allow it with the lexical hash model            default: false */
     } pretrain;
+
+    struct {
+        int enabled;               /* a `decontam` section is present */
+        char **eval_sets;          /* SQuAD JSON or JSON Lines files                  default: none */
+        size_t n_eval_sets;
+        long ngram;                /* shared words that make a hit                    default: 13 */
+        long cjk_ngram;            /* shared CJK characters that make a hit           default: 13 */
+        int remove;                /* write the documents without the hits            default: false */
+    } decontam;
 } cm_config;
 
 /* Loads and validates path. Filter options are validated too. NULL with err. */

@@ -1,0 +1,382 @@
+/* decontam.c -- `corpusmill decontaminate CONFIG`: finds training documents
+ * that share a long n-gram with an evaluation item (13 words, or 13 CJK
+ * characters, as GPT-3's and Llama's contamination checks do), reports every
+ * hit with both texts, and with `remove: true` writes the documents without
+ * them.
+ *
+ * Evaluation sets: SQuAD-format JSON (an item is a question with its
+ * paragraph's context and answers) or JSON Lines (an item is a line; all its
+ * strings, at any depth, count). Their n-grams are hashed (XXH3) into a
+ * sorted table; every training document's n-grams are looked up in it.
+ * Words are lowercased runs of letters and digits; CJK characters count one
+ * by one, so a Chinese 13-gram is 13 characters with punctuation skipped. */
+#define _GNU_SOURCE
+#include "decontam.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unicode/uchar.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
+#include <xxhash.h>
+#include <zstd.h>
+
+#include "../pipeline/clean.h"
+#include "../pipeline/json.h"
+#include "../pipeline/stage.h"
+#include "../pipeline/stage_reader.h"
+#include "../pipeline/writer.h"
+
+typedef struct gram {
+    uint64_t hash;
+    uint32_t item;
+} gram;
+
+typedef struct unit {
+    size_t begin, end; /* bytes */
+    uint64_t hash;
+    int cjk;
+} unit;
+
+typedef struct items {
+    char **text;       /* one string per item: its texts joined */
+    char **file;
+    size_t n, cap;
+    gram *grams;
+    size_t n_grams, cap_grams;
+    cm_buf cur;        /* the item being read */
+    int words, chars;  /* n-gram lengths */
+    unit *units;
+    size_t cap_units;
+} items;
+
+/* The units (words, CJK characters) of text. */
+static size_t units_of(items *it, const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        size_t k = cm_utf8_seq_len(s + i, len - i);
+        if (!k) { i++; continue; }
+        uint32_t c = cm_utf8_decode(s + i, k);
+        int cjk = cm_is_cjk(c), word = !cjk && u_isalnum((UChar32)c);
+        if (!cjk && !word) { i += k; continue; }
+        if (n == it->cap_units) {
+            it->cap_units = it->cap_units ? 2 * it->cap_units : 1024;
+            it->units = cm_realloc(it->units, it->cap_units * sizeof *it->units);
+        }
+        unit *u = &it->units[n++];
+        u->begin = i;
+        u->cjk = cjk;
+        if (cjk) {
+            u->hash = XXH3_64bits(s + i, k);
+            i += k;
+        } else { /* a lowercased word */
+            XXH3_state_t st;
+            XXH3_64bits_reset(&st);
+            while (i < len) {
+                k = cm_utf8_seq_len(s + i, len - i);
+                if (!k) break;
+                c = cm_utf8_decode(s + i, k);
+                if (cm_is_cjk(c) || !u_isalnum((UChar32)c)) break;
+                UChar32 low = u_tolower((UChar32)c);
+                XXH3_64bits_update(&st, &low, sizeof low);
+                i += k;
+            }
+            u->hash = XXH3_64bits_digest(&st);
+        }
+        u->end = i;
+    }
+    return n;
+}
+
+/* Calls fn for every n-gram of the units: `words` words, or `chars` CJK
+ * characters, never mixing the two. */
+static void each_gram(items *it, size_t n, void (*fn)(void *, const unit *, size_t, uint64_t), void *user)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t need = it->units[i].cjk ? (size_t)it->chars : (size_t)it->words;
+        if (i + need > n) continue;
+        uint64_t h = 0x9E3779B97F4A7C15ULL;
+        size_t j;
+        for (j = 0; j < need && it->units[i + j].cjk == it->units[i].cjk; j++)
+            h = XXH3_64bits_withSeed(&it->units[i + j].hash, sizeof h, h);
+        if (j == need) fn(user, &it->units[i], need, h);
+    }
+}
+
+static void add_gram(void *user, const unit *u, size_t n, uint64_t h)
+{
+    (void)u; (void)n;
+    items *it = user;
+    if (it->n_grams == it->cap_grams) {
+        it->cap_grams = it->cap_grams ? 2 * it->cap_grams : 4096;
+        it->grams = cm_realloc(it->grams, it->cap_grams * sizeof *it->grams);
+    }
+    it->grams[it->n_grams++] = (gram){h, (uint32_t)it->n};
+}
+
+static void end_item(items *it, const char *file)
+{
+    if (!it->cur.len) return;
+    if (it->n == it->cap) {
+        it->cap = it->cap ? 2 * it->cap : 256;
+        it->text = cm_realloc(it->text, it->cap * sizeof *it->text);
+        it->file = cm_realloc(it->file, it->cap * sizeof *it->file);
+    }
+    each_gram(it, units_of(it, it->cur.data, it->cur.len), add_gram, it);
+    it->text[it->n] = cm_strndup(it->cur.data, it->cur.len);
+    it->file[it->n++] = cm_strdup(file);
+    cm_buf_clear(&it->cur);
+}
+
+typedef struct squad_ctx {
+    items *it;
+    const char *file;
+    char context[64];  /* the paragraph whose context cur_context is */
+    cm_buf ctx_text;
+} squad_ctx;
+
+static int visit_squad(void *user, const char *const *path, int depth, cm_json_type type, double num, const char *str,
+                       size_t len)
+{
+    (void)num;
+    squad_ctx *c = user;
+    if (type != CM_JSON_STRING || depth < 5 || strcmp(path[0], "data") || strcmp(path[2], "paragraphs")) return 0;
+    char key[64];
+    snprintf(key, sizeof key, "%s.%s", path[1], path[3]);
+    if (depth == 5 && !strcmp(path[4], "context")) {
+        snprintf(c->context, sizeof c->context, "%s", key);
+        cm_buf_clear(&c->ctx_text);
+        cm_buf_append(&c->ctx_text, str, len);
+    } else if (depth >= 7 && !strcmp(path[4], "qas") && !strcmp(key, c->context)) {
+        if (!strcmp(path[6], "question")) { /* a new item: the question and its context */
+            end_item(c->it, c->file);
+            cm_buf_append(&c->it->cur, str, len);
+            cm_buf_append_char(&c->it->cur, '\n');
+            cm_buf_append(&c->it->cur, c->ctx_text.data, c->ctx_text.len);
+        } else if (depth == 9 && !strcmp(path[6], "answers") && !strcmp(path[8], "text")) {
+            cm_buf_append_char(&c->it->cur, '\n');
+            cm_buf_append(&c->it->cur, str, len);
+        }
+    }
+    return 0;
+}
+
+static int visit_strings(void *user, const char *const *path, int depth, cm_json_type type, double num,
+                         const char *str, size_t len)
+{
+    (void)path; (void)depth; (void)num;
+    items *it = user;
+    if (type == CM_JSON_STRING) {
+        if (it->cur.len) cm_buf_append_char(&it->cur, '\n');
+        cm_buf_append(&it->cur, str, len);
+    }
+    return 0;
+}
+
+typedef struct line_ctx {
+    items *it;
+    const char *file;
+} line_ctx;
+
+static int eval_line(void *user, const char *line, size_t len, const cm_json_record *rec, cm_err *err)
+{
+    (void)rec;
+    line_ctx *c = user;
+    if (cm_json_visit(line, len, visit_strings, c->it, err)) return -1;
+    end_item(c->it, c->file);
+    return 0;
+}
+
+static int cmp_gram(const void *a, const void *b)
+{
+    uint64_t x = ((const gram *)a)->hash, y = ((const gram *)b)->hash;
+    return x < y ? -1 : x > y;
+}
+
+static int load_eval(items *it, char **files, size_t n, cm_err *err)
+{
+    for (size_t f = 0; f < n; f++) {
+        cm_buf b;
+        cm_buf_init(&b);
+        if (cm_read_file(files[f], &b, (size_t)1 << 31, err)) { cm_buf_free(&b); return -1; }
+        size_t i = 0;
+        while (i < b.len && (b.data[i] == ' ' || b.data[i] == '\n' || b.data[i] == '\r' || b.data[i] == '\t')) i++;
+        int rc = 0;
+        cm_err e;
+        squad_ctx sq = {it, files[f], "", {0}};
+        if (i < b.len && b.data[i] == '{' && strstr(b.data, "\"paragraphs\"") &&
+            cm_json_visit(b.data, b.len, visit_squad, &sq, &e) == 0) {
+            end_item(it, files[f]);
+        } else {
+            line_ctx c = {it, files[f]};
+            rc = cm_walk_json_lines(files[f], eval_line, &c, err);
+        }
+        cm_buf_free(&sq.ctx_text);
+        cm_buf_free(&b);
+        if (rc) return -1;
+    }
+    if (!it->n) return cm_errorf(err, "the evaluation sets hold no items");
+    qsort(it->grams, it->n_grams, sizeof *it->grams, cmp_gram);
+    return 0;
+}
+
+/* ---- the documents ---- */
+
+typedef struct scan {
+    items *it;
+    const cm_config *cfg;
+    const cm_stage_record *rec;
+    long hit_item;       /* the first item hit in this document, -1 none */
+    size_t hit_begin, hit_end;
+    cm_part_writer kept, rejected;
+    ZSTD_CCtx *cctx;
+    cm_buf kbuf, rbuf, z, report;
+    cm_task_stats *st;
+    uint64_t hits;
+} scan;
+
+static void find_gram(void *user, const unit *u, size_t n, uint64_t h)
+{
+    scan *s = user;
+    if (s->hit_item >= 0) return;
+    gram probe = {h, 0};
+    const gram *g = bsearch(&probe, s->it->grams, s->it->n_grams, sizeof *g, cmp_gram);
+    if (!g) return;
+    s->hit_item = g->item;
+    s->hit_begin = u[0].begin;
+    s->hit_end = u[n - 1].end;
+}
+
+static int scan_each(void *user, const cm_stage_record *r, cm_err *err)
+{
+    scan *s = user;
+    s->st->counts.read++;
+    s->st->counts.bytes_in += r->line_len;
+    s->hit_item = -1;
+    each_gram(s->it, units_of(s->it, r->text, r->text_len), find_gram, s);
+    int remove = s->hit_item >= 0 && s->cfg->decontam.remove;
+    if (s->hit_item >= 0) {
+        s->hits++;
+        long ii = cm_json_find(r->rec, s->cfg->input.id_field, NULL);
+        cm_buf_appendf(&s->report, "{\"doc_key\":%llu,\"doc_id\":", (unsigned long long)r->key);
+        if (ii >= 0) cm_buf_append(&s->report, r->line + r->rec->members[ii].value_start,
+                                   r->rec->members[ii].value_end - r->rec->members[ii].value_start);
+        else cm_buf_append_str(&s->report, "null");
+        cm_buf_append_str(&s->report, ",\"ngram\":");
+        cm_buf_append_json_bytes(&s->report, r->text + s->hit_begin, s->hit_end - s->hit_begin);
+        cm_buf_append_str(&s->report, ",\"eval_file\":");
+        const char *f = s->it->file[s->hit_item], *t = s->it->text[s->hit_item];
+        cm_buf_append_json_bytes(&s->report, f, strlen(f));
+        cm_buf_appendf(&s->report, ",\"eval_item\":%ld,\"eval_text\":", s->hit_item);
+        cm_buf_append_json_bytes(&s->report, t, strlen(t));
+        cm_buf_append_str(&s->report, ",\"doc_text\":");
+        cm_buf_append_json_bytes(&s->report, r->text, r->text_len);
+        cm_buf_appendf(&s->report, ",\"removed\":%s}\n", remove ? "true" : "false");
+    }
+    if (!s->cfg->decontam.remove) return 0;
+    size_t n = r->line_len;
+    if (!remove) {
+        s->st->counts.kept++;
+        s->st->counts.bytes_out += n + 1;
+        cm_buf_append(&s->kbuf, r->line, n);
+        cm_buf_append_char(&s->kbuf, '\n');
+        return cm_part_writer_flush_zstd(&s->kept, s->cctx, &s->kbuf, &s->z, 4u << 20, err);
+    }
+    if (n < 2 || r->line[n - 1] != '}' || r->line[n - 2] != '}') return cm_errorf(err, "a record of unexpected shape");
+    cm_reasons_add(&s->st->counts.removed, "decontam:ngram", 1);
+    cm_buf_append(&s->rbuf, r->line, n - 2);
+    cm_buf_appendf(&s->rbuf, ",\"reason\":\"decontam:ngram\",\"decontam\":{\"eval_item\":%ld,\"ngram\":", s->hit_item);
+    cm_buf_append_json_bytes(&s->rbuf, r->text + s->hit_begin, s->hit_end - s->hit_begin);
+    cm_buf_append_str(&s->rbuf, "}}}\n");
+    return cm_part_writer_flush_zstd(&s->rejected, s->cctx, &s->rbuf, &s->z, 4u << 20, err);
+}
+
+int cm_decontam_task(const cm_config *cfg, int force, cm_task_stats *st, int *already_done, cm_err *err)
+{
+    double t0 = cm_now();
+    *already_done = 0;
+    const char *out = cfg->output.dir, *input = cfg->dedup.enabled ? "dedup" : "clean";
+    if (!cfg->decontam.n_eval_sets) return cm_errorf(err, "decontam.eval_sets is empty"), CM_EXIT_USAGE;
+    int tasks = cm_stage_tasks(out, input);
+    if (!tasks) return cm_errorf(err, "%s has no %s output (run %s first)", out, input, input), CM_EXIT_USAGE;
+    char path[4400], marker[4400];
+    for (int t = 0; t < tasks; t++) {
+        snprintf(path, sizeof path, "%s/_done/%s/%05d", out, input, t);
+        if (!cm_path_exists(path)) return cm_errorf(err, "%s task %d has not finished", input, t), CM_EXIT_USAGE;
+    }
+    if (cm_mkdirs_under(out, "_done/decontam", err) || cm_mkdirs_under(out, "stats", err) ||
+        cm_mkdirs_under(out, "decontam", err))
+        return CM_EXIT_USAGE;
+    char fingerprint[17];
+    cm_stage_fingerprint(cfg, fingerprint);
+    if (cm_stage_claim(out, "decontam", 1, fingerprint, force, err)) return CM_EXIT_USAGE;
+    snprintf(marker, sizeof marker, "%s/_done/decontam/00000", out);
+    if (!force && cm_path_exists(marker)) { *already_done = 1; return CM_EXIT_OK; }
+
+    items it;
+    memset(&it, 0, sizeof it);
+    it.words = (int)cfg->decontam.ngram;
+    it.chars = (int)cfg->decontam.cjk_ngram;
+    cm_buf_init(&it.cur);
+    int rc = load_eval(&it, cfg->decontam.eval_sets, cfg->decontam.n_eval_sets, err) ? CM_EXIT_USAGE : CM_EXIT_OK;
+    cm_stage_reader *reader = rc ? NULL : cm_stage_reader_create(cfg, err);
+    if (rc == CM_EXIT_OK && !reader) rc = CM_EXIT_USAGE;
+    scan s;
+    memset(&s, 0, sizeof s);
+    s.it = &it;
+    s.cfg = cfg;
+    s.st = st;
+    s.cctx = ZSTD_createCCtx();
+    char kdir[4300], rdir[4300], prefix[32];
+    snprintf(kdir, sizeof kdir, "%s/decontam/kept", out);
+    snprintf(rdir, sizeof rdir, "%s/rejected/decontam", out);
+    if (rc == CM_EXIT_OK && cfg->decontam.remove && (cm_mkdirs(kdir, err) || cm_mkdirs(rdir, err))) rc = CM_EXIT_USAGE;
+    for (int task = 0; task < tasks && rc == CM_EXIT_OK; task++) {
+        snprintf(prefix, sizeof prefix, "part-%05d", task);
+        if (cfg->decontam.remove) {
+            cm_remove_prefixed(kdir, prefix, NULL);
+            cm_remove_prefixed(rdir, prefix, NULL);
+        }
+        cm_part_writer_init(&s.kept, kdir, prefix, ".jsonl.zst", cfg->output.part_bytes);
+        cm_part_writer_init(&s.rejected, rdir, prefix, ".jsonl.zst", cfg->output.part_bytes);
+        if (cm_stage_reader_walk(reader, input, task, scan_each, &s, err)) rc = CM_EXIT_FAILED;
+        if (rc == CM_EXIT_OK && cfg->decontam.remove &&
+            (cm_part_writer_flush_zstd(&s.kept, s.cctx, &s.kbuf, &s.z, 0, err) ||
+             cm_part_writer_flush_zstd(&s.rejected, s.cctx, &s.rbuf, &s.z, 0, err) || cm_part_writer_close(&s.kept, err) ||
+             cm_part_writer_close(&s.rejected, err)))
+            rc = CM_EXIT_FAILED;
+        cm_part_writer_free(&s.kept);
+        cm_part_writer_free(&s.rejected);
+    }
+    if (!cfg->decontam.remove) st->counts.kept = st->counts.read; /* a report only */
+    if (rc == CM_EXIT_OK) {
+        snprintf(path, sizeof path, "%s/decontam/report.jsonl", out);
+        if (cm_write_file_atomic(path, s.report.data ? s.report.data : "", s.report.len, err)) rc = CM_EXIT_FAILED;
+    }
+    snprintf(st->stage, sizeof st->stage, "decontam");
+    st->tasks = 1;
+    cm_reasons_add(&st->outputs, "contaminated", s.hits);
+    cm_reasons_add(&st->outputs, "eval_items", it.n);
+    st->seconds = cm_now() - t0;
+    st->peak_rss_kb = cm_peak_rss_kb();
+    ZSTD_freeCCtx(s.cctx);
+    cm_buf_free(&s.kbuf);
+    cm_buf_free(&s.rbuf);
+    cm_buf_free(&s.z);
+    cm_buf_free(&s.report);
+    cm_stage_reader_free(reader);
+    for (size_t i = 0; i < it.n; i++) { free(it.text[i]); free(it.file[i]); }
+    free(it.text);
+    free(it.file);
+    free(it.grams);
+    free(it.units);
+    cm_buf_free(&it.cur);
+    if (rc != CM_EXIT_OK) return rc;
+    snprintf(path, sizeof path, "%s/stats/decontam-00000.json", out);
+    if (cm_task_stats_write(st, path, err)) return CM_EXIT_FAILED;
+    cm_summary_write(out, NULL);
+    if (cm_task_stats_write(st, marker, err)) return CM_EXIT_FAILED;
+    return CM_EXIT_OK;
+}
