@@ -759,10 +759,15 @@ static long dense(cm_rag *r, const char *q, size_t k, cm_rag_hit *hits, cm_err *
 {
     size_t len = strlen(q);
     if (cm_embedder_embed(r->model, &q, &len, 1, 1, r->qvec, err)) return -1;
+    return cm_rag_search_vector(r, r->qvec, k, hits, err);
+}
+
+long cm_rag_search_vector(cm_rag *r, const float *vec, size_t k, cm_rag_hit *hits, cm_err *err)
+{
     idx_t *ids = cm_malloc(k * sizeof *ids);
     float *d = cm_malloc(k * sizeof *d);
     long n = 0;
-    if (faiss_Index_search(r->index, 1, r->qvec, (idx_t)k, d, ids)) n = faiss_error(err, "search");
+    if (faiss_Index_search(r->index, 1, vec, (idx_t)k, d, ids)) n = faiss_error(err, "search");
     else
         for (size_t i = 0; i < k; i++)
             if (ids[i] >= 0) hits[n++] = (cm_rag_hit){ids[i], d[i], d[i], NAN, (int)i + 1, 0};

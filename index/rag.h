@@ -58,6 +58,9 @@ uint64_t cm_rag_size(const cm_rag *r);
  * (k of them at most), or -1 with err. */
 long cm_rag_search(cm_rag *r, const char *query, cm_rag_mode mode, size_t k, cm_rag_hit *hits, cm_err *err);
 
+/* Dense search for a vector already embedded (dim floats, unit length). */
+long cm_rag_search_vector(cm_rag *r, const float *vec, size_t k, cm_rag_hit *hits, cm_err *err);
+
 /* Appends a hit's chunk as a JSON object (chunk_id, doc_id, source,
  * headings, start, end, text, and the scores). */
 int cm_rag_hit_json(cm_rag *r, const cm_rag_hit *h, int rank, cm_buf *out, cm_err *err);

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `corpusmill serve` under load: wrk on loopback, bounded in time, against
+# the knowledge-base export (../shared/data/zh-kb-*, configs/kb.yaml), POST
+# /search in each mode with a Chinese question, at 1 and 32 connections.
+# Prints requests/s, p50 / p99 latency and errors. Needs Debian's wrk.
+# Usage: bash bench/serve.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+SECS=${1:-10}
+OUT=bench/data/kb
+if [ ! -f "$OUT/rag/manifest.json" ]; then
+  rm -rf "$OUT"
+  "$BUILD/corpusmill" run configs/kb.yaml --input ../shared/data/zh-kb-huixiangdou-docs \
+    --input ../shared/data/zh-kb-internlm-tutorial --input ../shared/data/zh-kb-lmdeploy-docs --out "$OUT" --progress none
+fi
+"$BUILD/corpusmill" serve "$OUT/rag" --port 0 --threads 2 2> bench/data/serve.err &
+PID=$!
+trap 'kill $PID 2>/dev/null || true' EXIT
+for _ in $(seq 50); do grep -q 'http://' bench/data/serve.err && break; sleep 0.1; done
+PORT=$(grep -o 'http://127.0.0.1:[0-9]*' bench/data/serve.err | cut -d: -f3)
+echo "== $(jq .chunks "$OUT/rag/manifest.json") chunks, $(nproc) cores, serve --threads 2"
+for mode in bm25 dense hybrid; do
+  cat > bench/data/post.lua <<LUA
+wrk.method = "POST"
+wrk.body = '{"query": "lmdeploy 如何进行 4bit 权重量化", "k": 5, "mode": "$mode"}'
+wrk.headers["Content-Type"] = "application/json"
+done = function(summary, latency, requests)
+  io.write(string.format("%s c=%%s: %.0f req/s, p50 %.2f ms, p99 %.2f ms, errors %d (non-2xx %d)\n",
+    "$mode", summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000,
+    latency:percentile(99) / 1000, summary.errors.connect + summary.errors.read + summary.errors.write +
+    summary.errors.timeout, summary.errors.status))
+end
+LUA
+  for c in 1 32; do
+    wrk -t 1 -c $c -d "${SECS}s" --latency -s bench/data/post.lua "http://127.0.0.1:$PORT/search" 2>/dev/null |
+      tail -1 | sed "s/%s/$c/"
+  done
+done
