@@ -36,23 +36,7 @@ const char cm_embed_text_usage[] =
     "  --threads T    BERT compute threads (default: all cores)\n"
     "  --batch B      BERT sequences per forward pass (default 32)\n";
 
-static int usage(const char *fmt, const char *what)
-{
-    fputs("corpusmill embed-text: ", stderr);
-    fprintf(stderr, fmt, what);
-    fprintf(stderr, "\n\n%s", cm_embed_text_usage);
-    return CM_EXIT_USAGE;
-}
-
-static int parse_count(const char *v, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || *end || end == v || x < lo || x > hi) return -1;
-    *out = x;
-    return 0;
-}
+static int usage(const char *fmt, const char *what) { return cm_usage_error("embed-text", cm_embed_text_usage, fmt, what); }
 
 /* Embeds the window's lines and writes their rows. */
 static int flush(cm_embedder *e, char **lines, size_t *lens, size_t n, int query, float *vecs, cm_npy_writer *npy,
@@ -88,13 +72,13 @@ int cm_embed_text_main(int argc, char **argv)
         if (!strcmp(a, "--model")) model = v;
         else if (!strcmp(a, "--output")) output = v;
         else if (!strcmp(a, "--dim")) {
-            if (parse_count(v, 1, 65536, &x)) return usage("--dim '%s' must be 1..65536", v);
+            if (cm_parse_long(v, 1, 65536, &x)) return usage("--dim '%s' must be 1..65536", v);
             o.hash_dim = (size_t)x;
         } else if (!strcmp(a, "--threads")) {
-            if (parse_count(v, 0, 1024, &x)) return usage("--threads '%s' must be 0..1024", v);
+            if (cm_parse_long(v, 0, 1024, &x)) return usage("--threads '%s' must be 0..1024", v);
             o.threads = (int)x;
         } else {
-            if (parse_count(v, 1, 4096, &x)) return usage("--batch '%s' must be 1..4096", v);
+            if (cm_parse_long(v, 1, 4096, &x)) return usage("--batch '%s' must be 1..4096", v);
             o.batch = (size_t)x;
         }
     }

@@ -2,7 +2,6 @@
  * line, as text for people or JSON for scripts. */
 #include "query.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +19,7 @@ const char cm_query_usage[] =
     "  --mode hybrid  reciprocal rank fusion (k = 60) of the two (default)\n"
     "  --json         one JSON object: {\"query\", \"mode\", \"results\": [...]}\n";
 
-static int usage(const char *fmt, const char *what)
-{
-    fputs("corpusmill query: ", stderr);
-    fprintf(stderr, fmt, what);
-    fprintf(stderr, "\n\n%s", cm_query_usage);
-    return CM_EXIT_USAGE;
-}
+static int usage(const char *fmt, const char *what) { return cm_usage_error("query", cm_query_usage, fmt, what); }
 
 int cm_query_main(int argc, char **argv)
 {
@@ -41,12 +34,7 @@ int cm_query_main(int argc, char **argv)
             if (i + 1 >= argc) return usage("option '%s' needs a value", a);
             const char *v = argv[++i];
             if (!strcmp(a, "--mode")) mode_s = v;
-            else {
-                char *end;
-                errno = 0;
-                k = strtol(v, &end, 10);
-                if (errno || *end || end == v || k < 1 || k > 10000) return usage("--k '%s' must be 1..10000", v);
-            }
+            else if (cm_parse_long(v, 1, 10000, &k)) return usage("--k '%s' must be 1..10000", v);
             continue;
         }
         if (a[0] == '-' && a[1]) return usage("unknown option '%s'", a);

@@ -411,12 +411,13 @@ static int merge_index(const cm_config *cfg, const emb_manifest *em, int shards,
     char wpath[4400], name[64];
     int rc = list_parts(out, &p, err);
     if (rc == 0) rc = read_plan(out, pl, err);
-    work_path(out, "trained.faiss", wpath, sizeof wpath);
+    /* start from shard 0 (with one shard it is the whole index), or the trained one */
+    work_path(out, shards > 0 ? "shard-00000.faiss" : "trained.faiss", wpath, sizeof wpath);
     if (rc == 0) rc = read_index(wpath, &idx, err);
     FaissIndexIVF *ivf = rc == 0 ? faiss_IndexIVF_cast(idx) : NULL;
     uint64_t added = 0;
-    if (rc == 0 && ivf && shards > 0) {
-        for (int t = 0; t < shards && rc == 0; t++) {
+    if (rc == 0 && ivf && shards > 1) {
+        for (int t = 1; t < shards && rc == 0; t++) { /* shard 0 is idx */
             FaissIndex *shard = NULL;
             snprintf(name, sizeof name, "shard-%05d.faiss", t);
             work_path(out, name, wpath, sizeof wpath);
@@ -426,8 +427,14 @@ static int merge_index(const cm_config *cfg, const emb_manifest *em, int shards,
             else if (faiss_IndexIVF_merge_from(ivf, other, 0)) rc = faiss_error(err, "merge_from");
             faiss_Index_free(shard);
         }
-    } else if (rc == 0) {
-        rc = add_parts(idx, &p, em->dim, 0, 1, &added, err);
+    } else if (rc == 0 && shards != 1) { /* no shards, or kinds that do not merge: every part into one */
+        if (shards > 1) { /* shard 0 holds some parts already: start from the trained index */
+            faiss_Index_free(idx);
+            idx = NULL;
+            work_path(out, "trained.faiss", wpath, sizeof wpath);
+            rc = read_index(wpath, &idx, err);
+        }
+        if (rc == 0) rc = add_parts(idx, &p, em->dim, 0, 1, &added, err);
     }
     size_t n = rc == 0 ? (size_t)faiss_Index_ntotal(idx) : 0;
     if (rc == 0 && (double)n != pl->vectors)

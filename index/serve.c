@@ -232,23 +232,7 @@ static void finished(void *cls, struct MHD_Connection *c, void **con_cls, enum M
     *con_cls = NULL;
 }
 
-static int usage(const char *fmt, const char *what)
-{
-    fputs("corpusmill serve: ", stderr);
-    fprintf(stderr, fmt, what);
-    fprintf(stderr, "\n\n%s", cm_serve_usage);
-    return CM_EXIT_USAGE;
-}
-
-static int number(const char *v, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || *end || end == v || x < lo || x > hi) return -1;
-    *out = x;
-    return 0;
-}
+static int usage(const char *fmt, const char *what) { return cm_usage_error("serve", cm_serve_usage, fmt, what); }
 
 int cm_serve_main(int argc, char **argv)
 {
@@ -265,11 +249,11 @@ int cm_serve_main(int argc, char **argv)
         if (i + 1 >= argc) return usage("option '%s' needs a value", a);
         const char *v = argv[++i];
         if (!strcmp(a, "--host")) host = v;
-        else if (!strcmp(a, "--port")) { if (number(v, 0, 65535, &port)) return usage("--port '%s' must be 0..65535", v); }
-        else if (!strcmp(a, "--threads")) { if (number(v, 1, 256, &threads)) return usage("--threads '%s' must be 1..256", v); }
-        else if (!strcmp(a, "--max-body")) { if (number(v, 64, 1 << 30, &max_body)) return usage("--max-body '%s' must be 64..2^30", v); }
-        else if (!strcmp(a, "--timeout")) { if (number(v, 1, 3600, &timeout)) return usage("--timeout '%s' must be 1..3600", v); }
-        else if (!strcmp(a, "--max-connections")) { if (number(v, 1, 100000, &max_conn)) return usage("--max-connections '%s' must be 1..100000", v); }
+        else if (!strcmp(a, "--port")) { if (cm_parse_long(v, 0, 65535, &port)) return usage("--port '%s' must be 0..65535", v); }
+        else if (!strcmp(a, "--threads")) { if (cm_parse_long(v, 1, 256, &threads)) return usage("--threads '%s' must be 1..256", v); }
+        else if (!strcmp(a, "--max-body")) { if (cm_parse_long(v, 64, 1 << 30, &max_body)) return usage("--max-body '%s' must be 64..2^30", v); }
+        else if (!strcmp(a, "--timeout")) { if (cm_parse_long(v, 1, 3600, &timeout)) return usage("--timeout '%s' must be 1..3600", v); }
+        else if (!strcmp(a, "--max-connections")) { if (cm_parse_long(v, 1, 100000, &max_conn)) return usage("--max-connections '%s' must be 1..100000", v); }
         else return usage("unknown option '%s'", a);
     }
     if (!dir) return usage("%s", "RAG_DIR is required");

@@ -424,3 +424,21 @@ int cm_parse_u64(const char *s, uint64_t *out)
     *out = v;
     return 0;
 }
+
+int cm_parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(s, &end, 10);
+    if (errno || *end || end == s || x < lo || x > hi) return -1;
+    *out = x;
+    return 0;
+}
+
+int cm_usage_error(const char *command, const char *usage, const char *fmt, const char *what)
+{
+    fprintf(stderr, "corpusmill %s: ", command);
+    fprintf(stderr, fmt, what);
+    fprintf(stderr, "\n\n%s", usage);
+    return 2;
+}

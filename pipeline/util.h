@@ -96,6 +96,12 @@ int cm_path_exists(const char *path);
 int cm_is_dir(const char *path);
 /* Parses a non-negative decimal integer; returns 0 on success. */
 int cm_parse_u64(const char *s, uint64_t *out);
+/* Parses a decimal integer in [lo, hi]; returns 0 on success. */
+int cm_parse_long(const char *s, long lo, long hi, long *out);
+/* For commands: prints "corpusmill COMMAND: " and the message (fmt with one
+ * %s for what), then the usage text, to stderr. Returns 2, the exit status
+ * of bad usage. */
+int cm_usage_error(const char *command, const char *usage, const char *fmt, const char *what);
 
 #ifdef __cplusplus
 }
