@@ -16,6 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <unicode/unorm2.h>
+#include <unicode/ustring.h>
+#include <unicode/uchar.h>
+#include <unicode/utf16.h>
 #include <xxhash.h>
 
 #include "../embed/embedder.h"
@@ -29,7 +33,7 @@
 #define WINDOW 512
 
 const char cm_eval_usage[] =
-    "usage: corpusmill eval-retrieval --qa FILE [--config CONFIG] [--json]\n"
+    "usage: corpusmill eval-retrieval [RAG_DIR] --qa FILE [--config CONFIG] [--json]\n"
     "\n"
     "Measures retrieval on a QA set: SQuAD-format JSON (each paragraph's context\n"
     "is a passage, its questions' gold) or JSON Lines with query, positive and\n"
@@ -38,7 +42,12 @@ const char cm_eval_usage[] =
     "settings (default: the hash model, factory auto) into a temporary export,\n"
     "and every question is searched in each mode. Prints recall@1, recall@5,\n"
     "recall@20, MRR@10 and precision@5 per mode; --json gives\n"
-    "{\"dense\": {...}, \"bm25\": {...}, \"hybrid\": {...}}.\n";
+    "{\"dense\": {...}, \"bm25\": {...}, \"hybrid\": {...}}.\n"
+    "\n"
+    "With RAG_DIR, the questions are searched in that export instead, and a\n"
+    "retrieved chunk is a hit when its text lies inside a gold passage (or the\n"
+    "passage inside it), compared after NFKC case folding with only letters,\n"
+    "digits and CJK characters kept.\n";
 
 /* ---- the QA set ---- */
 
@@ -272,19 +281,71 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
     return remove(path);
 }
 
+/* ---- comparing texts of an existing export ---- */
+
+/* text, NFKC-casefolded, with only letters, digits and CJK characters, into
+ * out (UTF-16 code units are enough to compare). */
+static void fold(const char *text, size_t len, cm_buf *out)
+{
+    cm_buf_clear(out);
+    UErrorCode e = U_ZERO_ERROR;
+    int32_t n16 = 0;
+    u_strFromUTF8WithSub(NULL, 0, &n16, text, (int32_t)len, 0xFFFD, NULL, &e);
+    e = U_ZERO_ERROR;
+    UChar *u = cm_malloc(((size_t)n16 + 1) * sizeof *u);
+    u_strFromUTF8WithSub(u, n16 + 1, NULL, text, (int32_t)len, 0xFFFD, NULL, &e);
+    const UNormalizer2 *nfkc = unorm2_getNFKCCasefoldInstance(&e);
+    UChar *f = cm_malloc(((size_t)n16 * 4 + 16) * sizeof *f);
+    int32_t nf = U_SUCCESS(e) ? unorm2_normalize(nfkc, u, n16, f, n16 * 4 + 16, &e) : 0;
+    if (U_FAILURE(e)) nf = 0;
+    for (int32_t i = 0; i < nf;) {
+        UChar32 c;
+        U16_NEXT(f, i, nf, c);
+        if (u_isalnum(c) || cm_is_cjk((uint32_t)c)) {
+            char b[4];
+            cm_buf_append(out, b, cm_utf8_encode((uint32_t)c, b));
+        }
+    }
+    cm_buf_append(out, "", 0);
+    free(u);
+    free(f);
+}
+
+typedef struct folded {
+    char **passage; /* folded passages, by passage id */
+    cm_buf chunk;
+} folded;
+
+static int chunk_in_gold(cm_rag *r, folded *fo, const question *q, int64_t chunk)
+{
+    size_t len;
+    const char *t = cm_rag_chunk_text(r, chunk, &len);
+    if (!t) return 0;
+    fold(t, len, &fo->chunk);
+    if (!fo->chunk.len) return 0;
+    for (size_t g = 0; g < q->n_gold; g++) {
+        const char *p = fo->passage[q->gold[g]];
+        if (*p && (strstr(p, fo->chunk.data) || strstr(fo->chunk.data, p))) return 1;
+    }
+    return 0;
+}
+
 /* ---- scoring ---- */
 
 typedef struct scores {
     double r1, r5, r20, mrr10, p5;
 } scores;
 
-static void score_question(const question *q, const cm_rag_hit *hits, long n, scores *sc)
+/* fo NULL: the temporary export, where chunk ids are passage ids */
+static void score_question(cm_rag *r, folded *fo, const question *q, const cm_rag_hit *hits, long n, scores *sc)
 {
     long first = 0;
     int gold5 = 0;
     for (long i = 0; i < n; i++) {
         int gold = 0;
-        for (size_t g = 0; g < q->n_gold; g++) gold |= (int64_t)q->gold[g] == hits[i].chunk_id;
+        if (fo) gold = chunk_in_gold(r, fo, q, hits[i].chunk_id);
+        else
+            for (size_t g = 0; g < q->n_gold; g++) gold |= (int64_t)q->gold[g] == hits[i].chunk_id;
         if (gold && !first) first = i + 1;
         if (gold && i < 5) gold5++;
     }
@@ -297,7 +358,7 @@ static void score_question(const question *q, const cm_rag_hit *hits, long n, sc
 
 int cm_eval_main(int argc, char **argv)
 {
-    const char *qa = NULL, *config = NULL;
+    const char *qa = NULL, *config = NULL, *export_dir = NULL;
     int json = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -308,8 +369,8 @@ int cm_eval_main(int argc, char **argv)
             else config = argv[++i];
             continue;
         }
-        fprintf(stderr, "corpusmill eval-retrieval: unexpected '%s' (evaluating an existing export is not supported yet)\n\n%s",
-                a, cm_eval_usage);
+        if (a[0] != '-' && !export_dir) { export_dir = a; continue; }
+        fprintf(stderr, "corpusmill eval-retrieval: unexpected '%s'\n\n%s", a, cm_eval_usage);
         return CM_EXIT_USAGE;
     }
     if (!qa) { fprintf(stderr, "corpusmill eval-retrieval: --qa FILE is required\n\n%s", cm_eval_usage); return CM_EXIT_USAGE; }
@@ -327,16 +388,28 @@ int cm_eval_main(int argc, char **argv)
     char out[4096];
     snprintf(out, sizeof out, "%s/corpusmill-eval.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
     int rc = CM_EXIT_OK;
-    if (!mkdtemp(out)) { cm_errorf(&err, "cannot make a temporary directory: %s", strerror(errno)); rc = CM_EXIT_FAILED; }
-    cm_config_set_out(cfg, out);
-    uint64_t chunks;
-    double t0 = cm_now();
-    if (rc == CM_EXIT_OK && write_collection(cfg, &s, out, &err)) rc = CM_EXIT_FAILED;
-    if (rc == CM_EXIT_OK) rc = cm_rag_export(cfg, &chunks, &err);
     char rag_dir[4200];
-    snprintf(rag_dir, sizeof rag_dir, "%s/rag", out);
+    double t0 = cm_now();
+    folded fo = {NULL, {0}}, *fop = NULL;
+    if (export_dir) { /* an existing export: gold passages compared by text */
+        out[0] = 0;
+        snprintf(rag_dir, sizeof rag_dir, "%s", export_dir);
+        fo.passage = cm_calloc(s.n_passages, sizeof *fo.passage);
+        for (size_t i = 0; i < s.n_passages; i++) {
+            fold(s.passages[i], strlen(s.passages[i]), &fo.chunk);
+            fo.passage[i] = cm_strdup(fo.chunk.data);
+        }
+        fop = &fo;
+    } else {
+        if (!mkdtemp(out)) { cm_errorf(&err, "cannot make a temporary directory: %s", strerror(errno)); rc = CM_EXIT_FAILED; }
+        cm_config_set_out(cfg, out);
+        uint64_t chunks;
+        if (rc == CM_EXIT_OK && write_collection(cfg, &s, out, &err)) rc = CM_EXIT_FAILED;
+        if (rc == CM_EXIT_OK) rc = cm_rag_export(cfg, &chunks, &err);
+        snprintf(rag_dir, sizeof rag_dir, "%s/rag", out);
+    }
     cm_rag *r = rc == CM_EXIT_OK ? cm_rag_open(rag_dir, &err) : NULL;
-    if (rc == CM_EXIT_OK && !r) rc = CM_EXIT_FAILED;
+    if (rc == CM_EXIT_OK && !r) rc = export_dir ? CM_EXIT_USAGE : CM_EXIT_FAILED;
     double t_build = cm_now() - t0;
     static const char *const modes[] = {"dense", "bm25", "hybrid"};
     scores sc[3];
@@ -347,7 +420,7 @@ int cm_eval_main(int argc, char **argv)
         for (int m = 0; m < 3 && rc == CM_EXIT_OK; m++) {
             long n = cm_rag_search(r, s.q[i].text, (cm_rag_mode)m, DEPTH, hits, &err);
             if (n < 0) rc = CM_EXIT_FAILED;
-            else score_question(&s.q[i], hits, n, &sc[m]);
+            else score_question(r, fop, &s.q[i], hits, n, &sc[m]);
         }
     double t_search = cm_now() - t0;
     if (rc == CM_EXIT_OK) {
@@ -361,8 +434,12 @@ int cm_eval_main(int argc, char **argv)
             printf(", \"questions\": %zu, \"passages\": %zu, \"model\": \"%s\"}\n", s.n_q, s.n_passages,
                    cfg->embed.model);
         } else {
-            printf("%s: %zu questions, %zu passages, model %s (built in %.1f s, searched in %.1f s)\n", qa, s.n_q,
-                   s.n_passages, cfg->embed.model, t_build, t_search);
+            if (export_dir)
+                printf("%s: %zu questions, %zu gold passages, searched in %s (%.1f s)\n", qa, s.n_q, s.n_passages,
+                       export_dir, t_search);
+            else
+                printf("%s: %zu questions, %zu passages, model %s (built in %.1f s, searched in %.1f s)\n", qa, s.n_q,
+                       s.n_passages, cfg->embed.model, t_build, t_search);
             printf("%-8s %9s %9s %10s %7s %12s\n", "mode", "recall@1", "recall@5", "recall@20", "MRR@10", "precision@5");
             for (int m = 0; m < 3; m++)
                 printf("%-8s %9.3f %9.3f %10.3f %7.3f %12.3f\n", modes[m], sc[m].r1 / n, sc[m].r5 / n, sc[m].r20 / n,
@@ -372,7 +449,11 @@ int cm_eval_main(int argc, char **argv)
         fprintf(stderr, "corpusmill eval-retrieval: %s\n", err.msg);
     }
     cm_rag_close(r);
-    nftw(out, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (out[0]) nftw(out, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (fo.passage)
+        for (size_t i = 0; i < s.n_passages; i++) free(fo.passage[i]);
+    free(fo.passage);
+    cm_buf_free(&fo.chunk);
     free_qa(&s);
     cm_config_free(cfg);
     return rc;

@@ -881,6 +881,15 @@ int cm_rag_hit_json(cm_rag *r, const cm_rag_hit *h, int rank, cm_buf *out, cm_er
     return 0;
 }
 
+const char *cm_rag_chunk_text(cm_rag *r, int64_t id, size_t *len)
+{
+    sqlite3_reset(r->row);
+    sqlite3_bind_int64(r->row, 1, id);
+    if (sqlite3_step(r->row) != SQLITE_ROW) return NULL;
+    *len = (size_t)sqlite3_column_bytes(r->row, 5);
+    return (const char *)sqlite3_column_text(r->row, 5);
+}
+
 int cm_rag_hit_text(cm_rag *r, const cm_rag_hit *h, int rank, cm_buf *out, cm_err *err)
 {
     sqlite3_reset(r->row);

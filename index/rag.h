@@ -69,6 +69,9 @@ int cm_rag_hit_json(cm_rag *r, const cm_rag_hit *h, int rank, cm_buf *out, cm_er
  * the start of the text on one line. */
 int cm_rag_hit_text(cm_rag *r, const cm_rag_hit *h, int rank, cm_buf *out, cm_err *err);
 
+/* The text of chunk id (valid until the next call on r), or NULL. */
+const char *cm_rag_chunk_text(cm_rag *r, int64_t id, size_t *len);
+
 /* "dense" / "bm25" / "hybrid" to a mode; -1 when none. */
 int cm_rag_mode_parse(const char *s);
 

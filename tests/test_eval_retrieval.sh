@@ -40,6 +40,24 @@ assert_contains "$(head -1 squad.txt)" "3 questions, 2 passages" "SQuAD question
 assert_eq "$(awk '$1 == "bm25" {print $2}' squad.txt)" "1.000" "bm25 finds each question's paragraph first"
 assert_eq "$(awk '$1 == "dense" {print $2}' squad.txt)" "1.000" "so does the lexical dense model"
 
+# against an existing export (the demo's): a hit is a chunk whose text lies
+# inside a gold passage, or the passage inside it, after folding
+cp -r "$SRC/sample" "$SRC/configs" .
+"$CM" run configs/demo.yaml --out demo --progress none 2>err || { cat err; fail "demo run failed"; }
+cat > kbqa.jsonl <<'EOF'
+{"query": "明前茶为什么价格高", "positive": ["清明节以前采摘的茶叶称为明前茶。这时气温较低，芽叶生长缓慢，内含物质积累充分，所以滋味鲜醇，产量却很少。一斤特级明前茶需要采摘三万多个嫩芽，价格因此较高。"]}
+{"query": "How long does a walk across the bridge take?", "positive": ["A walk from Manhattan to Brooklyn takes about thirty minutes at an easy pace, longer if you stop for photographs."]}
+EOF
+"$CM" eval-retrieval demo/rag --qa kbqa.jsonl --json > kb.json 2>err || { cat err; fail "eval-retrieval on an export failed"; }
+# the tea question's chunk comes first; the walking question's second (the
+# guide's introduction, which speaks of walking across the bridge, is first)
+assert_eq "$(jq '.bm25["recall@1"]' kb.json)" "0.5" "bm25 recall@1 on the export"
+assert_eq "$(jq '.bm25["recall@5"]' kb.json)" "1" "bm25 recall@5 on the export"
+assert_eq "$(jq '.bm25["mrr@10"]' kb.json)" "0.75" "bm25 MRR on the export"
+assert_eq "$(jq .passages kb.json)" 2 "the gold passages"
+"$CM" eval-retrieval demo/rag --qa kbqa.jsonl > kb.txt
+assert_contains "$(head -1 kb.txt)" "searched in demo/rag" "the text output names the export"
+
 set +e
 "$CM" eval-retrieval --qa nowhere.json 2>err; rc=$?
 set -e
