@@ -30,6 +30,8 @@
 #include "bm25_terms.h"
 #include "okapi_bm25.h"
 
+void omp_set_num_threads(int n); /* libgomp's: FAISS's parallel loops */
+
 #define RRF_K 60
 #define FUSION_DEPTH 100 /* each list's depth for hybrid */
 #define VERSION "0.1.0"
@@ -530,6 +532,7 @@ static const char SCHEMA[] =
     " metadata TEXT NOT NULL DEFAULT '{}');"
     "CREATE INDEX chunks_doc ON chunks(doc_id);"
     "CREATE VIRTUAL TABLE chunks_fts USING fts5(terms, content='', tokenize='unicode61');"
+    "CREATE VIRTUAL TABLE chunks_vocab USING fts5vocab(chunks_fts, 'row');"
     "CREATE TABLE info(key TEXT PRIMARY KEY, value TEXT);"
     "BEGIN;";
 
@@ -651,6 +654,7 @@ int cm_rag_merge(const cm_config *cfg, int shards, uint64_t *chunks, cm_err *err
 
 struct cm_rag {
     FaissIndex *index;
+    sqlite3_stmt *df;     /* a term's document frequency (chunks_vocab), NULL for older exports */
     int owns_index;       /* 0 for instances sharing another's (cm_rag_open_shared) */
     sqlite3 *db;
     sqlite3_stmt *bm25, *row;
@@ -728,6 +732,8 @@ static cm_rag *open_rag(const char *dir, const cm_rag *share, cm_err *err)
         cm_rag_close(r);
         return NULL;
     }
+    if (sqlite3_prepare_v2(r->db, "SELECT doc FROM chunks_vocab WHERE term = ?1", -1, &r->df, NULL) != SQLITE_OK)
+        r->df = NULL;
     cm_embedder_opts o;
     cm_embedder_opts_init(&o);
     o.hash_dim = (size_t)m.dim;
@@ -744,6 +750,7 @@ void cm_rag_close(cm_rag *r)
     if (r->index && r->owns_index) faiss_Index_free(r->index);
     sqlite3_finalize(r->bm25);
     sqlite3_finalize(r->row);
+    sqlite3_finalize(r->df);
     sqlite3_close(r->db);
     cm_embedder_free(r->model);
     free(r->qvec);
@@ -771,6 +778,9 @@ static long dense(cm_rag *r, const char *q, size_t k, cm_rag_hit *hits, cm_err *
 
 long cm_rag_search_vector(cm_rag *r, const float *vec, size_t k, cm_rag_hit *hits, cm_err *err)
 {
+    /* one query gains nothing from an OpenMP team, whose idle threads spin
+     * (a quarter of the CPU of eval-retrieval went there); per thread */
+    omp_set_num_threads(1);
     idx_t *ids = cm_malloc(k * sizeof *ids);
     float *d = cm_malloc(k * sizeof *d);
     long n = 0;
@@ -783,24 +793,67 @@ long cm_rag_search_vector(cm_rag *r, const float *vec, size_t k, cm_rag_hit *hit
     return n;
 }
 
+#define MAX_QUERY_TERMS 32
+
+typedef struct qterm {
+    const char *s;
+    size_t n;
+    double df;
+    int count; /* times in the query */
+} qterm;
+
+static int by_df(const void *a, const void *b)
+{
+    double x = ((const qterm *)a)->df, y = ((const qterm *)b)->df;
+    return x < y ? -1 : x > y;
+}
+
+/* The query's distinct terms with their document frequencies; terms in no
+ * chunk are dropped (they score nothing), and of the rest the
+ * MAX_QUERY_TERMS rarest are kept: a long question in Chinese has dozens of
+ * unigrams and bigrams, and the common ones (的, 是) match nearly every chunk
+ * while adding almost nothing to a score. */
+static size_t query_terms(cm_rag *r, qterm *out, size_t cap)
+{
+    size_t n = 0;
+    const char *t = r->terms.data;
+    while (t && *t) {
+        const char *e = strchr(t, ' ');
+        size_t len = e ? (size_t)(e - t) : strlen(t);
+        size_t i = 0;
+        while (i < n && !(out[i].n == len && !memcmp(out[i].s, t, len))) i++;
+        if (i < n) out[i].count++;
+        else if (n < cap) out[n++] = (qterm){t, len, 0, 1};
+        t = e ? e + 1 : NULL;
+    }
+    if (!r->df) return n; /* an export without chunks_vocab: every term */
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_reset(r->df);
+        sqlite3_bind_text(r->df, 1, out[i].s, (int)out[i].n, SQLITE_STATIC);
+        out[i].df = sqlite3_step(r->df) == SQLITE_ROW ? sqlite3_column_double(r->df, 0) : 0;
+        if (out[i].df > 0) out[kept++] = out[i];
+    }
+    qsort(out, kept, sizeof *out, by_df);
+    return kept < MAX_QUERY_TERMS ? kept : MAX_QUERY_TERMS;
+}
+
 static long bm25(cm_rag *r, const char *q, size_t k, cm_rag_hit *hits, cm_err *err)
 {
     cm_buf_clear(&r->terms);
     cm_bm25_terms(q, strlen(q), &r->terms);
+    qterm terms[512];
+    size_t nt = query_terms(r, terms, sizeof terms / sizeof *terms);
+    if (!nt) return 0;
     /* "t1" OR "t2" ...: quoted; a repeated term counts again */
     cm_buf_clear(&r->match);
-    const char *t = r->terms.data;
-    size_t terms = 0;
-    while (t && *t) {
-        const char *e = strchr(t, ' ');
-        size_t n = e ? (size_t)(e - t) : strlen(t);
-        char probe[512];
-        snprintf(probe, sizeof probe, "\"%.*s\"", (int)(n < 500 ? n : 500), t);
-        if (terms++) cm_buf_append_str(&r->match, " OR ");
-        cm_buf_append_str(&r->match, probe);
-        t = e ? e + 1 : NULL;
-    }
-    if (!terms) return 0;
+    for (size_t i = 0; i < nt; i++)
+        for (int c = 0; c < terms[i].count; c++) {
+            if (r->match.len) cm_buf_append_str(&r->match, " OR ");
+            cm_buf_append_char(&r->match, '"');
+            cm_buf_append(&r->match, terms[i].s, terms[i].n);
+            cm_buf_append_char(&r->match, '"');
+        }
     sqlite3_reset(r->bm25);
     sqlite3_bind_text(r->bm25, 1, r->match.data, (int)r->match.len, SQLITE_STATIC);
     sqlite3_bind_int64(r->bm25, 2, (sqlite3_int64)k);
