@@ -95,48 +95,51 @@ int cm_npy_close(cm_npy_writer *w, cm_err *err)
 
 void *cm_npy_load(const char *path, cm_npy_dtype dtype, size_t *rows, size_t *cols, cm_err *err)
 {
-    cm_buf b;
-    cm_buf_init(&b);
-    if (cm_read_file(path, &b, (size_t)1 << 40, err)) { cm_buf_free(&b); return NULL; }
-    const unsigned char *d = (const unsigned char *)b.data;
-    size_t hl, off;
-    if (b.len < 10 || memcmp(d, "\x93NUMPY", 6)) goto bad;
-    if (d[6] == 1) { hl = (size_t)d[8] | (size_t)d[9] << 8; off = 10; }
-    else if ((d[6] == 2 || d[6] == 3) && b.len >= 12) {
-        hl = (size_t)d[8] | (size_t)d[9] << 8 | (size_t)d[10] << 16 | (size_t)d[11] << 24;
+    /* the header, then the data read straight into the array */
+    FILE *f = fopen(path, "rb");
+    if (!f) { cm_errorf(err, "%s: %s", path, strerror(errno)); return NULL; }
+    unsigned char pre[12];
+    char dict[1024];
+    size_t hl = 0, off = 0;
+    void *out = NULL;
+    if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6)) goto bad;
+    if (pre[6] == 1) { hl = (size_t)pre[8] | (size_t)pre[9] << 8; off = 10; }
+    else if (pre[6] == 2 || pre[6] == 3) {
+        if (fread(pre + 10, 1, 2, f) != 2) goto bad;
+        hl = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
         off = 12;
     } else goto bad;
-    if (off + hl > b.len) goto bad;
-    char dict[512];
-    snprintf(dict, sizeof dict, "%.*s", (int)(hl < sizeof dict - 1 ? hl : sizeof dict - 1), b.data + off);
+    if (hl == 0 || hl >= sizeof dict || fread(dict, 1, hl, f) != hl) goto bad;
+    dict[hl] = 0;
     const char *want = dtype == CM_NPY_F32 ? "'<f4'" : "'<i8'";
     if (!strstr(dict, want)) {
         cm_errorf(err, "%s: not a %s array (header %s)", path, want, dict);
-        cm_buf_free(&b);
+        fclose(f);
         return NULL;
     }
-    if (!strstr(dict, "'fortran_order': False")) goto bad;
     const char *shape = strstr(dict, "'shape': (");
-    if (!shape) goto bad;
+    if (!strstr(dict, "'fortran_order': False") || !shape) goto bad;
     unsigned long long r = 0, c = 0;
     int got = sscanf(shape + 10, "%llu, %llu", &r, &c);
     if (got < 1) goto bad;
-    *rows = (size_t)r;
-    *cols = got == 2 ? (size_t)c : 0;
-    size_t item = dtype == CM_NPY_F32 ? 4 : 8, n = (size_t)r * (got == 2 ? (size_t)c : 1);
-    off += hl;
-    if (b.len - off != n * item) {
-        cm_errorf(err, "%s: %zu data bytes for %zu values of %zu bytes (truncated?)", path, b.len - off, n, item);
-        cm_buf_free(&b);
+    size_t item = dtype == CM_NPY_F32 ? 4 : 8, n = (size_t)r * (got == 2 ? (size_t)c : 1), bytes = n * item;
+    if (fseek(f, 0, SEEK_END) || (size_t)ftell(f) != off + hl + bytes) {
+        cm_errorf(err, "%s: the file does not hold %zu values of %zu bytes (truncated?)", path, n, item);
+        fclose(f);
         return NULL;
     }
-    size_t bytes = n * item;
-    void *out = cm_malloc(bytes ? bytes : 1);
-    memcpy(out, b.data + off, n * item);
-    cm_buf_free(&b);
+    fseek(f, (long)(off + hl), SEEK_SET);
+    out = cm_malloc(bytes ? bytes : 1);
+    if (bytes && fread(out, 1, bytes, f) != bytes) {
+        free(out);
+        goto bad;
+    }
+    fclose(f);
+    *rows = (size_t)r;
+    *cols = got == 2 ? (size_t)c : 0;
     return out;
 bad:
     cm_errorf(err, "%s: not a .npy file this reader understands", path);
-    cm_buf_free(&b);
+    fclose(f);
     return NULL;
 }

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static size_t read_all(const char *path, unsigned char *buf, size_t cap)
 {
@@ -53,6 +54,21 @@ int main(void)
                      "assert a.shape==(2,3) and a.dtype==np.float32 and a[1,2]==6.5; "
                      "assert b.tolist()==[-1,42,2**63-1]\"") == 0);
     }
+    /* read back: shape, values; the wrong dtype and a truncated file refused */
+    size_t r, c;
+    float *back = cm_npy_load(p, CM_NPY_F32, &r, &c, &err);
+    CHECK(back && r == 2 && c == 3 && back[5] == 6.5f);
+    free(back);
+    int64_t *iback = cm_npy_load(q, CM_NPY_I64, &r, &c, &err);
+    CHECK(iback && r == 3 && c == 0 && iback[2] == INT64_MAX);
+    free(iback);
+    CHECK(cm_npy_load(q, CM_NPY_F32, &r, &c, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "not a '<f4' array");
+    CHECK(truncate(p, 140) == 0);
+    CHECK(cm_npy_load(p, CM_NPY_F32, &r, &c, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "truncated");
+    CHECK(cm_npy_load("/nonexistent-dir/x.npy", CM_NPY_F32, &r, &c, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "/nonexistent-dir/x.npy");
     remove(p);
     remove(q);
 
