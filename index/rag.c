@@ -636,7 +636,7 @@ int cm_rag_merge(const cm_config *cfg, int shards, uint64_t *chunks, cm_err *err
         cm_buf_append_str(&b, ", \"search_parameters\": ");
         cm_buf_append_json_bytes(&b, params, strlen(params));
         cm_buf_appendf(&b, ", \"recall_at_10\": %.4f, \"recall_queries\": %zu", recall, recall_queries);
-        cm_buf_appendf(&b, ", \"vectors\": %llu},\n  \"chunks\": %llu,\n  \"bm25\": \"Okapi BM25 (k1 1.5, b 0.75, Lucene IDF) over SQLite FTS5: "
+        cm_buf_appendf(&b, ", \"vectors\": %llu},\n  \"chunks\": %llu,\n  \"bm25\": \"Okapi BM25 as Lucene (k1 1.2, b 0.75, its IDF) over SQLite FTS5: "
                            "CJK characters and digits as unigrams + bigrams, lowercased words\",\n  \"hybrid\": \"reciprocal rank "
                            "fusion, k = %d\",\n  \"files\": {\"index.faiss\": {\"sha256\": \"%s\"}, \"chunks.sqlite\": "
                            "{\"sha256\": \"%s\"}},\n  \"embeddings\": %s\n}\n",
@@ -724,7 +724,7 @@ static cm_rag *open_rag(const char *dir, const cm_rag *share, cm_err *err)
     }
     snprintf(path, sizeof path, "%s/chunks.sqlite", dir);
     if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK || cm_okapi_bm25_register(r->db) ||
-        sqlite3_prepare_v2(r->db, "SELECT rowid, okapi_bm25(chunks_fts, 1.5, 0.75) AS s FROM chunks_fts"
+        sqlite3_prepare_v2(r->db, "SELECT rowid, okapi_bm25(chunks_fts, 1.2, 0.75) AS s FROM chunks_fts"
                                   " WHERE chunks_fts MATCH ?1 ORDER BY s DESC, rowid LIMIT ?2", -1, &r->bm25, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(r->db, "SELECT doc_id, source, headings, start, \"end\", text FROM chunks WHERE id = ?1", -1,
                            &r->row, NULL) != SQLITE_OK) {
