@@ -21,6 +21,10 @@
 #include <xxhash.h>
 #include <zstd.h>
 
+#include <cblas.h>
+
+#include "../embed/embedder.h"
+#include "../embed/npy.h"
 #include "../pipeline/clean.h"
 #include "../pipeline/json.h"
 #include "../pipeline/stage.h"
@@ -222,6 +226,149 @@ static int load_eval(items *it, char **files, size_t n, cm_err *err)
     return 0;
 }
 
+/* ---- by vectors (a real model only) ---- */
+
+typedef struct vhit {
+    uint64_t doc_key;
+    uint32_t item;
+    float sim;
+} vhit;
+
+typedef struct chunk_doc {
+    int64_t chunk;
+    uint64_t doc_key;
+} chunk_doc;
+
+static int cmp_chunk(const void *a, const void *b)
+{
+    int64_t x = ((const chunk_doc *)a)->chunk, y = ((const chunk_doc *)b)->chunk;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_vhit(const void *a, const void *b)
+{
+    uint64_t x = ((const vhit *)a)->doc_key, y = ((const vhit *)b)->doc_key;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct chunk_map {
+    chunk_doc *m;
+    size_t n, cap;
+} chunk_map;
+
+static int map_chunk(void *user, const char *line, size_t len, const cm_json_record *rec, cm_err *err)
+{
+    (void)len;
+    chunk_map *cm = user;
+    long ci = cm_json_find(rec, "chunk_id", NULL), ki = cm_json_find(rec, "doc_key", NULL);
+    if (ci < 0 || ki < 0) return cm_errorf(err, "a chunk record without chunk_id or doc_key");
+    if (cm->n == cm->cap) {
+        cm->cap = cm->cap ? 2 * cm->cap : 4096;
+        cm->m = cm_realloc(cm->m, cm->cap * sizeof *cm->m);
+    }
+    cm->m[cm->n++] = (chunk_doc){strtoll(line + rec->members[ci].value_start, NULL, 10),
+                                 strtoull(line + rec->members[ki].value_start, NULL, 10)};
+    return 0;
+}
+
+/* Documents with a chunk whose cosine with an evaluation item reaches the
+ * threshold, sorted by doc_key (the best item for each). 0 hits when embed
+ * has not run or its model is the lexical hash (*why says so). */
+static int vector_hits(const cm_config *cfg, const items *it, vhit **out, size_t *n_out, const char **why, cm_err *err)
+{
+    const char *outd = cfg->output.dir;
+    char path[4400];
+    *out = NULL;
+    *n_out = 0;
+    snprintf(path, sizeof path, "%s/embeddings/manifest.json", outd);
+    cm_buf b;
+    cm_buf_init(&b);
+    if (cfg->decontam.vector_threshold <= 0) { *why = "off (decontam.vector_threshold 0)"; cm_buf_free(&b); return 0; }
+    if (cm_read_file(path, &b, 1 << 20, NULL)) { *why = "skipped: no embed output"; cm_buf_free(&b); return 0; }
+    int lexical = strstr(b.data, "\"lexical\": true") != NULL;
+    cm_buf_free(&b);
+    if (lexical) { *why = "skipped: the hash model is lexical (the n-grams cover that)"; return 0; }
+    *why = "on";
+    cm_embedder_opts o;
+    cm_embedder_opts_init(&o);
+    o.threads = cfg->embed.threads;
+    o.batch = (size_t)cfg->embed.batch;
+    cm_embedder *e = cm_embedder_open(cfg->embed.model, &o, err);
+    if (!e) return -1;
+    size_t dim = cm_embedder_dim(e), ni = it->n;
+    float *q = cm_malloc(ni * dim * sizeof *q);
+    size_t *lens = cm_malloc(ni * sizeof *lens);
+    for (size_t i = 0; i < ni; i++) lens[i] = strlen(it->text[i]);
+    int rc = cm_embedder_embed(e, (const char *const *)it->text, lens, ni, 0, q, err);
+    cm_embedder_free(e);
+    free(lens);
+    /* chunk id -> document */
+    chunk_map map = {NULL, 0, 0};
+    char dir[4300];
+    snprintf(dir, sizeof dir, "%s/chunks", outd);
+    size_t nc;
+    char **files = cm_list_dir(dir, "part-", &nc);
+    for (size_t i = 0; i < nc && rc == 0; i++) rc = cm_walk_json_lines(files[i], map_chunk, &map, err);
+    cm_free_list(files, nc);
+    if (map.n) qsort(map.m, map.n, sizeof *map.m, cmp_chunk);
+    /* every item against every chunk vector, part by part */
+    snprintf(dir, sizeof dir, "%s/embeddings", outd);
+    size_t np;
+    char **parts = cm_list_dir(dir, "part-", &np);
+    vhit *h = NULL;
+    size_t nh = 0, cap = 0;
+    float thr = (float)cfg->decontam.vector_threshold;
+    for (size_t p = 0; p < np && rc == 0; p++) {
+        size_t l = strlen(parts[p]);
+        if (l < 8 || strcmp(parts[p] + l - 8, ".ids.npy")) continue;
+        char vp[4400];
+        snprintf(vp, sizeof vp, "%.*s.npy", (int)(l - 8), parts[p]);
+        size_t r1, c1, r2, c2;
+        int64_t *ids = cm_npy_load(parts[p], CM_NPY_I64, &r1, &c1, err);
+        float *v = ids ? cm_npy_load(vp, CM_NPY_F32, &r2, &c2, err) : NULL;
+        if (!v || r1 != r2 || c2 != dim) {
+            if (v) cm_errorf(err, "%s: %zu rows of %zu for %zu ids (dim %zu)", vp, r2, c2, r1, dim);
+            free(ids);
+            free(v);
+            rc = -1;
+            break;
+        }
+        float *sim = cm_malloc((ni ? ni : 1) * (r1 ? r1 : 1) * sizeof *sim);
+        if (ni && r1)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)ni, (int)r1, (int)dim, 1.0f, q, (int)dim, v, (int)dim,
+                        0.0f, sim, (int)r1);
+        for (size_t a = 0; a < ni; a++)
+            for (size_t c = 0; c < r1; c++) {
+                if (sim[a * r1 + c] < thr) continue;
+                chunk_doc probe = {ids[c], 0};
+                const chunk_doc *d = bsearch(&probe, map.m, map.n, sizeof *map.m, cmp_chunk);
+                if (!d) continue;
+                if (nh == cap) { cap = cap ? 2 * cap : 64; h = cm_realloc(h, cap * sizeof *h); }
+                h[nh++] = (vhit){d->doc_key, (uint32_t)a, sim[a * r1 + c]};
+            }
+        free(sim);
+        free(ids);
+        free(v);
+    }
+    cm_free_list(parts, np);
+    free(map.m);
+    free(q);
+    if (rc) { free(h); return -1; }
+    /* one hit per document: the most similar */
+    if (nh) qsort(h, nh, sizeof *h, cmp_vhit);
+    size_t k = 0;
+    for (size_t i = 0; i < nh; i++) {
+        if (k && h[k - 1].doc_key == h[i].doc_key) {
+            if (h[i].sim > h[k - 1].sim) h[k - 1] = h[i];
+        } else {
+            h[k++] = h[i];
+        }
+    }
+    *out = h;
+    *n_out = k;
+    return 0;
+}
+
 /* ---- the documents ---- */
 
 typedef struct scan {
@@ -234,7 +381,9 @@ typedef struct scan {
     ZSTD_CCtx *cctx;
     cm_buf kbuf, rbuf, z, report;
     cm_task_stats *st;
-    uint64_t hits;
+    uint64_t hits, vector_hits;
+    const vhit *vh;
+    size_t n_vh;
 } scan;
 
 static void find_gram(void *user, const unit *u, size_t n, uint64_t h)
@@ -256,6 +405,14 @@ static int scan_each(void *user, const cm_stage_record *r, cm_err *err)
     s->st->counts.bytes_in += r->line_len;
     s->hit_item = -1;
     each_gram(s->it, units_of(s->it, r->text, r->text_len), find_gram, s);
+    vhit probe = {r->key, 0, 0};
+    const vhit *v = s->n_vh && s->hit_item < 0 ? bsearch(&probe, s->vh, s->n_vh, sizeof *s->vh, cmp_vhit) : NULL;
+    if (v) { /* no shared n-gram, but a chunk close to an item */
+        s->hit_item = v->item;
+        s->hit_begin = s->hit_end = 0;
+        s->vector_hits++;
+    }
+    const char *reason = v ? "decontam:vector" : "decontam:ngram";
     int remove = s->hit_item >= 0 && s->cfg->decontam.remove;
     if (s->hit_item >= 0) {
         s->hits++;
@@ -264,8 +421,11 @@ static int scan_each(void *user, const cm_stage_record *r, cm_err *err)
         if (ii >= 0) cm_buf_append(&s->report, r->line + r->rec->members[ii].value_start,
                                    r->rec->members[ii].value_end - r->rec->members[ii].value_start);
         else cm_buf_append_str(&s->report, "null");
-        cm_buf_append_str(&s->report, ",\"ngram\":");
-        cm_buf_append_json_bytes(&s->report, r->text + s->hit_begin, s->hit_end - s->hit_begin);
+        if (v) cm_buf_appendf(&s->report, ",\"vector_similarity\":%.5f", v->sim);
+        else {
+            cm_buf_append_str(&s->report, ",\"ngram\":");
+            cm_buf_append_json_bytes(&s->report, r->text + s->hit_begin, s->hit_end - s->hit_begin);
+        }
         cm_buf_append_str(&s->report, ",\"eval_file\":");
         const char *f = s->it->file[s->hit_item], *t = s->it->text[s->hit_item];
         cm_buf_append_json_bytes(&s->report, f, strlen(f));
@@ -285,10 +445,14 @@ static int scan_each(void *user, const cm_stage_record *r, cm_err *err)
         return cm_part_writer_flush_zstd(&s->kept, s->cctx, &s->kbuf, &s->z, 4u << 20, err);
     }
     if (n < 2 || r->line[n - 1] != '}' || r->line[n - 2] != '}') return cm_errorf(err, "a record of unexpected shape");
-    cm_reasons_add(&s->st->counts.removed, "decontam:ngram", 1);
+    cm_reasons_add(&s->st->counts.removed, reason, 1);
     cm_buf_append(&s->rbuf, r->line, n - 2);
-    cm_buf_appendf(&s->rbuf, ",\"reason\":\"decontam:ngram\",\"decontam\":{\"eval_item\":%ld,\"ngram\":", s->hit_item);
-    cm_buf_append_json_bytes(&s->rbuf, r->text + s->hit_begin, s->hit_end - s->hit_begin);
+    cm_buf_appendf(&s->rbuf, ",\"reason\":\"%s\",\"decontam\":{\"eval_item\":%ld,", reason, s->hit_item);
+    if (v) cm_buf_appendf(&s->rbuf, "\"vector_similarity\":%.5f", v->sim);
+    else {
+        cm_buf_append_str(&s->rbuf, "\"ngram\":");
+        cm_buf_append_json_bytes(&s->rbuf, r->text + s->hit_begin, s->hit_end - s->hit_begin);
+    }
     cm_buf_append_str(&s->rbuf, "}}}\n");
     return cm_part_writer_flush_zstd(&s->rejected, s->cctx, &s->rbuf, &s->z, 4u << 20, err);
 }
@@ -321,6 +485,10 @@ int cm_decontam_task(const cm_config *cfg, int force, cm_task_stats *st, int *al
     it.chars = (int)cfg->decontam.cjk_ngram;
     cm_buf_init(&it.cur);
     int rc = load_eval(&it, cfg->decontam.eval_sets, cfg->decontam.n_eval_sets, err) ? CM_EXIT_USAGE : CM_EXIT_OK;
+    vhit *vh = NULL;
+    size_t n_vh = 0;
+    const char *vector_check = "off";
+    if (rc == CM_EXIT_OK && vector_hits(cfg, &it, &vh, &n_vh, &vector_check, err)) rc = CM_EXIT_FAILED;
     cm_stage_reader *reader = rc ? NULL : cm_stage_reader_create(cfg, err);
     if (rc == CM_EXIT_OK && !reader) rc = CM_EXIT_USAGE;
     scan s;
@@ -328,6 +496,8 @@ int cm_decontam_task(const cm_config *cfg, int force, cm_task_stats *st, int *al
     s.it = &it;
     s.cfg = cfg;
     s.st = st;
+    s.vh = vh;
+    s.n_vh = n_vh;
     s.cctx = ZSTD_createCCtx();
     char kdir[4300], rdir[4300], prefix[32];
     snprintf(kdir, sizeof kdir, "%s/decontam/kept", out);
@@ -358,6 +528,9 @@ int cm_decontam_task(const cm_config *cfg, int force, cm_task_stats *st, int *al
     snprintf(st->stage, sizeof st->stage, "decontam");
     st->tasks = 1;
     cm_reasons_add(&st->outputs, "contaminated", s.hits);
+    cm_reasons_add(&st->outputs, "contaminated_by_vector", s.vector_hits);
+    if (rc == CM_EXIT_OK) fprintf(stderr, "corpusmill: decontaminate: vector check %s\n", vector_check);
+    free(vh);
     cm_reasons_add(&st->outputs, "eval_items", it.n);
     st->seconds = cm_now() - t0;
     st->peak_rss_kb = cm_peak_rss_kb();

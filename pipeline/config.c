@@ -58,18 +58,20 @@ static void set_defaults(cm_config *c)
     c->pretrain.epsilon = 0.01;
     c->decontam.ngram = 13;
     c->decontam.cjk_ngram = 13;
+    c->decontam.vector_threshold = 0.95;
 }
 
 static int read_decontam(cm_config *c, const cm_conf *n, cm_err *err)
 {
-    static const char *const known[] = {"eval_sets", "ngram", "cjk_ngram", "remove", NULL};
+    static const char *const known[] = {"eval_sets", "ngram", "cjk_ngram", "remove", "vector_threshold", NULL};
     if (!n) return 0;
     if (cm_conf_check_keys(n, "decontam", known, err)) return -1;
     c->decontam.enabled = 1;
     return cm_conf_strings(n, "eval_sets", &c->decontam.eval_sets, &c->decontam.n_eval_sets, err) ||
                    cm_conf_int(n, "ngram", 1, 1000, &c->decontam.ngram, err) ||
                    cm_conf_int(n, "cjk_ngram", 1, 1000, &c->decontam.cjk_ngram, err) ||
-                   cm_conf_bool(n, "remove", &c->decontam.remove, err)
+                   cm_conf_bool(n, "remove", &c->decontam.remove, err) ||
+                   cm_conf_double(n, "vector_threshold", 0, 1, &c->decontam.vector_threshold, err)
                ? -1
                : 0;
 }
@@ -409,4 +411,6 @@ const char cm_config_reference[] =
     "#   ngram: 13            # a document sharing 13 consecutive words with an item is contaminated\n"
     "#   cjk_ngram: 13        # or 13 consecutive CJK characters (punctuation skipped)\n"
     "#   remove: false        # true: OUT/decontam/kept/ without them, OUT/rejected/decontam/ with them;\n"
-    "#                        #   always: OUT/decontam/report.jsonl, every hit with both texts\n";
+    "#                        #   always: OUT/decontam/report.jsonl, every hit with both texts\n"
+    "#   vector_threshold: 0.95  # with a BERT model (after embed): a document with a chunk this close\n"
+    "#                        #   (cosine) to an item is a hit too (decontam:vector); 0 = off\n";

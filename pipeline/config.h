@@ -114,6 +114,8 @@ typedef struct cm_config {
         long ngram;                /* shared words that make a hit                    default: 13 */
         long cjk_ngram;            /* shared CJK characters that make a hit           default: 13 */
         int remove;                /* write the documents without the hits            default: false */
+        double vector_threshold;   /* a chunk this close (cosine) to an item is a hit;
+                                      BERT models only, 0 = off                       default: 0.95 */
     } decontam;
 } cm_config;
 

@@ -45,12 +45,28 @@ JSON
 sed -i 's/eval_sets: \[eval.jsonl\]/eval_sets: [eval.jsonl, squad.json]/; s/  remove: true/  remove: false/' configs/demo.yaml
 "$CM" decontaminate configs/demo.yaml --out demo --force 2>err || { cat err; fail "report-only run failed"; }
 assert_contains "$(cat err)" "evaluation items" "decontaminate prints what it found"
+assert_contains "$(cat err)" "vector check skipped: the hash model is lexical" "no vector check with the hash model"
 jq -e '.stages.decontam | .kept == .read and .outputs.eval_items == 4' demo/summary.json >/dev/null || fail "report only keeps all"
 [ "$(jq -c 'select(.eval_file == "squad.json")' demo/decontam/report.jsonl | wc -l)" -gt 0 ] || fail "no hit for the SQuAD item"
 hits13=$(wc -l < demo/decontam/report.jsonl)
 printf '  ngram: 8\n  cjk_ngram: 8\n' >> configs/demo.yaml
 "$CM" decontaminate configs/demo.yaml --out demo --force 2>/dev/null
 [ "$(wc -l < demo/decontam/report.jsonl)" -ge "$hits13" ] || fail "8-grams found less than 13-grams"
+
+# by vectors, with a (tiny) BERT model: an item equal to a chunk's text is a
+# hit even with n-grams too long to match anything
+mkdir vec && cp -r sample vec/ && cd vec
+sed -e "s|model: hash|model: $SRC/tests/fixtures/tiny-bert-mean|" -e 's|max_tokens: 900|max_tokens: 0|' -e 's|overlap: 32|overlap: 4|' \
+  ../configs/demo.yaml | sed '/^decontam:/,$d' > bert.yaml
+"$CM" run bert.yaml --out out --progress none 2>err || { cat err; fail "BERT run failed"; }
+find out/chunks -name '*.zst' | sort | xargs zstdcat | jq -c -s '[.[] | select(.doc_id == "kb/longjing-tea.md")][2]' > chunk.json
+jq -c '{question: .text}' chunk.json > veval.jsonl
+printf 'decontam:\n  eval_sets: [veval.jsonl]\n  ngram: 60\n  cjk_ngram: 60\n  vector_threshold: 0.9999\n  remove: true\n' >> bert.yaml
+"$CM" decontaminate bert.yaml --out out 2>err || { cat err; fail "vector decontam failed"; }
+assert_contains "$(cat err)" "vector check on" "the vector check ran"
+jq -e '.stages.decontam.removed["decontam:vector"] >= 1' out/summary.json >/dev/null || fail "no vector hit: $(jq -c .stages.decontam out/summary.json)"
+assert_eq "$(jq -r 'select(.vector_similarity != null) | .doc_id' out/decontam/report.jsonl | sort -u | grep -c longjing)" 1 "the tea document is the hit"
+cd ..
 
 set +e
 printf 'decontam:\n  eval_sets: [missing.json]\n' > bad.yaml
