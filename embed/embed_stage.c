@@ -138,6 +138,17 @@ static void append_headings(cm_buf *b, const char *text, const cm_chunk *k)
     cm_buf_append_char(b, ']');
 }
 
+static int visit_language(void *user, const char *const *path, int depth, cm_json_type type, double num,
+                          const char *str, size_t len)
+{
+    (void)num;
+    if (depth == 1 && type == CM_JSON_STRING && !strcmp(path[0], "language")) {
+        snprintf(user, 16, "%.*s", (int)(len < 15 ? len : 15), str);
+        return 1;
+    }
+    return 0;
+}
+
 static int embed_each(void *user, const cm_stage_record *r, cm_err *err)
 {
     embed_state *s = user;
@@ -152,6 +163,12 @@ static int embed_each(void *user, const cm_stage_record *r, cm_err *err)
     s->st->counts.kept++;
     long file = (long)CM_DOC_FILE(r->key);
     if (file != s->last_file) { s->last_file = file; s->ordinal = 0; }
+    /* the document's language (clean's language step), for the chunk's metadata */
+    char lang[16] = "";
+    long li = cm_json_find(r->rec, "corpusmill", NULL);
+    if (li >= 0)
+        cm_json_visit(r->line + r->rec->members[li].value_start,
+                      r->rec->members[li].value_end - r->rec->members[li].value_start, visit_language, lang, NULL);
     long ii = cm_json_find(r->rec, s->cfg->input.id_field, NULL);
     const char *doc_id = "null";
     size_t doc_id_len = 4;
@@ -172,6 +189,10 @@ static int embed_each(void *user, const cm_stage_record *r, cm_err *err)
         cm_buf_appendf(&s->json, ",\"index\":%zu,\"start\":%zu,\"end\":%zu,\"length\":%zu", i, k->char_begin,
                        k->char_end, k->units);
         append_headings(&s->json, r->text, k);
+        if (lang[0]) {
+            cm_buf_append_str(&s->json, ",\"language\":");
+            cm_buf_append_json_bytes(&s->json, lang, strlen(lang));
+        }
         cm_buf_append_str(&s->json, ",\"text\":");
         cm_buf_append_json_bytes(&s->json, r->text + k->bytes.begin, k->bytes.end - k->bytes.begin);
         cm_buf_append_str(&s->json, "}\n");

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -483,6 +484,15 @@ int cm_pretrain_task(const cm_config *cfg, int force, cm_task_stats *st, int *al
     st->tasks = 1;
     st->counts.read = st->counts.kept = d.n;
     cm_reasons_add(&st->outputs, "clusters", k);
+    if (sizes) { /* the cluster sizes' range (all of them are in clusters.json) */
+        size_t mn = SIZE_MAX, mx = 0;
+        for (size_t c = 0; c < k; c++) {
+            mn = sizes[c] < mn ? sizes[c] : mn;
+            mx = sizes[c] > mx ? sizes[c] : mx;
+        }
+        cm_reasons_add(&st->outputs, "largest_cluster", mx);
+        cm_reasons_add(&st->outputs, "smallest_cluster", mn);
+    }
     st->threads = threads;
     st->seconds = cm_now() - t0;
     st->peak_rss_kb = cm_peak_rss_kb();

@@ -471,7 +471,7 @@ static int merge_index(const cm_config *cfg, const emb_manifest *em, int shards,
 typedef struct store {
     sqlite3 *db;
     sqlite3_stmt *chunk, *fts;
-    cm_buf terms;
+    cm_buf terms, meta;
     uint64_t n;
 } store;
 
@@ -512,6 +512,16 @@ static int store_chunk(void *user, const char *line, size_t len, const cm_json_r
     if (heads >= 0) sqlite3_bind_text(st, 9, line + m[heads].value_start, (int)(m[heads].value_end - m[heads].value_start), SQLITE_STATIC);
     else sqlite3_bind_text(st, 9, "[]", 2, SQLITE_STATIC);
     sqlite3_bind_text(st, 10, cm_json_str(rec, &m[text]), (int)m[text].str_len, SQLITE_STATIC);
+    /* metadata: the chunk record's fields that have no column (language) */
+    cm_buf_clear(&s->meta);
+    cm_buf_append_char(&s->meta, '{');
+    long lang = member(rec, "language", CM_JSON_STRING);
+    if (lang >= 0) {
+        cm_buf_append_str(&s->meta, "\"language\": ");
+        cm_buf_append(&s->meta, line + m[lang].value_start, m[lang].value_end - m[lang].value_start);
+    }
+    cm_buf_append_char(&s->meta, '}');
+    sqlite3_bind_text(st, 11, s->meta.data, (int)s->meta.len, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) return sql_error(s->db, err, "insert a chunk");
     /* BM25 terms: the heading path, then the text */
     cm_buf_clear(&s->terms);
@@ -546,7 +556,7 @@ static int build_store(const char *out, const char *path, uint64_t *n, cm_err *e
     if (sqlite3_open(path, &s.db) != SQLITE_OK || sqlite3_exec(s.db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s.db,
                            "INSERT INTO chunks(id, doc_id, doc_key, chunk_index, start, \"end\", length, source,"
-                           " headings, text) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                           " headings, text, metadata) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                            -1, &s.chunk, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s.db, "INSERT INTO chunks_fts(rowid, terms) VALUES(?1, ?2)", -1, &s.fts, NULL) != SQLITE_OK)
         rc = sql_error(s.db, err, path);
@@ -564,6 +574,7 @@ static int build_store(const char *out, const char *path, uint64_t *n, cm_err *e
     sqlite3_finalize(s.fts);
     if (sqlite3_close(s.db) != SQLITE_OK && rc == 0) rc = cm_errorf(err, "%s: cannot close", path);
     cm_buf_free(&s.terms);
+    cm_buf_free(&s.meta);
     *n = s.n;
     return rc;
 }

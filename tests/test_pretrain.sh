@@ -14,6 +14,7 @@ docs=$(jq .stages.embed.kept demo/summary.json)
 assert_eq "$(jq .documents demo/index/pretrain/clusters.json)" "$docs" "every embedded document clustered"
 assert_eq "$(jq '.sizes | add' demo/index/pretrain/clusters.json)" "$docs" "cluster sizes add up"
 assert_eq "$(jq .stages.pretrain.read demo/summary.json)" "$docs" "pretrain in the summary"
+assert_eq "$(jq .stages.pretrain.outputs.largest_cluster demo/summary.json)" "$(jq '.sizes | max' demo/index/pretrain/clusters.json)" "largest cluster in the stats"
 
 "$PY" - <<'PYEOF' || fail "document vectors or clusters are wrong"
 import glob, json, math

@@ -23,6 +23,8 @@ assert_eq "$(sqlite3 demo/rag/chunks.sqlite "SELECT count(*) FROM chunks_fts WHE
   "$(sqlite3 demo/rag/chunks.sqlite "SELECT count(*) FROM chunks WHERE text LIKE '%明前%'")" "the FTS5 table indexes CJK bigrams"
 assert_eq "$(sqlite3 demo/rag/chunks.sqlite "SELECT headings FROM chunks WHERE doc_id = 'kb/longjing-tea.md' AND text LIKE '%清明节以前%'")" \
   '["龙井茶知识手册","采摘时节","明前茶与雨前茶"]' "heading paths in the store"
+assert_eq "$(sqlite3 demo/rag/chunks.sqlite "SELECT DISTINCT json_extract(metadata, '$.language') FROM chunks WHERE doc_id = 'kb/longjing-tea.md'")" \
+  "zh" "the document's language in the chunk metadata"
 
 # BM25 finds the tea-picking chunk; the JSON names document, source, headings
 "$CM" query demo/rag "明前茶是什么时候采摘的" --mode bm25 --k 3 --json > bm25.json || fail "query bm25 failed"
