@@ -173,7 +173,7 @@ int cm_embedder_embed(cm_embedder *e, const char *const *texts, const size_t *le
     }
     /* shortest first: neighbours in a batch have similar lengths, and the
      * order of equal lengths is fixed, so results do not depend on it */
-    qsort(e->order, n, sizeof *e->order, cmp_u64);
+    if (n) qsort(e->order, n, sizeof *e->order, cmp_u64);
     for (size_t i = 0; i < n;) {
         size_t b = 0, tokens = 0;
         while (i + b < n && b < e->batch && tokens + (e->order[i + b] >> 32) <= e->max_tokens) {

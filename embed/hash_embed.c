@@ -99,7 +99,7 @@ void cm_hash_embed_text(cm_hash_embed *h, const char *text, size_t len, float *o
     end_word(h, &prev_word);
 
     memset(out, 0, h->dim * sizeof *out);
-    qsort(h->features, h->n, sizeof *h->features, cmp_u64);
+    if (h->n) qsort(h->features, h->n, sizeof *h->features, cmp_u64);
     for (size_t i = 0; i < h->n;) {
         size_t j = i;
         while (j < h->n && h->features[j] == h->features[i]) j++;

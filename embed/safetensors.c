@@ -161,8 +161,10 @@ static int check_tensors(walk_ctx *c, const unsigned char *data, size_t data_len
     }
     /* sorting moves tensors, so it is done on a copy of the ranges */
     cm_tensor *sorted = cm_malloc((st->n ? st->n : 1) * sizeof *sorted);
-    memcpy(sorted, st->tensors, st->n * sizeof *sorted);
-    qsort(sorted, st->n, sizeof *sorted, by_begin);
+    if (st->n) {
+        memcpy(sorted, st->tensors, st->n * sizeof *sorted);
+        qsort(sorted, st->n, sizeof *sorted, by_begin);
+    }
     int rc = 0;
     for (size_t i = 1; i < st->n && !rc; i++)
         if (sorted[i].begin < sorted[i - 1].end)

@@ -222,7 +222,7 @@ static int load_eval(items *it, char **files, size_t n, cm_err *err)
         if (rc) return -1;
     }
     if (!it->n) return cm_errorf(err, "the evaluation sets hold no items");
-    qsort(it->grams, it->n_grams, sizeof *it->grams, cmp_gram);
+    if (it->n_grams) qsort(it->grams, it->n_grams, sizeof *it->grams, cmp_gram);
     return 0;
 }
 
@@ -341,7 +341,7 @@ static int vector_hits(const cm_config *cfg, const items *it, vhit **out, size_t
             for (size_t c = 0; c < r1; c++) {
                 if (sim[a * r1 + c] < thr) continue;
                 chunk_doc probe = {ids[c], 0};
-                const chunk_doc *d = bsearch(&probe, map.m, map.n, sizeof *map.m, cmp_chunk);
+                const chunk_doc *d = map.n ? bsearch(&probe, map.m, map.n, sizeof *map.m, cmp_chunk) : NULL;
                 if (!d) continue;
                 if (nh == cap) { cap = cap ? 2 * cap : 64; h = cm_realloc(h, cap * sizeof *h); }
                 h[nh++] = (vhit){d->doc_key, (uint32_t)a, sim[a * r1 + c]};
@@ -389,7 +389,7 @@ typedef struct scan {
 static void find_gram(void *user, const unit *u, size_t n, uint64_t h)
 {
     scan *s = user;
-    if (s->hit_item >= 0) return;
+    if (s->hit_item >= 0 || !s->it->n_grams) return;
     gram probe = {h, 0};
     const gram *g = bsearch(&probe, s->it->grams, s->it->n_grams, sizeof *g, cmp_gram);
     if (!g) return;

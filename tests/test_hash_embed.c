@@ -66,5 +66,15 @@ int main(void)
     for (int i = 0; i < DIM; i++) norm += (double)v[i] * v[i];
     CHECK(fabs(norm - 1.0) < 1e-5);
     cm_hash_embed_free(h);
+    /* an empty text as the very first one: the zero vector */
+    {
+        cm_hash_embed *fresh = cm_hash_embed_create(16, 0);
+        float z[16];
+        cm_hash_embed_text(fresh, "", 0, z);
+        float sum = 0;
+        for (int i = 0; i < 16; i++) sum += z[i] * z[i];
+        CHECK(sum == 0);
+        cm_hash_embed_free(fresh);
+    }
     CHECK_DONE();
 }
