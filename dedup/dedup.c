@@ -824,10 +824,8 @@ int cm_dedup_step(const cm_config *cfg, const char *step, int task, int tasks, i
     if (which < 0) return cm_errorf(err, "unknown dedup step '%s' (signatures, buckets, clusters, filter)", step), CM_EXIT_USAGE;
     if (task < 0 || tasks < 1 || task >= tasks) return cm_errorf(err, "--task must be in [0, --tasks)"), CM_EXIT_USAGE;
     if (which == 2 && tasks != 1) return cm_errorf(err, "dedup clusters is one task (--tasks 1)"), CM_EXIT_USAGE;
-    char stage[32], marker[4400], path[4400];
+    char stage[32], marker[4400];
     snprintf(stage, sizeof stage, which == 3 ? "dedup" : "dedup_%s", step);
-    snprintf(path, sizeof path, "%s/_done/%s", out, stage);
-    if (cm_mkdirs(path, err) || cm_mkdirs_under(out, "stats", err)) return CM_EXIT_USAGE;
     /* signatures and filter read clean's outputs task by task: the same split */
     if (which == 0 || which == 3) {
         int clean_tasks = cm_stage_tasks(out, "clean");
@@ -838,14 +836,8 @@ int cm_dedup_step(const cm_config *cfg, const char *step, int task, int tasks, i
                    CM_EXIT_USAGE;
     }
     /* a changed split of a started step is refused (its files would mix) */
-    char fingerprint[17];
-    cm_stage_fingerprint(cfg, fingerprint);
-    if (cm_stage_claim(out, stage, tasks, fingerprint, force, err)) return CM_EXIT_USAGE;
-    snprintf(marker, sizeof marker, "%s/_done/%s/%05d", out, stage, task);
-    if (!force && cm_path_exists(marker)) {
-        *already_done = 1;
-        return CM_EXIT_OK;
-    }
+    if (cm_stage_begin(cfg, stage, task, tasks, force, marker, sizeof marker, already_done, err)) return CM_EXIT_USAGE;
+    if (*already_done) return CM_EXIT_OK;
     int rc;
     switch (which) {
     case 0: rc = step_signatures(cfg, task, st, err); break;
@@ -859,11 +851,6 @@ int cm_dedup_step(const cm_config *cfg, const char *step, int task, int tasks, i
     st->seconds = cm_now() - t0;
     st->peak_rss_kb = cm_peak_rss_kb();
     if (rc != CM_EXIT_OK) return rc;
-    if (which == 3) {
-        snprintf(path, sizeof path, "%s/stats/dedup-%05d.json", out, task);
-        if (cm_task_stats_write(st, path, err)) return CM_EXIT_FAILED;
-        cm_summary_write(out, NULL);
-    }
-    if (cm_task_stats_write(st, marker, err)) return CM_EXIT_FAILED;
-    return CM_EXIT_OK;
+    /* the filter step's counts are the stage's */
+    return cm_stage_finish(cfg, which == 3 ? "dedup" : NULL, st, marker, err) ? CM_EXIT_FAILED : CM_EXIT_OK;
 }

@@ -332,16 +332,10 @@ int cm_embed_task(const cm_config *cfg, const cm_embed_opts *o, cm_task_stats *s
     snprintf(path, sizeof path, "%s/_done/%s/%05d", out, input, o->task);
     if (!cm_path_exists(path))
         return cm_errorf(err, "%s task %d has not finished (no %s)", input, o->task, path), CM_EXIT_USAGE;
-    if (cm_mkdirs_under(out, "_done/embed", err) || cm_mkdirs_under(out, "stats", err)) return CM_EXIT_USAGE;
-    char fingerprint[17];
-    cm_stage_fingerprint(cfg, fingerprint);
-    if (cm_stage_claim(out, "embed", o->tasks, fingerprint, o->force, err)) return CM_EXIT_USAGE;
     char marker[4400];
-    snprintf(marker, sizeof marker, "%s/_done/embed/%05d", out, o->task);
-    if (!o->force && cm_path_exists(marker)) {
-        *already_done = 1;
-        return CM_EXIT_OK;
-    }
+    if (cm_stage_begin(cfg, "embed", o->task, o->tasks, o->force, marker, sizeof marker, already_done, err))
+        return CM_EXIT_USAGE;
+    if (*already_done) return CM_EXIT_OK;
     int rc = run_task(cfg, o, st, err);
     snprintf(st->stage, sizeof st->stage, "embed");
     st->task = o->task;
@@ -350,9 +344,5 @@ int cm_embed_task(const cm_config *cfg, const cm_embed_opts *o, cm_task_stats *s
     st->seconds = cm_now() - t0;
     st->peak_rss_kb = cm_peak_rss_kb();
     if (rc != CM_EXIT_OK) return rc;
-    snprintf(path, sizeof path, "%s/stats/embed-%05d.json", out, o->task);
-    if (cm_task_stats_write(st, path, err)) return CM_EXIT_FAILED;
-    cm_summary_write(out, NULL);
-    if (cm_task_stats_write(st, marker, err)) return CM_EXIT_FAILED;
-    return CM_EXIT_OK;
+    return cm_stage_finish(cfg, "embed", st, marker, err) ? CM_EXIT_FAILED : CM_EXIT_OK;
 }

@@ -470,14 +470,10 @@ int cm_decontam_task(const cm_config *cfg, int force, cm_task_stats *st, int *al
         snprintf(path, sizeof path, "%s/_done/%s/%05d", out, input, t);
         if (!cm_path_exists(path)) return cm_errorf(err, "%s task %d has not finished", input, t), CM_EXIT_USAGE;
     }
-    if (cm_mkdirs_under(out, "_done/decontam", err) || cm_mkdirs_under(out, "stats", err) ||
-        cm_mkdirs_under(out, "decontam", err))
+    if (cm_mkdirs_under(out, "decontam", err) ||
+        cm_stage_begin(cfg, "decontam", 0, 1, force, marker, sizeof marker, already_done, err))
         return CM_EXIT_USAGE;
-    char fingerprint[17];
-    cm_stage_fingerprint(cfg, fingerprint);
-    if (cm_stage_claim(out, "decontam", 1, fingerprint, force, err)) return CM_EXIT_USAGE;
-    snprintf(marker, sizeof marker, "%s/_done/decontam/00000", out);
-    if (!force && cm_path_exists(marker)) { *already_done = 1; return CM_EXIT_OK; }
+    if (*already_done) return CM_EXIT_OK;
 
     items it;
     memset(&it, 0, sizeof it);
@@ -547,9 +543,5 @@ int cm_decontam_task(const cm_config *cfg, int force, cm_task_stats *st, int *al
     free(it.units);
     cm_buf_free(&it.cur);
     if (rc != CM_EXIT_OK) return rc;
-    snprintf(path, sizeof path, "%s/stats/decontam-00000.json", out);
-    if (cm_task_stats_write(st, path, err)) return CM_EXIT_FAILED;
-    cm_summary_write(out, NULL);
-    if (cm_task_stats_write(st, marker, err)) return CM_EXIT_FAILED;
-    return CM_EXIT_OK;
+    return cm_stage_finish(cfg, "decontam", st, marker, err) ? CM_EXIT_FAILED : CM_EXIT_OK;
 }

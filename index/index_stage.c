@@ -42,17 +42,9 @@ int cm_index_step(const cm_config *cfg, const char *step, int task, int tasks, i
     if (shards && stage_finished(out, "index_add", shards, err)) return CM_EXIT_USAGE;
     static const char *const stages[] = {"index", "index_train", "index_add", "index"};
     const char *stage = stages[which];
-    char path[4400], marker[4400];
-    snprintf(path, sizeof path, "_done/%s", stage);
-    if (cm_mkdirs_under(out, path, err) || cm_mkdirs_under(out, "stats", err)) return CM_EXIT_USAGE;
-    char fingerprint[17];
-    cm_stage_fingerprint(cfg, fingerprint);
-    if (cm_stage_claim(out, stage, tasks, fingerprint, force, err)) return CM_EXIT_USAGE;
-    snprintf(marker, sizeof marker, "%s/_done/%s/%05d", out, stage, task);
-    if (!force && cm_path_exists(marker)) {
-        *already_done = 1;
-        return CM_EXIT_OK;
-    }
+    char marker[4400];
+    if (cm_stage_begin(cfg, stage, task, tasks, force, marker, sizeof marker, already_done, err)) return CM_EXIT_USAGE;
+    if (*already_done) return CM_EXIT_OK;
     uint64_t n = 0;
     int rc;
     switch (which) {
@@ -69,11 +61,6 @@ int cm_index_step(const cm_config *cfg, const char *step, int task, int tasks, i
     st->seconds = cm_now() - t0;
     st->peak_rss_kb = cm_peak_rss_kb();
     if (rc != CM_EXIT_OK) return rc;
-    if (which == 0 || which == 3) { /* the export is complete: the stage's stats */
-        snprintf(path, sizeof path, "%s/stats/index-00000.json", out);
-        if (cm_task_stats_write(st, path, err)) return CM_EXIT_FAILED;
-        cm_summary_write(out, NULL);
-    }
-    if (cm_task_stats_write(st, marker, err)) return CM_EXIT_FAILED;
-    return CM_EXIT_OK;
+    /* only the complete export has the stage's stats */
+    return cm_stage_finish(cfg, which == 0 || which == 3 ? "index" : NULL, st, marker, err) ? CM_EXIT_FAILED : CM_EXIT_OK;
 }

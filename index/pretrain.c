@@ -346,14 +346,11 @@ int cm_pretrain_task(const cm_config *cfg, int force, cm_task_stats *st, int *al
         snprintf(path, sizeof path, "%s/_done/embed/%05d", out, t);
         if (!cm_path_exists(path)) return cm_errorf(err, "embed task %d has not finished (no %s)", t, path), CM_EXIT_USAGE;
     }
-    if (cm_mkdirs_under(out, "_done/pretrain", err) || cm_mkdirs_under(out, "stats", err) ||
-        cm_mkdirs_under(out, "index/pretrain", err))
+    char marker[4400];
+    if (cm_mkdirs_under(out, "index/pretrain", err) ||
+        cm_stage_begin(cfg, "pretrain", 0, 1, force, marker, sizeof marker, already_done, err))
         return CM_EXIT_USAGE;
-    char fingerprint[17], marker[4400];
-    cm_stage_fingerprint(cfg, fingerprint);
-    if (cm_stage_claim(out, "pretrain", 1, fingerprint, force, err)) return CM_EXIT_USAGE;
-    snprintf(marker, sizeof marker, "%s/_done/pretrain/00000", out);
-    if (!force && cm_path_exists(marker)) { *already_done = 1; return CM_EXIT_OK; }
+    if (*already_done) return CM_EXIT_OK;
 
     /* the dimension, from the embeddings' manifest */
     snprintf(path, sizeof path, "%s/embeddings/manifest.json", out);
@@ -502,9 +499,5 @@ int cm_pretrain_task(const cm_config *cfg, int force, cm_task_stats *st, int *al
     free(sizes);
     free_docs(&d);
     if (rc != CM_EXIT_OK) return rc;
-    snprintf(path, sizeof path, "%s/stats/pretrain-00000.json", out);
-    if (cm_task_stats_write(st, path, err)) return CM_EXIT_FAILED;
-    cm_summary_write(out, NULL);
-    if (cm_task_stats_write(st, marker, err)) return CM_EXIT_FAILED;
-    return CM_EXIT_OK;
+    return cm_stage_finish(cfg, "pretrain", st, marker, err) ? CM_EXIT_FAILED : CM_EXIT_OK;
 }

@@ -98,3 +98,30 @@ int cm_stage_tasks(const char *out_dir, const char *stage)
     if (!cm_path_exists(path) || read_manifest(path, &m, NULL)) return 0;
     return m.tasks;
 }
+
+int cm_stage_begin(const cm_config *cfg, const char *stage, int task, int tasks, int force, char *marker, size_t cap,
+                   int *done, cm_err *err)
+{
+    const char *out = cfg->output.dir;
+    char sub[128], fingerprint[17];
+    *done = 0;
+    snprintf(sub, sizeof sub, "_done/%s", stage);
+    if (cm_mkdirs_under(out, sub, err) || cm_mkdirs_under(out, "stats", err)) return -1;
+    cm_stage_fingerprint(cfg, fingerprint);
+    if (cm_stage_claim(out, stage, tasks, fingerprint, force, err)) return -1;
+    snprintf(marker, cap, "%s/_done/%s/%05d", out, stage, task);
+    *done = !force && cm_path_exists(marker);
+    return 0;
+}
+
+int cm_stage_finish(const cm_config *cfg, const char *stats_name, const cm_task_stats *st, const char *marker,
+                    cm_err *err)
+{
+    if (stats_name) {
+        char path[4400];
+        snprintf(path, sizeof path, "%s/stats/%s-%05d.json", cfg->output.dir, stats_name, st->task);
+        if (cm_task_stats_write(st, path, err)) return -1;
+        cm_summary_write(cfg->output.dir, NULL);
+    }
+    return cm_task_stats_write(st, marker, err);
+}

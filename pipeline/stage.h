@@ -11,6 +11,7 @@
 #define CM_STAGE_H
 
 #include "config.h"
+#include "stats.h"
 #include "util.h"
 
 /* A hex fingerprint (16 digits) of the config file's bytes and the inputs. */
@@ -22,5 +23,18 @@ int cm_stage_claim(const char *out_dir, const char *stage, int tasks, const char
 
 /* The task count recorded for a started stage, or 0 when it has none. */
 int cm_stage_tasks(const char *out_dir, const char *stage);
+
+/* What every stage task does first: makes OUT/_done/STAGE and OUT/stats,
+ * claims the stage (cm_stage_claim) and finds the task's marker, whose path
+ * goes to marker. Returns 0 (with *done set when the task had finished and
+ * force is off) or -1 with err (the split or config changed, an unwritable
+ * OUT). */
+int cm_stage_begin(const cm_config *cfg, const char *stage, int task, int tasks, int force, char *marker, size_t cap,
+                   int *done, cm_err *err);
+
+/* What a finished task does last: OUT/stats/STATS_NAME-TTTTT.json (when
+ * stats_name is not NULL), the summary, then its marker. */
+int cm_stage_finish(const cm_config *cfg, const char *stats_name, const cm_task_stats *st, const char *marker,
+                    cm_err *err);
 
 #endif
