@@ -29,6 +29,7 @@
 #include "config.h"
 #include "inputs.h"
 #include "progress.h"
+#include "inspect.h"
 #include "stage.h"
 #include "stats.h"
 
@@ -51,6 +52,8 @@ static const char USAGE[] =
     "  query RAG_DIR TEXT  search an export: dense, bm25 or hybrid\n"
     "  serve RAG_DIR   HTTP search over an export (POST /search, GET /healthz, /manifest)\n"
     "  eval-retrieval --qa FILE  recall@k, MRR, precision@5 per search mode on a QA set\n"
+    "  status OUT      which tasks of which stage are done, and the counts so far\n"
+    "  digest OUT      an order-independent checksum of the kept records and chunks\n"
     "  filters         list the clean steps with their options and defaults\n"
     "  config          print every config option with its default\n"
     "  help COMMAND    help on one command (or: corpusmill COMMAND --help)\n"
@@ -791,6 +794,8 @@ int cm_cli_main(int argc, char **argv)
         if (!strcmp(argv[2], "query")) { fputs(cm_query_usage, stdout); return 0; }
         if (!strcmp(argv[2], "eval-retrieval")) { fputs(cm_eval_usage, stdout); return 0; }
         if (!strcmp(argv[2], "serve")) { fputs(cm_serve_usage, stdout); return 0; }
+        if (!strcmp(argv[2], "status")) { fputs(cm_status_usage, stdout); return 0; }
+        if (!strcmp(argv[2], "digest")) { fputs(cm_digest_usage, stdout); return 0; }
         if (!strcmp(argv[2], "dedup")) { fputs(USAGE_DEDUP, stdout); return 0; }
         if (!strcmp(argv[2], "filters") || !strcmp(argv[2], "config")) { fputs(USAGE, stdout); return 0; }
         fprintf(stderr, "corpusmill: no command '%s'\n\n%s", argv[2], USAGE);
@@ -806,6 +811,8 @@ int cm_cli_main(int argc, char **argv)
     if (!strcmp(cmd, "query")) return cm_query_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "eval-retrieval")) return cm_eval_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "serve")) return cm_serve_main(argc - 2, argv + 2);
+    if (!strcmp(cmd, "status")) return cm_status_main(argc - 2, argv + 2);
+    if (!strcmp(cmd, "digest")) return cm_digest_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "embed-text")) return cm_embed_text_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "filters")) return cmd_filters();
     if (!strcmp(cmd, "config")) { fputs(cm_config_reference, stdout); return 0; }

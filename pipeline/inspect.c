@@ -1,0 +1,183 @@
+/* inspect.c -- commands that look at an output directory without changing
+ * it: `corpusmill status OUT` (which tasks of which stage are done, and the
+ * funnel so far) and `corpusmill digest OUT` (an order-independent checksum
+ * of the kept records and of the chunk set, the same however the work was
+ * split). */
+#define _GNU_SOURCE
+#include "inspect.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "clean.h"
+#include "format.h"
+#include "source.h"
+#include "stage.h"
+#include "stats.h"
+#include "writer.h"
+
+/* The order stages run in, and the folder of records each one keeps. */
+static const char *const STAGES[] = {"clean",       "dedup_signatures", "dedup_buckets", "dedup_clusters", "dedup",
+                                     "embed",       "index_train",      "index_add",     "index",          "pretrain",
+                                     "semdedup",    "decontam",         NULL};
+
+static int count_markers(const char *out, const char *stage, int tasks)
+{
+    int done = 0;
+    char path[4400];
+    for (int t = 0; t < tasks; t++) {
+        snprintf(path, sizeof path, "%s/_done/%s/%05d", out, stage, t);
+        done += cm_path_exists(path);
+    }
+    return done;
+}
+
+int cm_status_main(int argc, char **argv)
+{
+    if (argc == 1 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))) { fputs(cm_status_usage, stdout); return CM_EXIT_OK; }
+    if (argc != 1) return cm_usage_error("status", cm_status_usage, "%s", "OUT is required");
+    const char *out = argv[0];
+    char path[4400];
+    snprintf(path, sizeof path, "%s/_done", out);
+    if (!cm_is_dir(path)) {
+        fprintf(stderr, "corpusmill status: %s has no _done/ (not an output directory, or nothing has run)\n", out);
+        return CM_EXIT_USAGE;
+    }
+    printf("%-17s %11s %9s %9s %9s %9s\n", "stage", "tasks done", "read", "kept", "removed", "malformed");
+    int unfinished = 0;
+    for (int i = 0; STAGES[i]; i++) {
+        int tasks = cm_stage_tasks(out, STAGES[i]);
+        if (!tasks) continue;
+        int done = count_markers(out, STAGES[i], tasks);
+        unfinished += done < tasks;
+        cm_task_stats sum;
+        cm_task_stats_init(&sum);
+        int with_stats = 0;
+        cm_stage_load(out, STAGES[i], &sum, &with_stats, NULL);
+        char ratio[32];
+        snprintf(ratio, sizeof ratio, "%d/%d", done, tasks);
+        if (with_stats)
+            printf("%-17s %11s %9llu %9llu %9llu %9llu%s\n", STAGES[i], ratio, (unsigned long long)sum.counts.read,
+                   (unsigned long long)sum.counts.kept, (unsigned long long)cm_reasons_total(&sum.counts.removed),
+                   (unsigned long long)sum.counts.malformed, done < tasks ? "  (running or failed)" : "");
+        else
+            printf("%-17s %11s %9s %9s %9s %9s%s\n", STAGES[i], ratio, "-", "-", "-", "-",
+                   done < tasks ? "  (running or failed)" : "");
+        cm_task_stats_free(&sum);
+    }
+    printf("%s\n", unfinished ? "some stages have unfinished tasks: rerun the same command to finish them"
+                              : "every started stage has finished");
+    return CM_EXIT_OK;
+}
+
+const char cm_status_usage[] =
+    "usage: corpusmill status OUT\n"
+    "\n"
+    "Prints, for every stage that has started in OUT, how many of its tasks are\n"
+    "done, and its counts so far (read, kept, removed, malformed).\n";
+
+/* ---- digest ---- */
+
+typedef struct digest {
+    uint64_t n, sum_hi, sum_lo, x_hi, x_lo;
+} digest;
+
+static void add_record(digest *d, const char *data, size_t len)
+{
+    XXH128_hash_t h = XXH3_128bits(data, len);
+    uint64_t lo = d->sum_lo + h.low64;
+    d->sum_hi += h.high64 + (lo < d->sum_lo);
+    d->sum_lo = lo;
+    d->x_hi ^= h.high64;
+    d->x_lo ^= h.low64;
+    d->n++;
+}
+
+typedef struct line_sink {
+    digest *d;
+    int failed;
+} line_sink;
+
+static void on_line(void *user, const char *data, size_t len, uint64_t line, uint64_t offset, int kind, int damage,
+                    uint64_t full_len)
+{
+    (void)line; (void)offset; (void)kind; (void)full_len;
+    line_sink *s = user;
+    if (damage) s->failed = 1;
+    else add_record(s->d, data, len);
+}
+
+static void on_blank(void *user) { (void)user; }
+
+/* Every record of OUT/<dir>/part-* into d. */
+static int digest_dir(const char *out, const char *dir, digest *d, cm_err *err)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", out, dir);
+    size_t n;
+    char **parts = cm_list_dir(path, "part-", &n);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        cm_source *src = cm_source_open(parts[i], err);
+        if (!src) { rc = -1; break; }
+        const char *member;
+        line_sink s = {d, 0};
+        cm_record_sink sink = {on_line, on_blank, &s};
+        if (cm_source_next_member(src, &member, err) == 1 && cm_format_read_lines(src, 1u << 30, CM_REC_JSON, &sink, err))
+            rc = -1;
+        cm_source_close(src);
+        if (s.failed && rc == 0) rc = cm_errorf(err, "%s: a damaged record", parts[i]);
+    }
+    cm_free_list(parts, n);
+    return rc;
+}
+
+static void print_digest(const char *what, const char *dir, const digest *d)
+{
+    printf("%-7s %-28s %10llu records  %016llx%016llx\n", what, dir, (unsigned long long)d->n,
+           (unsigned long long)(d->sum_hi ^ d->x_lo), (unsigned long long)(d->sum_lo ^ d->x_hi));
+}
+
+int cm_digest_main(int argc, char **argv)
+{
+    if (argc == 1 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))) { fputs(cm_digest_usage, stdout); return CM_EXIT_OK; }
+    if (argc != 1) return cm_usage_error("digest", cm_digest_usage, "%s", "OUT is required");
+    const char *out = argv[0];
+    /* every output of kept documents there is, one line each */
+    static const char *const kept[] = {"clean", "dedup", "semdedup", "decontam/kept", NULL};
+    cm_err err;
+    int shown = 0;
+    for (int i = 0; kept[i]; i++) {
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", out, kept[i]);
+        if (!cm_is_dir(path)) continue;
+        digest d = {0, 0, 0, 0, 0};
+        if (digest_dir(out, kept[i], &d, &err)) { fprintf(stderr, "corpusmill digest: %s\n", err.msg); return CM_EXIT_FAILED; }
+        print_digest("kept", kept[i], &d);
+        shown = 1;
+    }
+    if (!shown) {
+        fprintf(stderr, "corpusmill digest: %s has no kept records (clean/, dedup/, ...)\n", out);
+        return CM_EXIT_USAGE;
+    }
+    char path[4400];
+    snprintf(path, sizeof path, "%s/chunks", out);
+    if (cm_is_dir(path)) {
+        digest d = {0, 0, 0, 0, 0};
+        if (digest_dir(out, "chunks", &d, &err)) { fprintf(stderr, "corpusmill digest: %s\n", err.msg); return CM_EXIT_FAILED; }
+        print_digest("chunks", "chunks", &d);
+    }
+    return CM_EXIT_OK;
+}
+
+const char cm_digest_usage[] =
+    "usage: corpusmill digest OUT\n"
+    "\n"
+    "An order-independent checksum (XXH3-128 of every record, summed and XORed)\n"
+    "of each output of kept documents (clean/, dedup/, semdedup/, decontam/kept/)\n"
+    "and of the chunk records the RAG export is built from, one line each. The\n"
+    "same input and config give the same digests for any --tasks and thread\n"
+    "count.\n";

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# `status` shows every started stage with its tasks done and counts, and
+# notices an unfinished task; `digest` is the same for the demo run in 1, 3
+# and 2 tasks (2 threads), differs when a kept record changes, and refuses a
+# folder that is not an output directory.
+source "$(dirname "$0")/lib.sh"
+
+cp -r "$SRC/sample" "$SRC/configs" .
+sed -i 's/max_malformed_fraction: 0.01/max_malformed_fraction: 0.02/' configs/demo.yaml
+"$CM" run configs/demo.yaml --out one --tasks 1 --progress none 2>/dev/null || fail "run --tasks 1"
+"$CM" run configs/demo.yaml --out three --tasks 3 -j 2 --progress none 2>/dev/null || fail "run --tasks 3"
+"$CM" run configs/demo.yaml --out two --tasks 2 --threads 2 --progress none 2>/dev/null || fail "run --tasks 2"
+"$CM" digest one > one.txt
+"$CM" digest three > three.txt
+"$CM" digest two > two.txt
+assert_eq "$(wc -l < one.txt)" 3 "clean, dedup and chunks digests"
+assert_eq "$(cat three.txt)" "$(cat one.txt)" "the same digests for 1 and 3 tasks"
+assert_eq "$(cat two.txt)" "$(cat one.txt)" "the same digests for 2 tasks and 2 threads"
+assert_contains "$(cat one.txt)" "$(jq .stages.dedup.kept one/summary.json) records" "dedup's kept count"
+
+"$CM" status three > status.txt
+assert_contains "$(cat status.txt)" "every started stage has finished" "all finished"
+assert_eq "$(awk '$1 == "clean" {print $2, $3, $4}' status.txt)" \
+  "3/3 $(jq .stages.clean.read three/summary.json) $(jq .stages.clean.kept three/summary.json)" "clean's row"
+assert_eq "$(awk '$1 == "embed" {print $2}' status.txt)" "3/3" "embed's tasks"
+rm three/_done/embed/00001
+"$CM" status three > status.txt
+assert_contains "$(awk '$1 == "embed"' status.txt)" "2/3" "a missing marker"
+assert_contains "$(cat status.txt)" "unfinished tasks" "status says so"
+
+# one changed record changes the digest
+part=$(find one/dedup -name '*.zst' | sort | head -1)
+zstdcat "$part" | sed '1s/"id":/"id_changed":/' | zstd -q -f -o "$part.new" && mv "$part.new" "$part"
+"$CM" digest one > changed.txt
+[ "$(grep dedup changed.txt)" != "$(grep dedup three.txt)" ] || fail "a changed record kept the digest"
+assert_eq "$(grep chunks changed.txt)" "$(grep chunks three.txt)" "the chunks did not change"
+
+set +e
+"$CM" digest sample 2>err; rc=$?
+"$CM" status sample 2>>err; rc2=$?
+set -e
+assert_eq "$rc $rc2" "2 2" "not an output directory"
+echo ok
