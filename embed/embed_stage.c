@@ -12,6 +12,7 @@
 #include <zstd.h>
 
 #include "../pipeline/clean.h"
+#include "../pipeline/json.h"
 #include "../pipeline/progress.h"
 #include "../pipeline/stage.h"
 #include "../pipeline/stage_reader.h"
@@ -345,4 +346,40 @@ int cm_embed_task(const cm_config *cfg, const cm_embed_opts *o, cm_task_stats *s
     st->peak_rss_kb = cm_peak_rss_kb();
     if (rc != CM_EXIT_OK) return rc;
     return cm_stage_finish(cfg, "embed", st, marker, err) ? CM_EXIT_FAILED : CM_EXIT_OK;
+}
+
+/* ---- reading the manifest back (index, pretrain, decontaminate) ---- */
+
+static int visit_emb(void *user, const char *const *path, int depth, cm_json_type type, double num, const char *str,
+                     size_t len)
+{
+    cm_embed_manifest *m = user;
+    if (depth == 1 && type == CM_JSON_STRING && !strcmp(path[0], "model"))
+        snprintf(m->model, sizeof m->model, "%.*s", (int)len, str);
+    else if (depth == 1 && type == CM_JSON_NUMBER && !strcmp(path[0], "dim")) m->dim = (long)num;
+    else if (depth == 1 && type == CM_JSON_BOOL && !strcmp(path[0], "lexical")) m->lexical = num != 0;
+    else if (depth == 2 && !strcmp(path[0], "chunk")) {
+        if (type == CM_JSON_STRING && !strcmp(path[1], "unit")) snprintf(m->unit, sizeof m->unit, "%.*s", (int)len, str);
+        else if (type == CM_JSON_NUMBER && !strcmp(path[1], "max")) m->max = (long)num;
+        else if (type == CM_JSON_NUMBER && !strcmp(path[1], "overlap")) m->overlap = (long)num;
+    }
+    return 0;
+}
+
+int cm_embed_manifest_read(const char *out, cm_embed_manifest *m, cm_err *err)
+{
+    memset(m, 0, sizeof *m);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/embeddings/manifest.json", out);
+    cm_buf b;
+    cm_buf_init(&b);
+    cm_err e;
+    if (cm_read_file(path, &b, 1 << 20, &e) || cm_json_visit(b.data, b.len, visit_emb, m, &e)) {
+        cm_buf_free(&b);
+        return cm_errorf(err, "%s: %s (run embed first)", path, e.msg);
+    }
+    if (m->dim < 1 || !m->model[0]) { cm_buf_free(&b); return cm_errorf(err, "%s: no model or dim", path); }
+    while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == ' ')) b.data[--b.len] = 0;
+    m->raw = b.data; /* owned now */
+    return 0;
 }

@@ -31,6 +31,19 @@ typedef struct cm_embed_opts {
  * *already_done when it had finished before. */
 int cm_embed_task(const cm_config *cfg, const cm_embed_opts *o, cm_task_stats *st, int *already_done, cm_err *err);
 
+/* OUT/embeddings/manifest.json, read back. */
+typedef struct cm_embed_manifest {
+    char model[4096];
+    char unit[32];      /* the chunk size's unit: characters or tokens */
+    long dim, max, overlap;
+    int lexical;        /* the hash model */
+    char *raw;          /* the whole file (free it) */
+} cm_embed_manifest;
+
+/* Reads OUT/embeddings/manifest.json; -1 with err naming it ("run embed
+ * first") when it is missing or has no model or dim. */
+int cm_embed_manifest_read(const char *out, cm_embed_manifest *m, cm_err *err);
+
 /* The stage embed reads: "dedup" or "clean". */
 const char *cm_embed_input_stage(const cm_config *cfg);
 

@@ -23,6 +23,7 @@
 
 #include <cblas.h>
 
+#include "../embed/embed_stage.h"
 #include "../embed/embedder.h"
 #include "../embed/npy.h"
 #include "../pipeline/clean.h"
@@ -277,17 +278,13 @@ static int map_chunk(void *user, const char *line, size_t len, const cm_json_rec
 static int vector_hits(const cm_config *cfg, const items *it, vhit **out, size_t *n_out, const char **why, cm_err *err)
 {
     const char *outd = cfg->output.dir;
-    char path[4400];
     *out = NULL;
     *n_out = 0;
-    snprintf(path, sizeof path, "%s/embeddings/manifest.json", outd);
-    cm_buf b;
-    cm_buf_init(&b);
-    if (cfg->decontam.vector_threshold <= 0) { *why = "off (decontam.vector_threshold 0)"; cm_buf_free(&b); return 0; }
-    if (cm_read_file(path, &b, 1 << 20, NULL)) { *why = "skipped: no embed output"; cm_buf_free(&b); return 0; }
-    int lexical = strstr(b.data, "\"lexical\": true") != NULL;
-    cm_buf_free(&b);
-    if (lexical) { *why = "skipped: the hash model is lexical (the n-grams cover that)"; return 0; }
+    if (cfg->decontam.vector_threshold <= 0) { *why = "off (decontam.vector_threshold 0)"; return 0; }
+    cm_embed_manifest em;
+    if (cm_embed_manifest_read(outd, &em, NULL)) { *why = "skipped: no embed output"; return 0; }
+    free(em.raw);
+    if (em.lexical) { *why = "skipped: the hash model is lexical (the n-grams cover that)"; return 0; }
     *why = "on";
     cm_embedder_opts o;
     cm_embedder_opts_init(&o);

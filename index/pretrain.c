@@ -24,6 +24,7 @@
 #include <faiss/c_api/index_factory_c.h>
 #include <faiss/c_api/index_io_c.h>
 
+#include "../embed/embed_stage.h"
 #include "../embed/npy.h"
 #include "../pipeline/clean.h"
 #include "../pipeline/stage.h"
@@ -352,21 +353,15 @@ int cm_pretrain_task(const cm_config *cfg, int force, cm_task_stats *st, int *al
         return CM_EXIT_USAGE;
     if (*already_done) return CM_EXIT_OK;
 
-    /* the dimension, from the embeddings' manifest */
-    snprintf(path, sizeof path, "%s/embeddings/manifest.json", out);
-    cm_buf b;
-    cm_buf_init(&b);
-    if (cm_read_file(path, &b, 1 << 20, err)) { cm_buf_free(&b); return CM_EXIT_USAGE; }
-    const char *dp = strstr(b.data, "\"dim\":");
-    long dim = dp ? strtol(dp + 6, NULL, 10) : 0;
-    int lexical = strstr(b.data, "\"lexical\": true") != NULL;
-    cm_buf_free(&b);
-    if (cfg->pretrain.semdedup && lexical && !cfg->pretrain.semdedup_lexical)
+    cm_embed_manifest em;
+    if (cm_embed_manifest_read(out, &em, err)) return CM_EXIT_USAGE;
+    free(em.raw);
+    long dim = em.dim;
+    if (cfg->pretrain.semdedup && em.lexical && !cfg->pretrain.semdedup_lexical)
         return cm_errorf(err, "pretrain.semdedup with the lexical hash model would remove documents that share words, "
                               "not meaning (dedup's MinHash does that better); use a BERT model, or set "
                               "pretrain.semdedup_lexical: true if that is really what you want"),
                CM_EXIT_USAGE;
-    if (dim < 1) return cm_errorf(err, "%s: no dim", path), CM_EXIT_USAGE;
 
     docs d;
     memset(&d, 0, sizeof d);
@@ -456,6 +451,7 @@ int cm_pretrain_task(const cm_config *cfg, int force, cm_task_stats *st, int *al
     }
     if (rc == CM_EXIT_OK) {
         size_t mn = d.n, mx = 0, empty = 0;
+        cm_buf b;
         cm_buf_init(&b);
         cm_buf_appendf(&b, "{\n  \"documents\": %zu,\n  \"clusters\": %zu,\n  \"iterations\": %ld,\n  \"seed\": %ld,\n  \"sizes\": [",
                        d.n, k, cfg->pretrain.iterations, cfg->pretrain.seed);

@@ -21,6 +21,7 @@
 #include <faiss/c_api/index_factory_c.h>
 #include <faiss/c_api/index_io_c.h>
 
+#include "../embed/embed_stage.h"
 #include "../embed/embedder.h"
 #include "../embed/npy.h"
 #include "../pipeline/clean.h"
@@ -40,50 +41,6 @@ static int faiss_error(cm_err *err, const char *what)
 {
     const char *e = faiss_get_last_error();
     return cm_errorf(err, "FAISS: %s: %s", what, e ? e : "unknown error");
-}
-
-/* ---- the embeddings' manifest ---- */
-
-typedef struct emb_manifest {
-    char model[4096];
-    char unit[32];
-    long dim, max, overlap;
-    int lexical;
-    char *raw; /* the whole file, copied into the export's manifest */
-} emb_manifest;
-
-static int visit_emb(void *user, const char *const *path, int depth, cm_json_type type, double num, const char *str,
-                     size_t len)
-{
-    emb_manifest *m = user;
-    if (depth == 1 && type == CM_JSON_STRING && !strcmp(path[0], "model"))
-        snprintf(m->model, sizeof m->model, "%.*s", (int)len, str);
-    else if (depth == 1 && type == CM_JSON_NUMBER && !strcmp(path[0], "dim")) m->dim = (long)num;
-    else if (depth == 1 && type == CM_JSON_BOOL && !strcmp(path[0], "lexical")) m->lexical = num != 0;
-    else if (depth == 2 && !strcmp(path[0], "chunk")) {
-        if (type == CM_JSON_STRING && !strcmp(path[1], "unit")) snprintf(m->unit, sizeof m->unit, "%.*s", (int)len, str);
-        else if (type == CM_JSON_NUMBER && !strcmp(path[1], "max")) m->max = (long)num;
-        else if (type == CM_JSON_NUMBER && !strcmp(path[1], "overlap")) m->overlap = (long)num;
-    }
-    return 0;
-}
-
-static int read_emb_manifest(const char *out, emb_manifest *m, cm_err *err)
-{
-    memset(m, 0, sizeof *m);
-    char path[4300];
-    snprintf(path, sizeof path, "%s/embeddings/manifest.json", out);
-    cm_buf b;
-    cm_buf_init(&b);
-    cm_err e;
-    if (cm_read_file(path, &b, 1 << 20, &e) || cm_json_visit(b.data, b.len, visit_emb, m, &e)) {
-        cm_buf_free(&b);
-        return cm_errorf(err, "%s: %s (run embed first)", path, e.msg);
-    }
-    if (m->dim < 1 || !m->model[0]) { cm_buf_free(&b); return cm_errorf(err, "%s: no model or dim", path); }
-    while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == ' ')) b.data[--b.len] = 0;
-    m->raw = b.data; /* owned now */
-    return 0;
 }
 
 /* ---- the FAISS index ---- */
@@ -297,8 +254,8 @@ static int read_plan(const char *out, plan *p, cm_err *err)
 int cm_rag_train(const cm_config *cfg, cm_err *err)
 {
     const char *out = cfg->output.dir;
-    emb_manifest em;
-    if (read_emb_manifest(out, &em, err)) return -1;
+    cm_embed_manifest em;
+    if (cm_embed_manifest_read(out, &em, err)) return -1;
     parts p;
     int rc = list_parts(out, &p, err);
     size_t n = 0;
@@ -374,8 +331,8 @@ static int add_parts(FaissIndex *idx, const parts *p, long dim, int task, int ta
 int cm_rag_add(const cm_config *cfg, int task, int tasks, uint64_t *added, cm_err *err)
 {
     const char *out = cfg->output.dir;
-    emb_manifest em;
-    if (read_emb_manifest(out, &em, err)) return -1;
+    cm_embed_manifest em;
+    if (cm_embed_manifest_read(out, &em, err)) return -1;
     parts p;
     char path[4400], name[64];
     FaissIndex *idx = NULL;
@@ -404,7 +361,7 @@ static int set_params(FaissIndex *idx, const char *params, cm_err *err)
 }
 
 /* The final index: merged IVF shards, or the trained index with every part. */
-static int merge_index(const cm_config *cfg, const emb_manifest *em, int shards, const char *path, plan *pl,
+static int merge_index(const cm_config *cfg, const cm_embed_manifest *em, int shards, const char *path, plan *pl,
                        char *params, size_t pcap, uint64_t *total, double *recall, size_t *recall_queries, cm_err *err)
 {
     const char *out = cfg->output.dir;
@@ -607,8 +564,8 @@ int cm_rag_export(const cm_config *cfg, uint64_t *chunks, cm_err *err)
 int cm_rag_merge(const cm_config *cfg, int shards, uint64_t *chunks, cm_err *err)
 {
     const char *out = cfg->output.dir;
-    emb_manifest em;
-    if (read_emb_manifest(out, &em, err)) return CM_EXIT_USAGE;
+    cm_embed_manifest em;
+    if (cm_embed_manifest_read(out, &em, err)) return CM_EXIT_USAGE;
     char dir[4300], ipath[4400], spath[4400], tmp[4500], params[64];
     plan pl;
     snprintf(dir, sizeof dir, "%s/rag", out);
