@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -80,6 +81,7 @@ typedef struct task_ctx {
     cm_origin **origins;
     size_t n_origins, cap_origins;
     uint64_t files, file_bytes, empty_files, input_errors, blank_lines;
+    char vanished[4600];       /* why the reader stopped early: an input file gone or changed */
     uint64_t total_file_bytes;
     _Atomic uint64_t file_bytes_done;
     _Atomic int stop_reader;
@@ -190,6 +192,17 @@ static void *reader_main(void *arg)
     for (size_t i = 0; i < t->n_share && !atomic_load(&t->stop_reader); i++) {
         const cm_input_file *f = &t->inputs.files[t->share[i]];
         cm_err err;
+        struct stat st;
+        int gone = stat(f->path, &st) != 0;
+        if (gone || (uint64_t)st.st_size != f->size) {
+            /* Its records would be lost, or differ from what the listing
+             * promised: the task fails and writes nothing. */
+            snprintf(t->vanished, sizeof t->vanished,
+                     "input '%s' %s since the run listed it (%s/_done/clean/_inputs.tsv): restore it and run "
+                     "again, or start over in a new --out",
+                     f->path, gone ? "vanished" : "changed size", cfg->output.dir);
+            break;
+        }
         cm_source *src = cm_source_open(f->path, &err);
         if (!src) {
             t->input_errors++;
@@ -728,7 +741,7 @@ int cm_clean_task(const cm_config *cfg, const cm_clean_opts *opts, cm_task_stats
     t.cfg = cfg;
     t.opts = opts;
     pthread_mutex_init(&t.print_mu, NULL);
-    if (cm_inputs_expand(cfg->input.paths, cfg->input.n_paths, cfg->input.format, &t.inputs, err)) {
+    if (cm_stage_inputs(cfg, opts->force, &t.inputs, err)) {
         pthread_mutex_destroy(&t.print_mu);
         return CM_EXIT_USAGE;
     }
@@ -862,6 +875,10 @@ int cm_clean_task(const cm_config *cfg, const cm_clean_opts *opts, cm_task_stats
             pthread_mutex_unlock(&t.print_mu);
         }
         pthread_join(reader, NULL);
+        if (t.vanished[0] && rc == CM_EXIT_OK) {
+            cm_errorf(err, "%s", t.vanished);
+            rc = CM_EXIT_FAILED;
+        }
         cm_pool_free(t.pool);
         cm_progress_update(&progress, total.read, total.bytes_in, t.total_file_bytes, t.total_file_bytes, 1);
         cm_progress_end(&progress);
@@ -905,13 +922,10 @@ int cm_clean_task(const cm_config *cfg, const cm_clean_opts *opts, cm_task_stats
     stats->seconds = cm_now() - t0;
 
     if (rc == CM_EXIT_OK) {
+        /* The gates below fail the task with its counts written but no
+         * marker: a rerun meets the same gate rather than passing it. */
         double frac = total.read ? (double)total.malformed / (double)total.read : 0;
-        snprintf(path, sizeof path, "%s/stats/clean-%05d.json", out, opts->task);
-        char marker[4400];
-        snprintf(marker, sizeof marker, "%s/_done/clean/%05d", out, opts->task);
-        if (cm_task_stats_write(stats, path, err) || cm_task_stats_write(stats, marker, err)) rc = CM_EXIT_FAILED;
-        else cm_summary_write(out, NULL);
-        if (rc == CM_EXIT_OK && total.malformed && frac > cfg->run.max_malformed_fraction) {
+        if (total.malformed && frac > cfg->run.max_malformed_fraction) {
             cm_errorf(err, "%.2f%% of records are malformed, more than max_malformed_fraction (%.2f%%); see %s",
                       frac * 100, cfg->run.max_malformed_fraction * 100, mal_path);
             rc = CM_EXIT_FAILED;
@@ -921,6 +935,15 @@ int cm_clean_task(const cm_config *cfg, const cm_clean_opts *opts, cm_task_stats
                       (unsigned long long)t.input_errors);
             rc = CM_EXIT_FAILED;
         }
+        cm_err werr;
+        snprintf(path, sizeof path, "%s/stats/clean-%05d.json", out, opts->task);
+        char marker[4400];
+        snprintf(marker, sizeof marker, "%s/_done/clean/%05d", out, opts->task);
+        if (cm_task_stats_write(stats, path, &werr) || (rc == CM_EXIT_OK && cm_task_stats_write(stats, marker, &werr))) {
+            if (rc == CM_EXIT_OK) cm_errorf(err, "%s", werr.msg);
+            rc = CM_EXIT_FAILED;
+        }
+        cm_summary_write(out, NULL);
     }
 
     /* cleanup */

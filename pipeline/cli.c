@@ -32,6 +32,7 @@
 #include "inspect.h"
 #include "stage.h"
 #include "stats.h"
+#include "writer.h"
 
 #define VERSION "0.1.0"
 
@@ -519,6 +520,14 @@ static int cmd_run(int argc, char **argv)
         return CM_EXIT_USAGE;
     }
 
+    /* the listing every task splits (a resumed run keeps its first one) */
+    cm_inputs_free(&inputs);
+    if (cm_stage_inputs(cfg, a.force, &inputs, &err)) {
+        fprintf(stderr, "corpusmill: %s\n", err.msg);
+        cm_config_free(cfg);
+        free(a.inputs);
+        return CM_EXIT_USAGE;
+    }
     uint64_t *task_total = calloc((size_t)tasks, sizeof *task_total);
     uint64_t total = 0;
     for (size_t i = 0; i < inputs.n; i++) {
@@ -564,6 +573,11 @@ static int cmd_run(int argc, char **argv)
     if (worst == CM_EXIT_OK && cfg->decontam.enabled)
         worst = run_tasks(self, &a, out, "decontaminate", NULL, "decontaminate", 1, 1, threads, NULL, 0, &failed_tasks);
     if (cm_summary_write(out, &err)) fprintf(stderr, "corpusmill: %s\n", err.msg);
+    /* every task has ended: what a killed writer left can go */
+    if (worst == CM_EXIT_OK) {
+        size_t stale = cm_remove_stale_temporaries(out);
+        if (stale) fprintf(stderr, "corpusmill: removed %zu temporary files left by interrupted tasks\n", stale);
+    }
     print_result(out);
     fprintf(stderr, "corpusmill: finished in %.2f s%s\n", cm_now() - t0,
             failed_tasks ? " with failed tasks (rerun the same command to retry them)" : "");

@@ -27,6 +27,95 @@ void cm_stage_fingerprint(const cm_config *cfg, char out[17])
     XXH3_freeState(st);
 }
 
+/* Parses _inputs.tsv; 0 with the list, 1 when it was made for another
+ * fingerprint, -1 when it is damaged. */
+static int parse_inputs(const cm_buf *b, const char *fingerprint, cm_input_list *list)
+{
+    memset(list, 0, sizeof *list);
+    const char *p = b->data, *end = b->data + b->len;
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    char head[64];
+    snprintf(head, sizeof head, "# corpusmill inputs %s", fingerprint);
+    if (!nl) return -1;
+    if ((size_t)(nl - p) != strlen(head) || memcmp(p, head, strlen(head)) != 0)
+        return strncmp(p, "# corpusmill inputs ", 20) == 0 ? 1 : -1;
+    size_t cap = 0;
+    for (p = nl + 1; p < end; p = nl + 1) {
+        nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) { cm_inputs_free(list); return -1; }
+        char *tab1, *tab2;
+        unsigned long long size = strtoull(p, &tab1, 10);
+        unsigned long rel = *tab1 == '\t' ? strtoul(tab1 + 1, &tab2, 10) : 0;
+        if (*tab1 != '\t' || *tab2 != '\t' || rel > (size_t)(nl - tab2 - 1)) { cm_inputs_free(list); return -1; }
+        if (list->n == cap) {
+            cap = cap ? 2 * cap : 64;
+            list->files = cm_realloc(list->files, cap * sizeof *list->files);
+        }
+        cm_input_file *f = &list->files[list->n++];
+        size_t len = (size_t)(nl - tab2 - 1);
+        f->path = cm_malloc(len + 1);
+        memcpy(f->path, tab2 + 1, len);
+        f->path[len] = 0;
+        f->rel = f->path + rel;
+        f->size = size;
+    }
+    return 0;
+}
+
+int cm_stage_inputs(const cm_config *cfg, int relist, cm_input_list *list, cm_err *err)
+{
+    const char *out = cfg->output.dir;
+    char path[4200], tmp[4300], fingerprint[17];
+    cm_stage_fingerprint(cfg, fingerprint);
+    snprintf(path, sizeof path, "%s/_done/clean/_inputs.tsv", out);
+    for (int attempt = 0; attempt < 3; attempt++) {
+        if (!relist && cm_path_exists(path)) {
+            cm_buf b;
+            cm_buf_init(&b);
+            if (cm_read_file(path, &b, (size_t)1 << 30, err)) { cm_buf_free(&b); return -1; }
+            int r = parse_inputs(&b, fingerprint, list);
+            cm_buf_free(&b);
+            if (r == 0) return 0;
+            if (r < 0) return cm_errorf(err, "%s is damaged: remove it to list the inputs again", path);
+            relist = 1; /* made for another config */
+        }
+        cm_input_list now;
+        if (cm_inputs_expand(cfg->input.paths, cfg->input.n_paths, cfg->input.format, &now, err)) return -1;
+        cm_buf b;
+        cm_buf_init(&b);
+        cm_buf_appendf(&b, "# corpusmill inputs %s\n", fingerprint);
+        for (size_t i = 0; i < now.n; i++) {
+            if (strchr(now.files[i].path, '\n')) {
+                cm_errorf(err, "input file name with a line break: '%s'", now.files[i].path);
+                cm_inputs_free(&now);
+                cm_buf_free(&b);
+                return -1;
+            }
+            cm_buf_appendf(&b, "%llu\t%zu\t%s\n", (unsigned long long)now.files[i].size,
+                           (size_t)(now.files[i].rel - now.files[i].path), now.files[i].path);
+        }
+        if (cm_mkdirs_under(out, "_done/clean", err)) { cm_inputs_free(&now); cm_buf_free(&b); return -1; }
+        snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
+        int rc = cm_write_file_atomic(tmp, b.data, b.len, err);
+        cm_buf_free(&b);
+        if (rc == 0) {
+            /* a relist replaces; a first listing wins only if no other task's came first */
+            int r = relist ? rename(tmp, path) : link(tmp, path);
+            int e = errno;
+            unlink(tmp);
+            if (r == 0 || (!relist && e == EEXIST)) {
+                if (r == 0) { *list = now; return 0; }
+                cm_inputs_free(&now);
+                continue; /* read the winner's */
+            }
+            cm_errorf(err, "cannot write '%s': %s", path, strerror(e));
+        }
+        cm_inputs_free(&now);
+        return -1;
+    }
+    return cm_errorf(err, "cannot settle '%s'", path);
+}
+
 typedef struct manifest {
     int tasks;
     char fingerprint[17];

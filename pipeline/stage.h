@@ -11,6 +11,7 @@
 #define CM_STAGE_H
 
 #include "config.h"
+#include "inputs.h"
 #include "stats.h"
 #include "util.h"
 
@@ -20,6 +21,15 @@ void cm_stage_fingerprint(const cm_config *cfg, char out[17]);
 /* Checks and records the stage's split and fingerprint. Returns 0, or -1
  * with err saying what differs and what to do. */
 int cm_stage_claim(const char *out_dir, const char *stage, int tasks, const char *fingerprint, int force, cm_err *err);
+
+/* The run's input files, fixed when its clean stage first starts and kept in
+ * OUT/_done/clean/_inputs.tsv (size, offset of the relative part, path):
+ * every clean task splits this list, and every later stage numbers
+ * documents by it, so a file added to or removed from an input directory
+ * during the run cannot shift one task's share into another's. The list is
+ * made anew when it was made for another config (a --force rerun) or when
+ * relist is set. Returns 0, or -1 with err. */
+int cm_stage_inputs(const cm_config *cfg, int relist, cm_input_list *list, cm_err *err);
 
 /* The task count recorded for a started stage, or 0 when it has none. */
 int cm_stage_tasks(const char *out_dir, const char *stage);

@@ -8,6 +8,7 @@
 
 #include "format.h"
 #include "source.h"
+#include "stage.h"
 #include "writer.h"
 
 struct cm_stage_reader {
@@ -33,7 +34,7 @@ cm_stage_reader *cm_stage_reader_create(const cm_config *cfg, cm_err *err)
 {
     cm_stage_reader *r = cm_calloc(1, sizeof *r);
     r->cfg = cfg;
-    if (cm_inputs_expand(cfg->input.paths, cfg->input.n_paths, cfg->input.format, &r->inputs, err)) {
+    if (cm_stage_inputs(cfg, 0, &r->inputs, err)) {
         free(r);
         return NULL;
     }
@@ -125,6 +126,10 @@ int cm_stage_reader_walk(cm_stage_reader *r, const char *stage, int task, cm_sta
                          cm_err *err)
 {
     char dir[4200], prefix[64];
+    /* never another task's unfinished output: its parts may be partial */
+    snprintf(dir, sizeof dir, "%s/_done/%s/%05d", r->cfg->output.dir, stage, task);
+    if (!cm_path_exists(dir))
+        return cm_errorf(err, "%s task %d has not finished (no %s): run it first", stage, task, dir);
     snprintf(dir, sizeof dir, "%s/%s", r->cfg->output.dir, stage);
     snprintf(prefix, sizeof prefix, "part-%05d-", task);
     size_t n;

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -100,6 +101,49 @@ int cm_remove_prefixed(const char *dir, const char *prefix, cm_err *err)
     }
     closedir(d);
     return rc;
+}
+
+static int is_temporary(const char *name)
+{
+    const char *t = strstr(name, ".tmp");
+    if (t && (!t[4] || t[4] == '.')) return 1;
+    /* _run.json.PID, _inputs.tsv.PID: a stage manifest's first writer */
+    const char *dot = strrchr(name, '.');
+    if (!dot || dot == name || !dot[1] || strspn(dot + 1, "0123456789") != strlen(dot + 1)) return 0;
+    return !strncmp(name, "_run.json.", 10) || !strncmp(name, "_inputs.tsv.", 12);
+}
+
+static size_t remove_temporaries(const char *dir, int recurse)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    size_t removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char p[4400];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(p, &st) != 0) continue;
+        if (S_ISDIR(st.st_mode) && recurse) removed += remove_temporaries(p, 1);
+        else if (S_ISREG(st.st_mode) && is_temporary(e->d_name) && unlink(p) == 0) removed++;
+    }
+    closedir(d);
+    return removed;
+}
+
+size_t cm_remove_stale_temporaries(const char *out)
+{
+    /* the folders stages write (DESIGN.md), never whatever else OUT holds */
+    static const char *const folders[] = {"clean", "dedup", "rejected", "malformed", "minhash", "chunks", "embeddings",
+                                          "index", "rag", "stats", "_done", "decontam", "semdedup", "slurm", NULL};
+    size_t removed = remove_temporaries(out, 0);
+    for (int i = 0; folders[i]; i++) {
+        char p[4400];
+        snprintf(p, sizeof p, "%s/%s", out, folders[i]);
+        removed += remove_temporaries(p, 1);
+    }
+    return removed;
 }
 
 static int cmp_path(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }

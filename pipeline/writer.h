@@ -40,6 +40,12 @@ void cm_part_writer_free(cm_part_writer *w);
  * again starts clean. */
 int cm_remove_prefixed(const char *dir, const char *prefix, cm_err *err);
 
+/* Removes, in OUT and the folders stages write, the temporary files of writers that
+ * were killed before their rename (NAME.tmp, NAME.tmp.PID, NAME.PID of a
+ * stage manifest). Only safe when no task is writing into OUT: `run` calls
+ * it when every stage has finished. Returns the number removed. */
+size_t cm_remove_stale_temporaries(const char *out);
+
 /* The files of dir whose names start with prefix (temporary ones left
  * out), sorted, as full paths; NULL when there are none. */
 char **cm_list_dir(const char *dir, const char *prefix, size_t *n);

@@ -29,7 +29,12 @@ write_config three.yaml "input:" "  paths: [in]" "output:" "  dir: three" "  par
 "$CM" run three.yaml --tasks 3 -j 2 --progress none 2>runerr || { cat runerr; fail "run failed"; }
 check_accounting three
 assert_eq "$(ls three/stats | tr '\n' ' ')" "clean-00000.json clean-00001.json clean-00002.json " "one stats file per task"
-assert_eq "$(ls three/_done/clean | tr '\n' ' ')" "00000 00001 00002 _run.json " "done markers and the stage manifest"
+assert_eq "$(ls three/_done/clean | tr '\n' ' ')" "00000 00001 00002 _inputs.tsv _run.json " \
+  "done markers, the input listing and the stage manifest"
+assert_eq "$(tail -n +2 three/_done/clean/_inputs.tsv | cut -f3 | tr '\n' ' ')" \
+  "in/file1.jsonl in/file2.jsonl.gz in/file3.jsonl in/file4.jsonl in/file5.jsonl " "the listing every task splits"
+assert_eq "$(awk -F'\t' '$3 == "in/file3.jsonl" {print $1}' three/_done/clean/_inputs.tsv)" "$(stat -c %s in/file3.jsonl)" \
+  "sizes in the listing"
 assert_eq "$(stage_get three tasks_done)" 3 "tasks done"
 diff <(kept_records one | jq -c 'del(.corpusmill)' | sort) <(kept_records three | jq -c 'del(.corpusmill)' | sort) >/dev/null \
   || fail "splitting into tasks changed the kept records"

@@ -48,6 +48,9 @@ set +e; "$CM" clean c2.yaml 2>err2; rc=$?; set -e
 assert_eq "$rc" 1 "exit 1 above max_malformed_fraction"
 assert_file_contains err2 "more than max_malformed_fraction" "bound message"
 check_accounting o2
+[ ! -e o2/_done/clean/00000 ] || fail "a task over the bound is not finished"
+set +e; "$CM" clean c2.yaml 2>err2; rc=$?; set -e
+assert_eq "$rc" 1 "a rerun meets the same bound"
 
 # quarantine instead of repair
 write_config c3.yaml "input:" "  paths: [mixed.jsonl]" "output:" "  dir: o3" "run:" "  max_malformed_fraction: 1" "clean:" "  invalid_utf8: quarantine"

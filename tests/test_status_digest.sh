@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
 # `status` shows every started stage with its tasks done and counts, and
-# notices an unfinished task; `digest` is the same for the demo run in 1, 3
-# and 2 tasks (2 threads), differs when a kept record changes, and refuses a
+# notices an unfinished task; `digest` is the same for the demo run in 1, 3,
+# 8 (1 thread) and 2 tasks (2 threads), differs when a kept record changes, and refuses a
 # folder that is not an output directory.
 source "$(dirname "$0")/lib.sh"
 
 cp -r "$SRC/sample" "$SRC/configs" .
-sed -i 's/max_malformed_fraction: 0.01/max_malformed_fraction: 0.02/' configs/demo.yaml
+sed -i 's/max_malformed_fraction: 0.01/max_malformed_fraction: 0.05/' configs/demo.yaml
 "$CM" run configs/demo.yaml --out one --tasks 1 --progress none 2>/dev/null || fail "run --tasks 1"
 "$CM" run configs/demo.yaml --out three --tasks 3 -j 2 --progress none 2>/dev/null || fail "run --tasks 3"
 "$CM" run configs/demo.yaml --out two --tasks 2 --threads 2 --progress none 2>/dev/null || fail "run --tasks 2"
+"$CM" run configs/demo.yaml --out eight --tasks 8 -j 2 --threads 1 --progress none 2>/dev/null || fail "run --tasks 8"
 "$CM" digest one > one.txt
 "$CM" digest three > three.txt
 "$CM" digest two > two.txt
 assert_eq "$(wc -l < one.txt)" 3 "clean, dedup and chunks digests"
 assert_eq "$(cat three.txt)" "$(cat one.txt)" "the same digests for 1 and 3 tasks"
 assert_eq "$(cat two.txt)" "$(cat one.txt)" "the same digests for 2 tasks and 2 threads"
+"$CM" digest eight > eight.txt
+assert_eq "$(cat eight.txt)" "$(cat one.txt)" "the same digests for 8 tasks and 1 thread"
 assert_contains "$(cat one.txt)" "$(jq .stages.dedup.kept one/summary.json) records" "dedup's kept count"
 
 "$CM" status three > status.txt
