@@ -28,6 +28,8 @@
 #include "../embed/embed_text.h"
 #include "config.h"
 #include "inputs.h"
+#include "launch.h"
+#include "plan.h"
 #include "progress.h"
 #include "inspect.h"
 #include "stage.h"
@@ -53,6 +55,7 @@ static const char USAGE[] =
     "  query RAG_DIR TEXT  search an export: dense, bm25 or hybrid\n"
     "  serve RAG_DIR   HTTP search over an export (POST /search, GET /healthz, /manifest)\n"
     "  eval-retrieval --qa FILE  recall@k, MRR, precision@5 per search mode on a QA set\n"
+    "  launch slurm CONFIG  sbatch scripts for every step, chained job arrays (--submit)\n"
     "  status OUT      which tasks of which stage are done, and the counts so far\n"
     "  digest OUT      an order-independent checksum of the kept records and chunks\n"
     "  filters         list the clean steps with their options and defaults\n"
@@ -544,34 +547,12 @@ static int cmd_run(int argc, char **argv)
 
     double t0 = cm_now();
     int failed_tasks = 0;
-    int worst = run_tasks(self, &a, out, "clean", NULL, "clean", tasks, jobs, threads, task_total, total, &failed_tasks);
-    if (worst == CM_EXIT_OK && cfg->dedup.enabled) {
-        /* dedup: signatures per clean task, buckets per band, one clusters task, filter per clean task */
-        static const char *const steps[] = {"signatures", "buckets", "clusters", "filter"};
-        for (int k = 0; k < 4 && worst == CM_EXIT_OK; k++) {
-            int n = k == 1 ? cm_dedup_bucket_tasks(cfg) : k == 2 ? 1 : tasks;
-            char label[32];
-            snprintf(label, sizeof label, "dedup %s", steps[k]);
-            worst = run_tasks(self, &a, out, "dedup", steps[k], label, n, jobs, threads, NULL, 0, &failed_tasks);
-        }
-    }
-    if (worst == CM_EXIT_OK && cfg->embed.enabled)
-        worst = run_tasks(self, &a, out, "embed", NULL, "embed", tasks, jobs, threads, NULL, 0, &failed_tasks);
-    if (worst == CM_EXIT_OK && cfg->embed.enabled && cfg->index.enabled) {
-        if (tasks == 1) {
-            worst = run_tasks(self, &a, out, "index", NULL, "index", 1, 1, threads, NULL, 0, &failed_tasks);
-        } else { /* train, the adding spread over the tasks, merge */
-            worst = run_tasks(self, &a, out, "index", "train", "index train", 1, 1, threads, NULL, 0, &failed_tasks);
-            if (worst == CM_EXIT_OK)
-                worst = run_tasks(self, &a, out, "index", "add", "index add", tasks, jobs, threads, NULL, 0, &failed_tasks);
-            if (worst == CM_EXIT_OK)
-                worst = run_tasks(self, &a, out, "index", "merge", "index merge", 1, 1, threads, NULL, 0, &failed_tasks);
-        }
-    }
-    if (worst == CM_EXIT_OK && cfg->embed.enabled && cfg->pretrain.enabled)
-        worst = run_tasks(self, &a, out, "pretrain", NULL, "pretrain", 1, 1, threads, NULL, 0, &failed_tasks);
-    if (worst == CM_EXIT_OK && cfg->decontam.enabled)
-        worst = run_tasks(self, &a, out, "decontaminate", NULL, "decontaminate", 1, 1, threads, NULL, 0, &failed_tasks);
+    cm_plan_step plan[CM_PLAN_MAX];
+    int n_steps = cm_plan_build(cfg, tasks, plan);
+    int worst = CM_EXIT_OK;
+    for (int k = 0; k < n_steps && worst == CM_EXIT_OK; k++)
+        worst = run_tasks(self, &a, out, plan[k].verb, plan[k].step, plan[k].label, plan[k].tasks, jobs, threads,
+                          k == 0 ? task_total : NULL, k == 0 ? total : 0, &failed_tasks);
     if (cm_summary_write(out, &err)) fprintf(stderr, "corpusmill: %s\n", err.msg);
     /* every task has ended: what a killed writer left can go */
     if (worst == CM_EXIT_OK) {
@@ -808,6 +789,7 @@ int cm_cli_main(int argc, char **argv)
         if (!strcmp(argv[2], "query")) { fputs(cm_query_usage, stdout); return 0; }
         if (!strcmp(argv[2], "eval-retrieval")) { fputs(cm_eval_usage, stdout); return 0; }
         if (!strcmp(argv[2], "serve")) { fputs(cm_serve_usage, stdout); return 0; }
+        if (!strcmp(argv[2], "launch")) { fputs(cm_launch_usage, stdout); return 0; }
         if (!strcmp(argv[2], "status")) { fputs(cm_status_usage, stdout); return 0; }
         if (!strcmp(argv[2], "digest")) { fputs(cm_digest_usage, stdout); return 0; }
         if (!strcmp(argv[2], "dedup")) { fputs(USAGE_DEDUP, stdout); return 0; }
@@ -825,6 +807,7 @@ int cm_cli_main(int argc, char **argv)
     if (!strcmp(cmd, "query")) return cm_query_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "eval-retrieval")) return cm_eval_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "serve")) return cm_serve_main(argc - 2, argv + 2);
+    if (!strcmp(cmd, "launch")) return cm_launch_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "status")) return cm_status_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "digest")) return cm_digest_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "embed-text")) return cm_embed_text_main(argc - 2, argv + 2);

@@ -9,6 +9,8 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <string.h>
 #include <xxhash.h>
 
@@ -33,6 +35,62 @@ static int count_markers(const char *out, const char *stage, int tasks)
         done += cm_path_exists(path);
     }
     return done;
+}
+
+/* For each unfinished task of a stage launched on Slurm: the tail of its
+ * newest log (OUT/slurm/logs/STAGE-JOB_TASK.log), which says why it failed
+ * or how far it got. */
+static void print_log_tails(const char *out, const char *stage, int tasks)
+{
+    char dir[4400], path[4400];
+    snprintf(dir, sizeof dir, "%s/slurm/logs", out);
+    size_t n;
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s-", stage);
+    char **logs = cm_list_dir(dir, prefix, &n);
+    for (int t = 0; t < tasks; t++) {
+        snprintf(path, sizeof path, "%s/_done/%s/%05d", out, stage, t);
+        if (cm_path_exists(path)) continue;
+        char suffix[32];
+        snprintf(suffix, sizeof suffix, "_%d.log", t);
+        const char *newest = NULL;
+        time_t newest_time = 0;
+        for (size_t i = 0; i < n; i++) {
+            size_t l = strlen(logs[i]), sl = strlen(suffix);
+            /* STAGE-JOB_TASK.log, not another stage sharing the prefix (dedup- vs dedup_x-) */
+            const char *rest = logs[i] + strlen(dir) + 1 + strlen(prefix);
+            if (l < sl || strcmp(logs[i] + l - sl, suffix) != 0 || strspn(rest, "0123456789") == 0) continue;
+            struct stat st;
+            if (stat(logs[i], &st) == 0 && (!newest || st.st_mtime >= newest_time)) {
+                newest = logs[i];
+                newest_time = st.st_mtime;
+            }
+        }
+        if (!newest) {
+            printf("  task %d: not finished (no Slurm log)\n", t);
+            continue;
+        }
+        cm_buf b;
+        cm_buf_init(&b);
+        if (cm_read_file(newest, &b, 64u << 20, NULL) == 0) {
+            /* the last 5 lines */
+            size_t end = b.len;
+            while (end > 0 && b.data[end - 1] == '\n') end--;
+            size_t start = end;
+            for (int lines = 0; start > 0; start--)
+                if (b.data[start - 1] == '\n' && ++lines == 5) break;
+            printf("  task %d: not finished; %s ends:\n", t, newest);
+            const char *p = b.data + start, *e = b.data + end;
+            while (p < e) {
+                const char *nl = memchr(p, '\n', (size_t)(e - p));
+                if (!nl) nl = e;
+                printf("    | %.*s\n", (int)(nl - p), p);
+                p = nl + 1;
+            }
+        }
+        cm_buf_free(&b);
+    }
+    cm_free_list(logs, n);
 }
 
 int cm_status_main(int argc, char **argv)
@@ -67,8 +125,9 @@ int cm_status_main(int argc, char **argv)
             printf("%-17s %11s %9s %9s %9s %9s%s\n", STAGES[i], ratio, "-", "-", "-", "-",
                    done < tasks ? "  (running or failed)" : "");
         cm_task_stats_free(&sum);
+        if (done < tasks) print_log_tails(out, STAGES[i], tasks);
     }
-    printf("%s\n", unfinished ? "some stages have unfinished tasks: rerun the same command to finish them"
+    printf("%s\n", unfinished ? "some stages have unfinished tasks: run the same command again (run, or launch slurm --submit)"
                               : "every started stage has finished");
     return CM_EXIT_OK;
 }
@@ -77,7 +136,9 @@ const char cm_status_usage[] =
     "usage: corpusmill status OUT\n"
     "\n"
     "Prints, for every stage that has started in OUT, how many of its tasks are\n"
-    "done, and its counts so far (read, kept, removed, malformed).\n";
+    "done, and its counts so far (read, kept, removed, malformed). For a run\n"
+    "launched on Slurm, each unfinished task's newest log ends the listing of\n"
+    "its stage (OUT/slurm/logs/STAGE-JOB_TASK.log).\n";
 
 /* ---- digest ---- */
 

@@ -22,6 +22,8 @@ PACKAGES=(
   zstd xz-utils bzip2 gzip tar           # fixtures in tests and the bench corpus
   jq python3                             # test assertions, sample and bench generators
   python3-numpy                          # reads the .npy outputs back in tests
+  slurmctld slurmd slurm-client munge    # a real one-node Slurm for the cluster test
+  procps                                 # pgrep/ps in the kill and cluster tests
 )
 
 missing=()
