@@ -712,6 +712,11 @@ static int cmd_pretrain(int argc, char **argv)
     int rc;
     cm_config *cfg = stage_setup(argc, argv, USAGE_PRETRAIN, &a, &rc);
     if (!cfg) { free(a.inputs); return rc; }
+    if (a.tasks > 1 || a.task > 0) {
+        cm_config_free(cfg);
+        free(a.inputs);
+        return usage_error(USAGE_PRETRAIN, "%s", "pretrain is one task: --task 0 --tasks 1 (it needs every document at once)");
+    }
     cm_err err;
     cm_task_stats st;
     cm_task_stats_init(&st);
@@ -743,6 +748,11 @@ static int cmd_decontam(int argc, char **argv)
     int rc;
     cm_config *cfg = stage_setup(argc, argv, USAGE_DECONTAM, &a, &rc);
     if (!cfg) { free(a.inputs); return rc; }
+    if (a.tasks > 1 || a.task > 0) {
+        cm_config_free(cfg);
+        free(a.inputs);
+        return usage_error(USAGE_DECONTAM, "%s", "decontaminate is one task: --task 0 --tasks 1 (it needs every document at once)");
+    }
     cm_err err;
     cm_task_stats st;
     cm_task_stats_init(&st);
