@@ -90,17 +90,25 @@ cm_wordpiece *cm_wordpiece_load(const char *path, int do_lower_case, cm_err *err
     cm_buf b;
     cm_buf_init(&b);
     if (cm_read_file(path, &b, 256u << 20, err)) { cm_buf_free(&b); return NULL; }
+    /* one token per line, as Hugging Face's load_vocab: an empty line is a
+     * token too (it takes an id); the last line may lack its '\n' */
+    if (b.len && b.data[b.len - 1] != '\n') cm_buf_append_char(&b, '\n');
     size_t n = 0, cap = 1024;
     const char **toks = cm_malloc(cap * sizeof *toks);
-    char *line = b.data;
-    while (line && *line) {
-        char *nl = strchr(line, '\n');
-        if (nl) *nl = 0;
-        size_t l = strlen(line);
-        if (l && line[l - 1] == '\r') line[l - 1] = 0;
+    char *p = b.data, *end = b.data + b.len;
+    while (p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p)); /* never NULL: the text ends with '\n' */
+        if (memchr(p, 0, (size_t)(nl - p))) {
+            cm_errorf(err, "%s: line %zu has a NUL byte (not a vocab.txt)", path, n + 1);
+            free(toks);
+            cm_buf_free(&b);
+            return NULL;
+        }
+        *nl = 0;
+        if (nl > p && nl[-1] == '\r') nl[-1] = 0;
         if (n == cap) { cap *= 2; toks = cm_realloc(toks, cap * sizeof *toks); }
-        toks[n++] = line;
-        line = nl ? nl + 1 : NULL;
+        toks[n++] = p;
+        p = nl + 1;
     }
     cm_wordpiece *w = cm_wordpiece_create(toks, n, do_lower_case, err);
     if (!w) {

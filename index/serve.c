@@ -9,9 +9,13 @@
  * --max-body bytes gets 413, malformed JSON or fields 400, an unknown path
  * 404, a wrong method 405, every error as {"error": "..."}. A connection
  * idle for --timeout seconds is closed (a slow client cannot hold a worker);
- * --threads workers each own a searcher (their own SQLite connection and
- * embedder, one shared FAISS index); at most --max-connections at once.
- * No request path reaches the filesystem: the manifest is read at start. */
+ * A request's body must arrive within --timeout seconds of its headers, or
+ * the connection is closed. --threads workers each own a searcher (their
+ * own SQLite connection and embedder, one shared FAISS index); beyond
+ * --max-connections requests in progress a request gets 503 at once (its
+ * connection costs at most the 128 KiB header buffer), and beyond that again
+ * connections are refused: memory stays bounded. No request path reaches
+ * the filesystem: the manifest is read at start. */
 #define _GNU_SOURCE
 #include "serve.h"
 
@@ -20,6 +24,7 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +50,7 @@ const char cm_serve_usage[] =
 
 #define MAX_K 1000
 
-typedef struct server {
+struct cm_server {
     cm_rag **rags;       /* one searcher per worker */
     int *busy;
     int n;
@@ -55,11 +60,18 @@ typedef struct server {
     size_t manifest_len;
     uint64_t chunks;
     size_t max_body;
-} server;
+    unsigned timeout;
+    unsigned max_active;
+    atomic_uint active;  /* requests between their headers and their end */
+    struct MHD_Daemon *daemon;
+};
+typedef struct cm_server server;
 
 typedef struct request {
     cm_buf body;
     int too_large;
+    int busy;            /* counted in active; or answered 503 */
+    double started;
 } request;
 
 static cm_rag *checkout(server *s, int *slot)
@@ -192,12 +204,24 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         request *rq = cm_calloc(1, sizeof *rq);
         cm_buf_init(&rq->body);
         *con_cls = rq;
+        rq->started = cm_now();
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > s->max_body) rq->too_large = 1;
+        if (atomic_fetch_add(&s->active, 1) >= s->max_active) {
+            atomic_fetch_sub(&s->active, 1);
+            rq->busy = -1;
+        } else {
+            rq->busy = 1;
+        }
         return MHD_YES;
     }
     request *rq = *con_cls;
+    if (rq->busy < 0) { /* over max_active: answered now, body ignored */
+        *upload_size = 0;
+        return error_reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "the server is busy: retry shortly");
+    }
     if (*upload_size) { /* a piece of the body */
+        if (cm_now() - rq->started > s->timeout) return MHD_NO; /* a trickling body: close */
         if (!rq->too_large && rq->body.len + *upload_size <= s->max_body) cm_buf_append(&rq->body, upload, *upload_size);
         else rq->too_large = 1;
         *upload_size = 0;
@@ -224,15 +248,96 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 static void finished(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode why)
 {
-    (void)cls; (void)c; (void)why;
+    (void)c; (void)why;
+    server *s = cls;
     request *rq = *con_cls;
     if (!rq) return;
+    if (rq->busy > 0) atomic_fetch_sub(&s->active, 1);
     cm_buf_free(&rq->body);
     free(rq);
     *con_cls = NULL;
 }
 
 static int usage(const char *fmt, const char *what) { return cm_usage_error("serve", cm_serve_usage, fmt, what); }
+
+cm_server *cm_server_open(const char *dir, int threads, size_t max_body, unsigned timeout, unsigned max_active,
+                          cm_err *err)
+{
+    server *s = cm_calloc(1, sizeof *s);
+    s->max_body = max_body;
+    s->timeout = timeout;
+    s->max_active = max_active;
+    atomic_init(&s->active, 0);
+    s->n = threads;
+    s->rags = cm_calloc((size_t)threads, sizeof *s->rags);
+    s->busy = cm_calloc((size_t)threads, sizeof *s->busy);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->freed, NULL);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    cm_buf m;
+    cm_buf_init(&m);
+    int ok = (s->rags[0] = cm_rag_open(dir, err)) != NULL;
+    for (int i = 1; i < threads && ok; i++) ok = (s->rags[i] = cm_rag_open_shared(dir, s->rags[0], err)) != NULL;
+    if (ok) ok = cm_read_file(path, &m, 16u << 20, err) == 0;
+    s->manifest = m.data;
+    s->manifest_len = m.len;
+    if (!ok) {
+        cm_server_close(s);
+        return NULL;
+    }
+    s->chunks = cm_rag_size(s->rags[0]);
+    return s;
+}
+
+uint64_t cm_server_chunks(const cm_server *s) { return s->chunks; }
+
+int cm_server_start(cm_server *s, const struct sockaddr_in *addr, unsigned max_connections, cm_err *err)
+{
+    /* a request over max_active is answered 503; the headroom above it
+     * lets those answers go out before connections are refused */
+    unsigned limit = max_connections + max_connections / 4 + 8;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (!addr) flags |= MHD_USE_NO_LISTEN_SOCKET;
+    s->daemon = MHD_start_daemon(flags, addr ? ntohs(addr->sin_port) : 0, NULL, NULL, handle, s,
+                                 MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)addr,
+                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)s->n,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, s->timeout,
+                                 MHD_OPTION_CONNECTION_LIMIT, limit,
+                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024,
+                                 MHD_OPTION_NOTIFY_COMPLETED, finished, s, MHD_OPTION_END);
+    if (!s->daemon) return cm_errorf(err, "cannot start the HTTP server (address in use, or not this machine's?)");
+    return 0;
+}
+
+unsigned cm_server_port(const cm_server *s)
+{
+    const union MHD_DaemonInfo *info = s->daemon ? MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+    return info ? info->port : 0;
+}
+
+int cm_server_add_connection(cm_server *s, int fd)
+{
+    struct sockaddr_in peer;
+    memset(&peer, 0, sizeof peer);
+    peer.sin_family = AF_INET;
+    peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return MHD_add_connection(s->daemon, fd, (const struct sockaddr *)&peer, sizeof peer) == MHD_YES ? 0 : -1;
+}
+
+void cm_server_close(cm_server *s)
+{
+    if (!s) return;
+    if (s->daemon) MHD_stop_daemon(s->daemon);
+    for (int i = s->n - 1; i >= 0; i--)
+        if (s->rags[i]) cm_rag_close(s->rags[i]);
+    free(s->rags);
+    free(s->busy);
+    free(s->manifest);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->freed);
+    free(s);
+}
 
 int cm_serve_main(int argc, char **argv)
 {
@@ -263,62 +368,30 @@ int cm_serve_main(int argc, char **argv)
     addr.sin_port = htons((uint16_t)port);
     if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) return usage("--host '%s' is not an IPv4 address", host);
 
-    server s;
-    memset(&s, 0, sizeof s);
-    s.max_body = (size_t)max_body;
     cm_err err;
-    char path[4200];
-    snprintf(path, sizeof path, "%s/manifest.json", dir);
-    cm_buf m;
-    cm_buf_init(&m);
-    s.rags = cm_calloc((size_t)threads, sizeof *s.rags);
-    s.busy = cm_calloc((size_t)threads, sizeof *s.busy);
-    int rc = CM_EXIT_OK;
-    if (!(s.rags[0] = cm_rag_open(dir, &err))) rc = CM_EXIT_USAGE;
-    for (int i = 1; i < threads && rc == CM_EXIT_OK; i++)
-        if (!(s.rags[i] = cm_rag_open_shared(dir, s.rags[0], &err))) rc = CM_EXIT_FAILED;
-    s.n = (int)threads;
-    if (rc == CM_EXIT_OK && cm_read_file(path, &m, 16u << 20, &err)) rc = CM_EXIT_USAGE;
-    s.manifest = m.data;
-    s.manifest_len = m.len;
-    if (rc == CM_EXIT_OK) s.chunks = cm_rag_size(s.rags[0]);
-    pthread_mutex_init(&s.mu, NULL);
-    pthread_cond_init(&s.freed, NULL);
-    struct MHD_Daemon *d = NULL;
-    if (rc == CM_EXIT_OK) {
-        /* the signals that stop the server are taken by sigwait below, in
-         * every thread (blocked before MHD starts its own) */
-        sigset_t stop;
-        sigemptyset(&stop);
-        sigaddset(&stop, SIGINT);
-        sigaddset(&stop, SIGTERM);
-        pthread_sigmask(SIG_BLOCK, &stop, NULL);
-        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, handle, &s,
-                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)timeout,
-                             MHD_OPTION_CONNECTION_LIMIT, (unsigned int)max_conn,
-                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024,
-                             MHD_OPTION_NOTIFY_COMPLETED, finished, NULL, MHD_OPTION_END);
-        if (!d) {
-            cm_errorf(&err, "cannot listen on %s:%ld (in use, or not this machine's address?)", host, port);
-            rc = CM_EXIT_FAILED;
-        } else {
-            const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-            fprintf(stderr, "corpusmill serve: %s (%llu chunks) on http://%s:%u/ with %ld threads; Ctrl-C stops\n", dir,
-                    (unsigned long long)s.chunks, host, info ? info->port : (unsigned)port, threads);
-            int sig;
-            sigwait(&stop, &sig);
-            fprintf(stderr, "corpusmill serve: stopping (signal %d)\n", sig);
-            MHD_stop_daemon(d);
-        }
+    cm_server *s = cm_server_open(dir, (int)threads, (size_t)max_body, (unsigned)timeout, (unsigned)max_conn, &err);
+    if (!s) {
+        fprintf(stderr, "corpusmill serve: %s\n", err.msg);
+        return CM_EXIT_USAGE;
     }
-    if (rc) fprintf(stderr, "corpusmill serve: %s\n", err.msg);
-    for (int i = (int)threads - 1; i >= 0; i--) cm_rag_close(s.rags[i]);
-    free(s.rags);
-    free(s.busy);
-    cm_buf_free(&m);
-    pthread_mutex_destroy(&s.mu);
-    pthread_cond_destroy(&s.freed);
+    /* the signals that stop the server are taken by sigwait below, in every
+     * thread (blocked before MHD starts its own) */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    int rc = CM_EXIT_OK;
+    if (cm_server_start(s, &addr, (unsigned)max_conn, &err)) {
+        fprintf(stderr, "corpusmill serve: cannot listen on %s:%ld: %s\n", host, port, err.msg);
+        rc = CM_EXIT_FAILED;
+    } else {
+        fprintf(stderr, "corpusmill serve: %s (%llu chunks) on http://%s:%u/ with %ld threads; Ctrl-C stops\n", dir,
+                (unsigned long long)s->chunks, host, cm_server_port(s), threads);
+        int sig;
+        sigwait(&stop, &sig);
+        fprintf(stderr, "corpusmill serve: stopping (signal %d)\n", sig);
+    }
+    cm_server_close(s);
     return rc;
 }

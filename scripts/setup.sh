@@ -24,6 +24,7 @@ PACKAGES=(
   python3-numpy                          # reads the .npy outputs back in tests
   slurmctld slurmd slurm-client munge    # a real one-node Slurm for the cluster test
   procps                                 # pgrep/ps in the kill and cluster tests
+  clang libclang-rt-14-dev               # libFuzzer targets (scripts/fuzz.sh)
 )
 
 missing=()

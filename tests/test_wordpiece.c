@@ -69,6 +69,28 @@ int main(void)
     CHECK(cm_wordpiece_load("/tmp/cm-vocab-test.txt", 1, &err) == NULL);
     CHECK_CONTAINS(err.msg, "/tmp/cm-vocab-test.txt");
     CHECK_CONTAINS(err.msg, "[UNK]");
+
+    /* found by fuzz_wordpiece: an empty file was read past its end */
+    f = fopen("/tmp/cm-vocab-test.txt", "w");
+    fclose(f);
+    CHECK(cm_wordpiece_load("/tmp/cm-vocab-test.txt", 1, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "[UNK]");
+    /* an empty line is a token with its id (HF's load_vocab), not the end:
+     * the tokens after it keep their ids; no final newline is fine */
+    f = fopen("/tmp/cm-vocab-test.txt", "w");
+    fputs("[PAD]\n\n[UNK]\r\n[CLS]\n[SEP]\nhello", f);
+    fclose(f);
+    w = cm_wordpiece_load("/tmp/cm-vocab-test.txt", 1, &err);
+    CHECK(w != NULL);
+    CHECK(w && cm_wordpiece_id(w, "[UNK]") == 2);
+    CHECK(w && cm_wordpiece_id(w, "hello") == 5);
+    cm_wordpiece_free(w);
+    /* a NUL byte: not a vocab file */
+    f = fopen("/tmp/cm-vocab-test.txt", "w");
+    fwrite("[UNK]\n[CLS]\n[SEP]\nx\0y\n", 1, 20, f);
+    fclose(f);
+    CHECK(cm_wordpiece_load("/tmp/cm-vocab-test.txt", 1, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "line 4 has a NUL byte");
     remove("/tmp/cm-vocab-test.txt");
     CHECK_DONE();
 }
