@@ -155,6 +155,10 @@ static int embed_each(void *user, const cm_stage_record *r, cm_err *err)
     embed_state *s = user;
     s->st->counts.read++;
     s->st->counts.bytes_in += r->line_len;
+    if (r->text_len > s->cfg->embed.max_document_bytes) { /* bounded work and memory per document */
+        cm_reasons_add(&s->st->counts.removed, "embed:too_long", 1);
+        return 0;
+    }
     const cm_chunk *ks;
     size_t n = cm_chunker_split(s->chunker, r->text, r->text_len, &ks);
     if (!n) {

@@ -82,6 +82,7 @@ typedef struct task_ctx {
     size_t n_origins, cap_origins;
     uint64_t files, file_bytes, empty_files, input_errors, blank_lines;
     char vanished[4600];       /* why the reader stopped early: an input file gone or changed */
+    cm_reasons input_errors_by;
     uint64_t total_file_bytes;
     _Atomic uint64_t file_bytes_done;
     _Atomic int stop_reader;
@@ -184,6 +185,18 @@ static const cm_origin *add_origin(task_ctx *t, const char *file, const char *re
     return o;
 }
 
+/* A file that could not be read to its end: counted, with its kind
+ * ("limit:ratio" when the message names a limit, else "damaged"). Only the
+ * reader thread calls it. */
+static void input_error(task_ctx *t, const cm_err *err)
+{
+    t->input_errors++;
+    char kind[64] = "damaged";
+    const char *lim = strstr(err->msg, "limit:");
+    if (lim) snprintf(kind, sizeof kind, "limit:%.*s", (int)strcspn(lim + 6, ": "), lim + 6);
+    cm_reasons_add(&t->input_errors_by, kind, 1);
+}
+
 static void *reader_main(void *arg)
 {
     task_ctx *t = arg;
@@ -205,11 +218,12 @@ static void *reader_main(void *arg)
         }
         cm_source *src = cm_source_open(f->path, &err);
         if (!src) {
-            t->input_errors++;
+            input_error(t, &err);
             note(t, "error: %s", err.msg);
             base += f->size;
             continue;
         }
+        cm_source_set_limits(src, cfg->input.max_member_bytes, cfg->input.max_ratio);
         t->files++;
         t->file_bytes += cm_source_file_size(src);
         if (cm_source_warning(src)) note(t, "warning: %s", cm_source_warning(src));
@@ -221,13 +235,13 @@ static void *reader_main(void *arg)
             rs.origin = add_origin(t, f->path, f->rel, member);
             const cm_format *fmt = cm_format_for(cfg->input.format, member ? member : f->path);
             if (fmt->read_member(src, cfg->run.max_record_bytes, &sink, &err) != 0) {
-                t->input_errors++;
+                input_error(t, &err);
                 note(t, "error: %s (records before the damage are kept)", err.msg);
                 break;
             }
         }
         if (r < 0) {
-            t->input_errors++;
+            input_error(t, &err);
             note(t, "error: %s (records before the damage are kept)", err.msg);
         }
         if (rs.records == 0 && r >= 0) {
@@ -916,6 +930,9 @@ int cm_clean_task(const cm_config *cfg, const cm_clean_opts *opts, cm_task_stats
     stats->file_bytes = t.file_bytes;
     stats->empty_files = t.empty_files;
     stats->input_errors = t.input_errors;
+    for (size_t i = 0; i < t.input_errors_by.n; i++)
+        cm_reasons_add(&stats->input_errors_by, t.input_errors_by.items[i].name, t.input_errors_by.items[i].count);
+    cm_reasons_free(&t.input_errors_by);
     stats->parts = kept_w.parts_done;
     stats->threads = threads;
     stats->peak_rss_kb = cm_peak_rss_kb();

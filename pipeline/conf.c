@@ -44,12 +44,22 @@ void cm_conf_free(cm_conf *root)
     free(file);
 }
 
-static cm_conf *convert(yaml_document_t *doc, yaml_node_t *yn, const char *file, int depth, cm_err *err)
+/* A config is small; aliases of aliases (a "billion laughs") are not. */
+#define MAX_NODES 100000
+
+static cm_conf *convert(yaml_document_t *doc, yaml_node_t *yn, const char *file, int depth, size_t *budget,
+                        cm_err *err)
 {
     if (depth > 64) {
         cm_errorf(err, "%s:%lu: YAML nested too deeply", file, (unsigned long)yn->start_mark.line + 1);
         return NULL;
     }
+    if (*budget == 0) {
+        cm_errorf(err, "%s:%lu: the YAML expands to more than %d nodes (aliases of aliases?)", file,
+                  (unsigned long)yn->start_mark.line + 1, MAX_NODES);
+        return NULL;
+    }
+    (*budget)--;
     cm_conf *n = cm_calloc(1, sizeof *n);
     n->file = file;
     n->line = (int)yn->start_mark.line + 1;
@@ -66,7 +76,7 @@ static cm_conf *convert(yaml_document_t *doc, yaml_node_t *yn, const char *file,
         n->items = cm_calloc(count, sizeof *n->items);
         for (size_t i = 0; i < count; i++) {
             yaml_node_t *c = yaml_document_get_node(doc, yn->data.sequence.items.start[i]);
-            n->items[i] = c ? convert(doc, c, file, depth + 1, err) : NULL;
+            n->items[i] = c ? convert(doc, c, file, depth + 1, budget, err) : NULL;
             if (!n->items[i]) { n->n = i; free_node(n); return NULL; }
             n->n = i + 1;
         }
@@ -99,7 +109,7 @@ static cm_conf *convert(yaml_document_t *doc, yaml_node_t *yn, const char *file,
                 }
             }
             n->keys[i] = cm_strdup(key);
-            n->items[i] = convert(doc, v, file, depth + 1, err);
+            n->items[i] = convert(doc, v, file, depth + 1, budget, err);
             if (!n->items[i]) { free(n->keys[i]); free_node(n); return NULL; }
             n->items[i]->key_line = (int)k->start_mark.line + 1;
             n->items[i]->key_col = (int)k->start_mark.column + 1;
@@ -140,7 +150,8 @@ cm_conf *cm_conf_load_string(const char *text, size_t len, const char *name, cm_
         root->file = file;
         root->line = root->col = 1;
     } else {
-        root = convert(&doc, top, file, 0, err);
+        size_t budget = MAX_NODES;
+        root = convert(&doc, top, file, 0, &budget, err);
         if (root && root->type != CM_CONF_MAP) {
             cm_conf_error(err, root, "the config must be a map of sections");
             free_node(root);

@@ -21,6 +21,8 @@ static void set_defaults(cm_config *c)
     c->input.id_field = cm_strdup("id");
     c->input.exam_cn = CM_EXAM_RENDER;
     c->input.exam_template = cm_strdup(DEFAULT_EXAM_TEMPLATE);
+    c->input.max_member_bytes = 64ull << 30;
+    c->input.max_ratio = 200;
     c->output.dir = cm_strdup("out");
     c->output.part_bytes = 256u << 20;
     c->output.zstd_level = 3;
@@ -48,6 +50,7 @@ static void set_defaults(cm_config *c)
     c->embed.overlap = 32;
     c->embed.markdown = 1;
     c->embed.part_rows = 1000000;
+    c->embed.max_document_bytes = 16u << 20;
     c->index.factory = cm_strdup("auto");
     c->index.ef_search = 64;
     c->index.nprobe = 16;
@@ -112,7 +115,7 @@ static int read_index(cm_config *c, const cm_conf *n, cm_err *err)
 static int read_embed(cm_config *c, const cm_conf *n, cm_err *err)
 {
     static const char *const known[] = {"model", "dim", "backend", "threads", "batch", "query_prefix", "chunk",
-                                        "part_rows", NULL};
+                                        "part_rows", "max_document_size", NULL};
     static const char *const chunk_known[] = {"max_tokens", "overlap", "markdown", NULL};
     if (!n) return 0;
     if (cm_conf_check_keys(n, "embed", known, err)) return -1;
@@ -124,6 +127,7 @@ static int read_embed(cm_config *c, const cm_conf *n, cm_err *err)
         cm_conf_int(n, "batch", 1, 4096, &c->embed.batch, err) ||
         cm_conf_string(n, "query_prefix", &c->embed.query_prefix, err) ||
         cm_conf_int(n, "part_rows", 1, 1L << 40, &c->embed.part_rows, err) ||
+        cm_conf_size(n, "max_document_size", &c->embed.max_document_bytes, err) ||
         cm_conf_check_keys(chunk, "embed.chunk", chunk_known, err) ||
         cm_conf_int(chunk, "max_tokens", 0, 1L << 30, &c->embed.max_tokens, err) ||
         cm_conf_int(chunk, "overlap", 0, 1L << 30, &c->embed.overlap, err) ||
@@ -165,7 +169,8 @@ static int read_dedup(cm_config *c, const cm_conf *n, cm_err *err)
 
 static int read_input(cm_config *c, const cm_conf *n, cm_err *err)
 {
-    static const char *const known[] = {"paths", "format", "text_field", "id_field", "exam_cn", "exam_template", NULL};
+    static const char *const known[] = {"paths", "format", "text_field", "id_field", "exam_cn", "exam_template",
+                                        "max_member_size", "max_ratio", NULL};
     static const char *const formats[] = {"auto", "jsonl", "text", "lines", NULL};
     static const char *const exam[] = {"render", "skip", NULL};
     if (cm_conf_check_keys(n, "input", known, err)) return -1;
@@ -176,6 +181,8 @@ static int read_input(cm_config *c, const cm_conf *n, cm_err *err)
     if (cm_conf_string(n, "id_field", &c->input.id_field, err)) return -1;
     if (cm_conf_enum(n, "exam_cn", exam, &c->input.exam_cn, err)) return -1;
     if (cm_conf_string(n, "exam_template", &c->input.exam_template, err)) return -1;
+    if (cm_conf_size(n, "max_member_size", &c->input.max_member_bytes, err)) return -1;
+    if (cm_conf_double(n, "max_ratio", 0, 1e9, &c->input.max_ratio, err)) return -1;
     return 0;
 }
 
@@ -339,6 +346,8 @@ const char cm_config_reference[] =
     "  exam_cn: render        # render | skip: WanJuan Exam-cn records (q_main, option_a.., no text field)\n"
     "  exam_template: \"{q_main}\\nA. {option_a}\\nB. {option_b}\\nC. {option_c}\\nD. {option_d}\\nE. {option_e}\\n答案：{std_ans}\\n解析：{answer_detail}\"\n"
     "                         #   a line whose placeholders are all empty is left out\n"
+    "  max_member_size: 64GiB # a file or archive member decompressing to more stops there (limit:member_size)\n"
+    "  max_ratio: 200         # ... or expanding more than this past 64 MiB (limit:ratio: a decompression bomb)\n"
     "output:\n"
     "  dir: out               # --out replaces it\n"
     "  part_size: 256MiB      # uncompressed bytes per part file before a new part starts\n"
@@ -385,6 +394,7 @@ const char cm_config_reference[] =
     "#   batch: 32            # BERT: sequences per forward pass (grouped by length)\n"
     "#   query_prefix: null   # null: the model's own (bge-zh: 为这个句子生成表示以用于检索相关文章：)\n"
     "#   part_rows: 1000000   # vectors per OUT/embeddings/part-*.npy\n"
+    "#   max_document_size: 16MiB  # a longer document is not chunked: removed as embed:too_long\n"
     "#   chunk:\n"
     "#     max_tokens: 0      # 0 = auto: 900 characters (hash; HuixiangDou's size) or the model's\n"
     "#                        #   maximum sequence less [CLS] and [SEP] (510 for bge)\n"

@@ -34,6 +34,8 @@ typedef struct cm_config {
         char *id_field;      /*                                              default: id */
         int exam_cn;         /* records with q_main and no text              default: render */
         char *exam_template; /* {field} placeholders                         default: see config.c */
+        uint64_t max_member_bytes; /* a file or archive member decompressed default: 64 GiB */
+        double max_ratio;    /* decompressed / compressed, past 64 MiB       default: 200 */
     } input;
 
     struct {
@@ -86,6 +88,7 @@ typedef struct cm_config {
         long overlap;              /* units repeated from the previous chunk          default: 32 */
         int markdown;              /* Markdown headings start chunks                  default: true */
         long part_rows;            /* vectors per embeddings part                     default: 1000000 */
+        uint64_t max_document_bytes; /* longer documents are not chunked (embed:too_long) default: 16 MiB */
     } embed;
 
     struct {

@@ -65,6 +65,13 @@ struct cm_source {
     char kind[32];
     char warning[1200];
     char errmsg[1100]; /* set by the libarchive callback on a read error */
+
+    /* decompression-bomb defence (cm_source_set_limits) */
+    uint64_t max_member_bytes;
+    double max_ratio;
+    uint64_t member_out;      /* decompressed bytes of the current member */
+    uint64_t member_in_start; /* file offset where it started */
+    const char *member_name;
 };
 
 /* Reads the file itself, below the peek buffer. */
@@ -394,6 +401,9 @@ int cm_source_next_member(cm_source *s, const char **name, cm_err *err)
     if (!s->archive_mode) {
         if (s->member_state == 1) { s->member_state = 2; return 0; }
         s->member_state = 1;
+        s->member_out = 0;
+        s->member_in_start = 0;
+        s->member_name = NULL;
         return 1;
     }
     for (;;) {
@@ -410,19 +420,50 @@ int cm_source_next_member(cm_source *s, const char **name, cm_err *err)
         s->member_state = 1;
         *name = archive_entry_pathname(e);
         if (!*name) *name = "?";
+        s->member_out = 0;
+        s->member_in_start = s->file_offset;
+        s->member_name = *name;
         return 1;
     }
+}
+
+void cm_source_set_limits(cm_source *s, uint64_t max_member_bytes, double max_ratio)
+{
+    s->max_member_bytes = max_member_bytes;
+    s->max_ratio = max_ratio;
+}
+
+/* The ratio is judged only past this much output: small files of
+ * repetitive text legitimately compress very well. */
+#define RATIO_FLOOR (64u << 20)
+
+static long check_limits(cm_source *s, long r, cm_err *err)
+{
+    if (r <= 0) return r;
+    s->member_out += (uint64_t)r;
+    const char *member = s->member_name ? s->member_name : "";
+    if (s->max_member_bytes && s->member_out > s->max_member_bytes)
+        return cm_errorf(err, "%s%s%s: limit:member_size: decompresses to more than %llu bytes (input.max_member_size)",
+                         s->path, *member ? ":" : "", member, (unsigned long long)s->max_member_bytes);
+    uint64_t in = s->file_offset - s->member_in_start;
+    if (s->max_ratio > 0 && s->member_out > RATIO_FLOOR && (double)s->member_out > s->max_ratio * (double)(in ? in : 1))
+        return cm_errorf(err,
+                         "%s%s%s: limit:ratio: %llu bytes from %llu compressed, more than %.0f times "
+                         "(a decompression bomb? input.max_ratio)",
+                         s->path, *member ? ":" : "", member, (unsigned long long)s->member_out,
+                         (unsigned long long)in, s->max_ratio);
+    return r;
 }
 
 long cm_source_read(cm_source *s, char *buf, size_t cap, cm_err *err)
 {
     if (s->member_state != 1) return 0;
-    if (!s->archive_mode) return stream_read(s, buf, cap, err);
+    if (!s->archive_mode) return check_limits(s, stream_read(s, buf, cap, err), err);
     la_ssize_t r = archive_read_data(s->ar, buf, cap);
     if (r < 0) {
         return cm_errorf(err, "%s: truncated or corrupt data near byte %llu: %s", s->path,
                          (unsigned long long)s->file_offset,
                          s->errmsg[0] ? s->errmsg : archive_error_string(s->ar));
     }
-    return (long)r;
+    return check_limits(s, (long)r, err);
 }

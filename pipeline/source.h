@@ -34,6 +34,12 @@ int cm_source_next_member(cm_source *s, const char **name, cm_err *err);
  * corrupt (err names the byte offset in the file). */
 long cm_source_read(cm_source *s, char *buf, size_t cap, cm_err *err);
 
+/* Caps on what one member may decompress to: in all (0 = none), and as a
+ * multiple of the compressed bytes it took (0 = none; judged past 64 MiB of
+ * output). Past a cap, cm_source_read fails with an error that starts with
+ * the file (and member) and says "limit:member_size" or "limit:ratio". */
+void cm_source_set_limits(cm_source *s, uint64_t max_member_bytes, double max_ratio);
+
 /* Bytes of the file consumed so far, and its size (for progress). */
 uint64_t cm_source_file_offset(const cm_source *s);
 uint64_t cm_source_file_size(const cm_source *s);

@@ -115,6 +115,7 @@ void cm_task_stats_free(cm_task_stats *s)
 {
     cm_counts_free(&s->counts);
     cm_reasons_free(&s->outputs);
+    cm_reasons_free(&s->input_errors_by);
 }
 
 static int by_count_desc(const void *a, const void *b)
@@ -174,6 +175,8 @@ void cm_task_stats_json(const cm_task_stats *s, cm_buf *out)
                    (unsigned long long)s->empty_files, (unsigned long long)s->input_errors,
                    (unsigned long long)s->parts, s->threads, s->peak_rss_kb);
     reasons_json(&s->outputs, out);
+    cm_buf_append_str(out, ", \"input_errors_by\": ");
+    reasons_json(&s->input_errors_by, out);
     cm_buf_append_str(out, "}\n");
 }
 
@@ -197,6 +200,7 @@ static int stats_visit(void *user, const char *const *path, int depth, cm_json_t
         if (!strcmp(path[0], "removed")) cm_reasons_add(&s->counts.removed, key, (uint64_t)num);
         else if (!strcmp(path[0], "malformed_by")) cm_reasons_add(&s->counts.malformed_by, key, (uint64_t)num);
         else if (!strcmp(path[0], "outputs")) cm_reasons_add(&s->outputs, key, (uint64_t)num);
+        else if (!strcmp(path[0], "input_errors_by")) cm_reasons_add(&s->input_errors_by, key, (uint64_t)num);
         return 0;
     }
     if (depth != 1) return 0;
@@ -252,6 +256,8 @@ static void add_task(cm_task_stats *sum, const cm_task_stats *t)
     sum->input_errors += t->input_errors;
     sum->parts += t->parts;
     for (size_t i = 0; i < t->outputs.n; i++) cm_reasons_add(&sum->outputs, t->outputs.items[i].name, t->outputs.items[i].count);
+    for (size_t i = 0; i < t->input_errors_by.n; i++)
+        cm_reasons_add(&sum->input_errors_by, t->input_errors_by.items[i].name, t->input_errors_by.items[i].count);
     sum->tasks = t->tasks;
     if (t->peak_rss_kb > sum->peak_rss_kb) sum->peak_rss_kb = t->peak_rss_kb;
 }
@@ -360,6 +366,10 @@ int cm_summary_write(const char *out_dir, cm_err *err)
             if (st->sum.outputs.n) {
                 cm_buf_append_str(&b, ", \"outputs\": ");
                 reasons_json(&st->sum.outputs, &b);
+            }
+            if (st->sum.input_errors_by.n) {
+                cm_buf_append_str(&b, ", \"input_errors_by\": ");
+                reasons_json(&st->sum.input_errors_by, &b);
             }
             cm_buf_append_char(&b, '}');
             all_balanced &= cm_counts_balanced(&st->sum.counts);

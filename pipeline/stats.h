@@ -65,6 +65,7 @@ typedef struct cm_task_stats {
     int threads;
     long peak_rss_kb;
     cm_reasons outputs;     /* what the stage made besides records ("chunks" -> count), summed in summary.json */
+    cm_reasons input_errors_by; /* why input files stopped early ("limit:ratio", "truncated" -> count) */
 } cm_task_stats;
 
 void cm_task_stats_init(cm_task_stats *s);

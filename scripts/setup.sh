@@ -23,7 +23,7 @@ PACKAGES=(
   jq python3                             # test assertions, sample and bench generators
   python3-numpy                          # reads the .npy outputs back in tests
   slurmctld slurmd slurm-client munge    # a real one-node Slurm for the cluster test
-  procps                                 # pgrep/ps in the kill and cluster tests
+  procps time                            # pgrep/ps in the kill and cluster tests; peak memory in the hostile suite
   clang libclang-rt-14-dev               # libFuzzer targets (scripts/fuzz.sh)
 )
 

@@ -130,5 +130,17 @@ int main(void)
     cm_config_free(c);
     CHECK(cm_config_load("/nonexistent/x.yaml", &err) == NULL);
     CHECK_CONTAINS(err.msg, "/nonexistent/x.yaml");
+
+    /* found by the hostile suite: aliases of aliases expanded without bound
+     * (9^6 nodes here; the loader stops at 100,000) */
+    const char *laughs = "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+                         "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+                         "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n";
+    CHECK(cm_config_parse(laughs, "laughs.yaml", &err) == NULL);
+    CHECK_CONTAINS(err.msg, "more than 100000 nodes");
+    /* the input limits parse */
+    c = cm_config_parse("input:\n  max_member_size: 1GiB\n  max_ratio: 50\n", "limits.yaml", &err);
+    CHECK(c && c->input.max_member_bytes == 1ull << 30 && c->input.max_ratio == 50);
+    cm_config_free(c);
     CHECK_DONE();
 }
