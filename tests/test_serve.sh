@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `corpusmill serve` over a real socket on loopback: good requests in every
 # mode and at once, malformed JSON, bad fields, an oversized body, unknown
-# paths and methods, the manifest, a slow client that is cut off, and a
-# clean stop on SIGTERM.
+# paths and methods, the manifest, a stalled client and a trickling body
+# cut off, hostile queries answered as JSON, 503 over --max-connections
+# requests in progress, and a clean stop on SIGTERM.
 source "$(dirname "$0")/lib.sh"
 
 cp -r "$SRC/sample" "$SRC/configs" .
@@ -78,10 +79,46 @@ elapsed=$(( $(date +%s) - start ))
 [ "$elapsed" -lt 7 ] || fail "a stalled client held its connection for ${elapsed} s (timeout 2)"
 assert_eq "$(status "$(call GET /healthz)")" 200 "still serving after the slow client"
 
-kill -TERM $PID
-wait $PID; rc=$?
-assert_eq "$rc" 0 "a clean stop on SIGTERM"
-assert_contains "$(cat serve.err)" "stopping" "serve says it stops"
+# a body that trickles in, a byte a second (never idle for --timeout), is cut
+# off --timeout after its headers
+start=$(date +%s)
+(
+  trap '' PIPE # a write to the closed connection then fails instead of killing this shell
+  exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+  printf 'POST /search HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{' >&3
+  for _ in $(seq 8); do sleep 1; printf ' ' >&3 2>/dev/null || break; done
+)
+elapsed=$(( $(date +%s) - start ))
+[ "$elapsed" -lt 6 ] || fail "a trickling body held its connection for ${elapsed} s (timeout 2)"
+
+# what comes back is JSON whatever the query holds: quotes, controls, markup;
+# a body that is not UTF-8 is a 400 whose message is JSON too
+r=$(call POST /search '{"query": "\"quoted\" \u0001 <script>x</script> tea", "k": 2}')
+assert_eq "$(status "$r")" 200 "a hostile query"
+body "$r" | jq -e '.query | contains("<script>") and contains("\"quoted\"")' >/dev/null \
+  || fail "the query does not come back as JSON: $(body "$r")"
+r=$(call POST /search "$(printf '{"query": "\xff\xfe tea"}')")
+assert_eq "$(status "$r")" 400 "a body that is not UTF-8"
+body "$r" | jq -e .error >/dev/null || fail "the error is not JSON: $(body "$r")"
+
+# over --max-connections requests in progress: 503 at once, not a queue
+"$CM" serve demo/rag --port 0 --threads 1 --max-connections 2 --timeout 6 2>busy.err &
+PID2=$!
+trap 'kill $PID $PID2 2>/dev/null || true; rm -rf "$WORK"' EXIT
+for _ in $(seq 50); do grep -q 'http://' busy.err && break; sleep 0.1; done
+URL=http://127.0.0.1:$(grep -o 'http://127.0.0.1:[0-9]*' busy.err | cut -d: -f3)
+PORT2=${URL##*:}
+exec 4<>"/dev/tcp/127.0.0.1/$PORT2"; exec 5<>"/dev/tcp/127.0.0.1/$PORT2"
+printf 'POST /search HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{' >&4
+printf 'POST /search HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{' >&5
+sleep 0.5
+r=$(call GET /healthz)
+assert_eq "$(status "$r")" 503 "a third request while two are in progress"
+assert_contains "$(body "$r")" "busy" "503 says why"
+exec 4>&- 5>&-
+sleep 0.5
+assert_eq "$(status "$(call GET /healthz)")" 200 "served again once they are gone"
+kill -TERM $PID2; wait $PID2 || true
 
 set +e
 "$CM" serve nowhere --port 0 2>err; rc=$?
