@@ -1,14 +1,29 @@
 #!/usr/bin/env bash
 # `corpusmill serve` under load: wrk on loopback, bounded in time, against
-# the knowledge-base export (../shared/data/zh-kb-*, configs/kb.yaml), POST
-# /search in each mode with a Chinese question, at 1 and 32 connections.
+# the knowledge-base export (../shared/data/zh-kb-*, configs/kb.yaml), or
+# with CHUNKS=N an export of N Chinese documents of the 1 GB benchmark shard
+# (normalize only, hash model, index auto), POST /search in each mode with a
+# Chinese question, at 1 and CONNECTIONS connections (default 32).
 # Prints requests/s, p50 / p99 latency and errors. Needs Debian's wrk.
-# Usage: bash bench/serve.sh [SECONDS]
+# Usage: [CHUNKS=100000] bash bench/serve.sh [SECONDS] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 SECS=${1:-10}
+CONN=${2:-32}
 OUT=bench/data/kb
+if [ -n "${CHUNKS:-}" ]; then
+  OUT=bench/data/serve-$CHUNKS
+  if [ ! -f "$OUT/rag/manifest.json" ]; then
+    shard=bench/data/corpus-zh-1000MB.jsonl.zst
+    [ -f "$shard" ] || python3 bench/make_corpus.py "$shard" 1000 "" zh
+    mkdir -p bench/data/serve-in
+    zstdcat "$shard" | head -n "$CHUNKS" > "bench/data/serve-in/docs-$CHUNKS.jsonl" || true
+    printf 'input:\n  paths: [bench/data/serve-in/docs-%s.jsonl]\noutput:\n  dir: %s\nclean:\n  steps:\n    - normalize: {}\nembed:\n  model: hash\nindex:\n  factory: auto\n' \
+      "$CHUNKS" "$OUT" > bench/data/serve.yaml
+    "$BUILD/corpusmill" run bench/data/serve.yaml --progress none
+  fi
+fi
 if [ ! -f "$OUT/rag/manifest.json" ]; then
   rm -rf "$OUT"
   "$BUILD/corpusmill" run configs/kb.yaml --input ../shared/data/zh-kb-huixiangdou-docs \
@@ -32,7 +47,7 @@ done = function(summary, latency, requests)
     summary.errors.timeout, summary.errors.status))
 end
 LUA
-  for c in 1 32; do
+  for c in 1 "$CONN"; do
     wrk -t 1 -c $c -d "${SECS}s" --latency -s bench/data/post.lua "http://127.0.0.1:$PORT/search" 2>/dev/null |
       tail -1 | sed "s/%s/$c/"
   done

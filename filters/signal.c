@@ -117,7 +117,7 @@ static cm_verdict apply(void *self, cm_doc *doc)
     for (size_t i = 0; i < s->n; i++) {
         const rule *r = &s->rules[i];
         double x = r->extra ? cm_signals_get_extra(doc, r->extra)
-                            : *(const double *)((const char *)v + cm_signal_defs[r->index].offset);
+                            : cm_signal_value(v, r->index);
         if (r->extra && x < 0) continue; /* not set for this document */
         if (r->has_min && x < r->min) { doc->drop_rule = r->name_min; return CM_DROP; }
         if (r->has_max && x > r->max) { doc->drop_rule = r->name_max; return CM_DROP; }

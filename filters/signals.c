@@ -941,7 +941,7 @@ void cm_signals_json(cm_doc *doc, cm_buf *out)
         cm_buf_append_char(out, '"');
         cm_buf_append_str(out, cm_signal_defs[i].name);
         cm_buf_append(out, "\":", 2);
-        append_number(out, *(const double *)((const char *)v + cm_signal_defs[i].offset));
+        append_number(out, cm_signal_value(v, (int)i));
     }
     for (size_t i = 0; i < S->n_extras; i++) {
         cm_buf_append(out, ",\"", 2);
@@ -1017,4 +1017,11 @@ size_t cm_wordset_count(const cm_wordset *w, cm_doc *doc)
         }
     }
     return count;
+}
+
+double cm_signal_value(const cm_signal_values *v, int index)
+{
+    double x;
+    memcpy(&x, (const char *)v + cm_signal_defs[index].offset, sizeof x);
+    return x;
 }

@@ -80,6 +80,8 @@ typedef struct cm_signal_def {
 extern const cm_signal_def cm_signal_defs[];
 /* The value of the signal called name, or -1 when there is no such signal. */
 int cm_signal_lookup(const char *name);
+/* The value of signal `index` (into cm_signal_defs) in v. */
+double cm_signal_value(const cm_signal_values *v, int index);
 
 /* Options, from the `signals` block of `clean` (see signals.c for defaults). */
 typedef struct cm_signal_opts {

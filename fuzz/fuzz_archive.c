@@ -8,7 +8,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* the name says nothing: the bytes decide */
     const char *path = fuzz_file(data, size, ".bin");
-    cm_err err;
+    cm_err err = {0};
     cm_source *src = cm_source_open(path, &err);
     if (!src) return 0;
     const char *member;

@@ -6,7 +6,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *path = fuzz_file(data, size, ".yaml");
-    cm_err err;
+    cm_err err = {0};
     cm_config *cfg = cm_config_load(path, &err);
     if (cfg) cm_config_free(cfg);
     return 0;

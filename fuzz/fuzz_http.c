@@ -17,7 +17,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc; (void)argv;
     const char *dir = getenv("CM_FUZZ_RAG");
     if (!dir) { fprintf(stderr, "fuzz_http: set CM_FUZZ_RAG to an export (scripts/fuzz.sh does)\n"); abort(); }
-    cm_err err;
+    cm_err err = {0};
     server = cm_server_open(dir, 1, 4096, 2, 8, &err);
     if (!server || cm_server_start(server, NULL, 8, &err)) { fprintf(stderr, "fuzz_http: %s\n", err.msg); abort(); }
     return 0;

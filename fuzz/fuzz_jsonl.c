@@ -21,7 +21,7 @@ static void on_record(void *user, const char *data, size_t len, uint64_t line, u
     cm_buf_append(&s->line, data, len);
     cm_buf_reserve(&s->line, CM_JSON_PADDING);
     memset(s->line.data + s->line.len, ' ', CM_JSON_PADDING);
-    cm_err err;
+    cm_err err = {0};
     if (cm_json_parse_record(s->parser, s->line.data, s->line.len, &s->rec, &err) == 0) {
         long t = cm_json_find(&s->rec, "content", NULL);
         if (t >= 0 && s->rec.members[t].type == CM_JSON_STRING) {
@@ -38,7 +38,7 @@ static void on_blank(void *user) { (void)user; }
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *path = fuzz_file(data, size, ".jsonl");
-    cm_err err;
+    cm_err err = {0};
     cm_source *src = cm_source_open(path, &err);
     if (!src) return 0;
     sink_ctx s;

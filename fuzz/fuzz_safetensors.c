@@ -7,7 +7,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *path = fuzz_file(data, size, ".safetensors");
-    cm_err err;
+    cm_err err = {0};
     cm_safetensors *st = cm_safetensors_open(path, &err);
     if (!st) return 0;
     for (size_t i = 0; i < cm_safetensors_count(st); i++) {

@@ -9,7 +9,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *path = fuzz_file(data, size, ".sig");
     cm_minhash_params p;
     cm_minhash_params_default(&p);
-    cm_err err;
+    cm_err err = {0};
     cm_sigreader *r = cm_sigreader_open(path, &p, 0, &err);
     if (!r) return 0;
     cm_sigrec rec;

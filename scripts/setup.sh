@@ -25,6 +25,7 @@ PACKAGES=(
   slurmctld slurmd slurm-client munge    # a real one-node Slurm for the cluster test
   procps time                            # pgrep/ps in the kill and cluster tests; peak memory in the hostile suite
   clang libclang-rt-14-dev               # libFuzzer targets (scripts/fuzz.sh)
+  cppcheck valgrind                      # static analysis and memcheck in the tests
 )
 
 missing=()

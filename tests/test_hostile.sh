@@ -21,7 +21,7 @@ config() { printf 'input:\n  paths: [%s]\noutput:\n  dir: o\nrun:\n  max_malform
 summary() { jq -r ".stages.$1 // \"null\"" o/summary.json 2>/dev/null || echo none; }
 model_copy() { cp -r "$SRC/tests/fixtures/tiny-bert-cls" "$1"; }
 sanitized=0
-grep -q __asan_init "$CM" && sanitized=1
+[ "${CM_SANITIZED:-0}" = 1 ] && sanitized=1
 
 n=0
 for case_file in "$HOSTILE"/[0-9][0-9]-*.sh; do
