@@ -30,6 +30,7 @@
 #include "inputs.h"
 #include "launch.h"
 #include "plan.h"
+#include "report.h"
 #include "progress.h"
 #include "inspect.h"
 #include "stage.h"
@@ -56,6 +57,7 @@ static const char USAGE[] =
     "  serve RAG_DIR   HTTP search over an export (POST /search, GET /healthz, /manifest)\n"
     "  eval-retrieval --qa FILE  recall@k, MRR, precision@5 per search mode on a QA set\n"
     "  launch slurm CONFIG  sbatch scripts for every step, chained job arrays (--submit)\n"
+    "  report OUT      OUT/report.html: the funnel, removals, signals, clusters, time (run writes it)\n"
     "  status OUT      which tasks of which stage are done, and the counts so far\n"
     "  digest OUT      an order-independent checksum of the kept records and chunks\n"
     "  filters         list the clean steps with their options and defaults\n"
@@ -305,6 +307,9 @@ static void print_result(const char *out)
                 (unsigned long long)cm_reasons_get(&dc.outputs, "contaminated"), (unsigned long long)dc.counts.read, out);
     cm_task_stats_free(&dc);
     fprintf(stderr, "  summary   %s/summary.json\n", out);
+    char report_path[4400];
+    snprintf(report_path, sizeof report_path, "%s/report.html", out);
+    if (cm_path_exists(report_path)) fprintf(stderr, "  report    %s\n", report_path);
     cm_task_stats_free(&sum);
 }
 
@@ -558,6 +563,7 @@ static int cmd_run(int argc, char **argv)
     if (worst == CM_EXIT_OK) {
         size_t stale = cm_remove_stale_temporaries(out);
         if (stale) fprintf(stderr, "corpusmill: removed %zu temporary files left by interrupted tasks\n", stale);
+        if (cm_report_write(out, &err)) fprintf(stderr, "corpusmill: report: %s\n", err.msg);
     }
     print_result(out);
     fprintf(stderr, "corpusmill: finished in %.2f s%s\n", cm_now() - t0,
@@ -800,6 +806,7 @@ int cm_cli_main(int argc, char **argv)
         if (!strcmp(argv[2], "eval-retrieval")) { fputs(cm_eval_usage, stdout); return 0; }
         if (!strcmp(argv[2], "serve")) { fputs(cm_serve_usage, stdout); return 0; }
         if (!strcmp(argv[2], "launch")) { fputs(cm_launch_usage, stdout); return 0; }
+        if (!strcmp(argv[2], "report")) { fputs(cm_report_usage, stdout); return 0; }
         if (!strcmp(argv[2], "status")) { fputs(cm_status_usage, stdout); return 0; }
         if (!strcmp(argv[2], "digest")) { fputs(cm_digest_usage, stdout); return 0; }
         if (!strcmp(argv[2], "dedup")) { fputs(USAGE_DEDUP, stdout); return 0; }
@@ -818,6 +825,7 @@ int cm_cli_main(int argc, char **argv)
     if (!strcmp(cmd, "eval-retrieval")) return cm_eval_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "serve")) return cm_serve_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "launch")) return cm_launch_main(argc - 2, argv + 2);
+    if (!strcmp(cmd, "report")) return cm_report_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "status")) return cm_status_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "digest")) return cm_digest_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "embed-text")) return cm_embed_text_main(argc - 2, argv + 2);

@@ -26,6 +26,7 @@ PACKAGES=(
   procps time                            # pgrep/ps in the kill and cluster tests; peak memory in the hostile suite
   clang libclang-rt-14-dev               # libFuzzer targets (scripts/fuzz.sh)
   cppcheck valgrind                      # static analysis and memcheck in the tests
+  chromium fonts-noto-cjk                # the report test opens report.html in a real browser (CJK glyphs)
 )
 
 missing=()
