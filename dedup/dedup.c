@@ -154,6 +154,7 @@ static int step_signatures(const cm_config *cfg, int task, cm_task_stats *st, cm
     const char *out = cfg->output.dir;
     const cm_minhash_params *p = &cfg->dedup.params;
     cm_stage_reader *reader = cm_stage_reader_create(cfg, err);
+    if (reader) cm_stage_reader_progress(reader, "dedup signatures");
     if (!reader) return CM_EXIT_USAGE;
     sig_state s;
     memset(&s, 0, sizeof s);
@@ -573,6 +574,7 @@ static int step_clusters(const cm_config *cfg, cm_task_stats *st, cm_err *err)
         vs.n = cm_calloc(nk ? nk : 1, sizeof *vs.n);
         vs.mh = cm_minhasher_create(p);
         cm_stage_reader *reader = cm_stage_reader_create(cfg, err);
+        if (reader) cm_stage_reader_progress(reader, "dedup clusters (verify)");
         if (!reader) rc = -1;
         for (size_t t = 0; t < tasks && rc == 0; t++) rc = cm_stage_reader_walk(reader, "clean", (int)t, verify_each, &vs, err);
         cm_stage_reader_free(reader);
@@ -777,6 +779,7 @@ static int step_filter(const cm_config *cfg, int task, cm_task_stats *st, cm_err
         }
     }
     cm_stage_reader *reader = cm_stage_reader_create(cfg, err);
+    if (reader) cm_stage_reader_progress(reader, "dedup filter");
     if (!reader) { free(f.rm); return CM_EXIT_USAGE; }
     f.inputs = cm_stage_reader_inputs(reader);
     snprintf(prefix, sizeof prefix, "part-%05d", task);

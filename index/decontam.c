@@ -483,6 +483,7 @@ int cm_decontam_task(const cm_config *cfg, int force, cm_task_stats *st, int *al
     const char *vector_check = "off";
     if (rc == CM_EXIT_OK && vector_hits(cfg, &it, &vh, &n_vh, &vector_check, err)) rc = CM_EXIT_FAILED;
     cm_stage_reader *reader = rc ? NULL : cm_stage_reader_create(cfg, err);
+    if (reader) cm_stage_reader_progress(reader, "decontaminate");
     if (rc == CM_EXIT_OK && !reader) rc = CM_EXIT_USAGE;
     scan s;
     memset(&s, 0, sizeof s);

@@ -288,6 +288,7 @@ static int write_semdedup(const cm_config *cfg, const twin *t, size_t nt, double
     const char *out = cfg->output.dir, *input = cfg->dedup.enabled ? "dedup" : "clean";
     int tasks = cm_stage_tasks(out, "embed");
     cm_stage_reader *reader = cm_stage_reader_create(cfg, err);
+    if (reader) cm_stage_reader_progress(reader, "semdedup");
     if (!reader) return -1;
     cm_task_stats st;
     cm_task_stats_init(&st);

@@ -231,6 +231,8 @@ static cm_config *load_config(const args *a)
     }
     if (a->n_inputs) cm_config_set_inputs(cfg, a->inputs, a->n_inputs);
     if (a->out) cm_config_set_out(cfg, a->out);
+    cfg->run.progress = a->progress;
+    cfg->run.progress_fd = a->progress_fd;
     return cfg;
 }
 
@@ -353,7 +355,7 @@ typedef struct child {
     int task;
     char line[256];
     size_t line_len;
-    uint64_t docs, bytes, done;
+    uint64_t docs, bytes, done, total;
 } child;
 
 static int spawn_task(const char *self, const args *a, const char *config, const char *out, const char *verb,
@@ -408,6 +410,7 @@ static void read_progress(child *c)
                 c->docs = docs;
                 c->bytes = bytes;
                 c->done = done;
+                c->total = total;
             }
             c->line_len = 0;
         } else if (c->line_len + 1 < sizeof c->line) {
@@ -467,9 +470,16 @@ static int run_tasks(const char *self, const args *a, const char *out, const cha
         }
         uint64_t docs = done_docs, in = done_in, fb = done_bytes;
         for (int i = 0; i < n_running; i++) { docs += running[i].docs; in += running[i].bytes; fb += running[i].done; }
-        cm_progress_update(&progress, docs, in, fb, total, 0);
+        if (task_total) {
+            cm_progress_update(&progress, docs, in, fb, total, 0);
+        } else { /* no input sizes up front: the share of tasks done, each by its own progress */
+            uint64_t per_mille = (uint64_t)(next - n_running) * 1000;
+            for (int i = 0; i < n_running; i++)
+                if (running[i].total) per_mille += running[i].done * 1000 / running[i].total;
+            cm_progress_update(&progress, docs, in, per_mille, (uint64_t)tasks * 1000, 0);
+        }
     }
-    cm_progress_update(&progress, done_docs, done_in, total, total, 1);
+    cm_progress_update(&progress, done_docs, done_in, 1, 1, 1);
     cm_progress_end(&progress);
     free(running);
     return rc != CM_EXIT_OK ? rc : worst;

@@ -33,6 +33,7 @@ static void set_defaults(cm_config *c)
     c->run.on_error = CM_ON_ERROR_SKIP;
     c->run.max_malformed_fraction = 0.01;
     c->run.max_record_bytes = 64u << 20;
+    c->run.progress = 3; /* CM_PROGRESS_NONE: a library caller asks for progress */
     c->run.batch_bytes = 4u << 20;
     c->run.max_error_lines = 50;
     c->clean.invalid_utf8 = CM_UTF8_REPLACE;

@@ -54,6 +54,7 @@ typedef struct cm_config {
         uint64_t max_record_bytes; /* longer records are malformed            default: 64 MiB */
         uint64_t batch_bytes;      /* records handed to a worker at once      default: 4 MiB */
         int max_error_lines;       /* per task, then a count                  default: 50 */
+        int progress, progress_fd; /* cm_progress_mode: set by the command line (--progress), not YAML */
     } run;
 
     struct {

@@ -351,6 +351,21 @@ static int kv_visit(void *user, const char *const *path, int depth, cm_json_type
     return 0;
 }
 
+typedef struct sizes_ctx {
+    uint64_t v[256];
+    size_t n;
+} sizes_ctx;
+
+/* The "sizes" array of clusters.json (at most 256). */
+static int sizes_visit(void *user, const char *const *path, int depth, cm_json_type type, double num, const char *str,
+                       size_t len)
+{
+    (void)str; (void)len;
+    sizes_ctx *s = user;
+    if (depth == 2 && !strcmp(path[0], "sizes") && type == CM_JSON_NUMBER && s->n < 256) s->v[s->n++] = (uint64_t)num;
+    return 0;
+}
+
 static int cmp_count_desc(const void *a, const void *b)
 {
     const cm_reason *x = a, *y = b;
@@ -608,18 +623,10 @@ static void write_page(report *r, cm_buf *b)
                            k.got[i][0] ? k.got[i] : "-");
         cm_buf_append_str(b, "</table>\n");
         /* the sizes, largest first */
-        const char *p = strstr(km.data, "\"sizes\"");
-        p = p ? strchr(p, '[') : NULL;
-        uint64_t sizes[256];
-        size_t ns = 0;
-        while (p && *p && *p != ']' && ns < 256) {
-            char *end;
-            unsigned long long v = strtoull(p + 1, &end, 10);
-            if (end == p + 1) break;
-            sizes[ns++] = v;
-            p = end;
-            while (*p == ' ' || *p == '\n') p++;
-        }
+        sizes_ctx sz = {{0}, 0};
+        cm_json_visit(km.data, km.len, sizes_visit, &sz, NULL);
+        uint64_t *sizes = sz.v;
+        size_t ns = sz.n;
         for (size_t i = 0; i < ns; i++)
             for (size_t j = i + 1; j < ns; j++)
                 if (sizes[j] > sizes[i]) { uint64_t t = sizes[i]; sizes[i] = sizes[j]; sizes[j] = t; }

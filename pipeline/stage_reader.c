@@ -3,10 +3,12 @@
 #include "stage_reader.h"
 
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "format.h"
+#include "progress.h"
 #include "source.h"
 #include "stage.h"
 #include "writer.h"
@@ -21,6 +23,10 @@ struct cm_stage_reader {
     long last_file;
     uint64_t ordinal;
     char source_file[4096];   /* corpusmill.source.file of the record */
+    const char *progress_label; /* NULL: no progress */
+    cm_progress progress;
+    uint64_t docs, bytes, part_base, parts_total;
+    cm_source *src;
     /* the walk in progress */
     cm_stage_record_fn fn;
     void *user;
@@ -118,7 +124,14 @@ static void on_record(void *user, const char *data, size_t len, uint64_t line, u
     cm_stage_record rec = {CM_DOC_KEY(fi, r->ordinal++), r->line.data, r->line.len,
                            cm_json_str(&r->rec, &r->rec.members[ti]), r->rec.members[ti].str_len, &r->rec};
     r->failed = r->fn(r->user, &rec, &r->err) != 0;
+    if (r->progress_label) {
+        r->docs++;
+        r->bytes += len;
+        cm_progress_update(&r->progress, r->docs, r->bytes, r->part_base + cm_source_file_offset(r->src), r->parts_total, 0);
+    }
 }
+
+void cm_stage_reader_progress(cm_stage_reader *r, const char *label) { r->progress_label = label; }
 
 static void on_blank(void *user) { (void)user; }
 
@@ -139,15 +152,29 @@ int cm_stage_reader_walk(cm_stage_reader *r, const char *stage, int task, cm_sta
     r->failed = 0;
     r->last_file = -1;
     int rc = 0;
+    if (r->progress_label) {
+        r->docs = r->bytes = r->part_base = r->parts_total = 0;
+        for (size_t i = 0; i < n; i++) {
+            struct stat st;
+            if (stat(parts[i], &st) == 0) r->parts_total += (uint64_t)st.st_size;
+        }
+        cm_progress_init(&r->progress, r->cfg->run.progress, r->cfg->run.progress_fd, r->progress_label);
+    }
     for (size_t i = 0; i < n && rc == 0; i++) {
         cm_source *src = cm_source_open(parts[i], err);
         if (!src) { rc = -1; break; }
+        r->src = src;
         const char *member;
         cm_record_sink sink = {on_record, on_blank, r};
         if (cm_source_next_member(src, &member, err) == 1 && cm_format_read_lines(src, 1u << 30, CM_REC_JSON, &sink, err))
             rc = -1;
+        if (r->progress_label) r->part_base += cm_source_file_size(src);
         cm_source_close(src);
         if (r->failed) rc = cm_errorf(err, "%s: %s", parts[i], r->err.msg);
+    }
+    if (r->progress_label) {
+        cm_progress_update(&r->progress, r->docs, r->bytes, r->parts_total, r->parts_total, 1);
+        cm_progress_end(&r->progress);
     }
     cm_free_list(parts, n);
     return rc;

@@ -43,6 +43,10 @@ void cm_stage_reader_free(cm_stage_reader *r);
 /* The expanded inputs; files[CM_DOC_FILE(key)] is a record's file. */
 const cm_input_list *cm_stage_reader_inputs(const cm_stage_reader *r);
 
+/* Shows progress of the walks that follow (percent of the parts' bytes,
+ * documents/s, ETA) as `label`, in the mode of cfg->run.progress. */
+void cm_stage_reader_progress(cm_stage_reader *r, const char *label);
+
 /* Calls fn for every record of OUT/<stage>/part-TTTTT-*, in order. A
  * record that is not valid JSON, has no text field or names a file that is
  * not among the inputs stops the walk with an error naming the part. */
