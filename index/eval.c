@@ -425,14 +425,27 @@ int cm_eval_main(int argc, char **argv)
     double t_search = cm_now() - t0;
     if (rc == CM_EXIT_OK) {
         double n = (double)s.n_q;
+        cm_buf jb;
+        cm_buf_init(&jb);
+        cm_buf_append_str(&jb, "{");
+        for (int m = 0; m < 3; m++)
+            cm_buf_appendf(&jb, "%s\"%s\": {\"recall@1\": %.4f, \"recall@5\": %.4f, \"recall@20\": %.4f, \"mrr@10\": %.4f, "
+                                "\"precision@5\": %.4f}", m ? ", " : "", modes[m], sc[m].r1 / n, sc[m].r5 / n, sc[m].r20 / n,
+                           sc[m].mrr10 / n, sc[m].p5 / n);
+        cm_buf_appendf(&jb, ", \"questions\": %zu, \"passages\": %zu, \"model\": ", s.n_q, s.n_passages);
+        cm_buf_append_json_bytes(&jb, cfg->embed.model, strlen(cfg->embed.model));
+        cm_buf_append_str(&jb, ", \"qa\": ");
+        cm_buf_append_json_bytes(&jb, qa, strlen(qa));
+        cm_buf_append_str(&jb, "}\n");
+        if (export_dir) { /* the run report shows the last evaluation of an export */
+            char path[4200];
+            snprintf(path, sizeof path, "%s/eval.json", export_dir);
+            cm_err werr;
+            if (cm_write_file_atomic(path, jb.data, jb.len, &werr))
+                fprintf(stderr, "corpusmill eval-retrieval: %s\n", werr.msg);
+        }
         if (json) {
-            printf("{");
-            for (int m = 0; m < 3; m++)
-                printf("%s\"%s\": {\"recall@1\": %.4f, \"recall@5\": %.4f, \"recall@20\": %.4f, \"mrr@10\": %.4f, "
-                       "\"precision@5\": %.4f}", m ? ", " : "", modes[m], sc[m].r1 / n, sc[m].r5 / n, sc[m].r20 / n,
-                       sc[m].mrr10 / n, sc[m].p5 / n);
-            printf(", \"questions\": %zu, \"passages\": %zu, \"model\": \"%s\"}\n", s.n_q, s.n_passages,
-                   cfg->embed.model);
+            fwrite(jb.data, 1, jb.len, stdout);
         } else {
             if (export_dir)
                 printf("%s: %zu questions, %zu gold passages, searched in %s (%.1f s)\n", qa, s.n_q, s.n_passages,
@@ -445,6 +458,7 @@ int cm_eval_main(int argc, char **argv)
                 printf("%-8s %9.3f %9.3f %10.3f %7.3f %12.3f\n", modes[m], sc[m].r1 / n, sc[m].r5 / n, sc[m].r20 / n,
                        sc[m].mrr10 / n, sc[m].p5 / n);
         }
+        cm_buf_free(&jb);
     } else {
         fprintf(stderr, "corpusmill eval-retrieval: %s\n", err.msg);
     }

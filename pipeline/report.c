@@ -673,11 +673,34 @@ static void write_page(report *r, cm_buf *b)
     cm_buf ev;
     read_json(out, "rag/eval.json", &ev);
     if (ev.len) {
-        cm_buf_append_str(b, "<h3>eval-retrieval</h3><pre class=\"ex\">");
-        html(b, ev.data, ev.len);
-        cm_buf_append_str(b, "</pre>\n");
+        kv_ctx q = {{"qa", "questions", "passages", "model", NULL}, {{0}}};
+        cm_json_visit(ev.data, ev.len, kv_visit, &q, NULL);
+        cm_buf_append_str(b, "<h3>eval-retrieval</h3>\n<p>");
+        html_str(b, q.got[0]);
+        cm_buf_appendf(b, ": %s questions, %s gold passages, model ", q.got[1], q.got[2]);
+        html_str(b, q.got[3]);
+        cm_buf_append_str(b, "</p>\n<table><tr><th>mode</th><th>recall@1</th><th>recall@5</th><th>recall@20</th>"
+                             "<th>MRR@10</th><th>precision@5</th></tr>\n");
+        static const char *const modes[] = {"dense", "bm25", "hybrid"};
+        for (int m = 0; m < 3; m++) {
+            char keys[5][48];
+            kv_ctx k;
+            memset(&k, 0, sizeof k);
+            static const char *const metrics[] = {"recall@1", "recall@5", "recall@20", "mrr@10", "precision@5"};
+            for (int i = 0; i < 5; i++) {
+                snprintf(keys[i], sizeof keys[i], "%s.%s", modes[m], metrics[i]);
+                k.want[i] = keys[i];
+            }
+            cm_json_visit(ev.data, ev.len, kv_visit, &k, NULL);
+            cm_buf_appendf(b, "<tr><td>%s</td>", modes[m]);
+            for (int i = 0; i < 5; i++)
+                cm_buf_appendf(b, "<td class=\"num\" data-key=\"eval.%s\">%s</td>", keys[i], k.got[i][0] ? k.got[i] : "-");
+            cm_buf_append_str(b, "</tr>\n");
+        }
+        cm_buf_append_str(b, "</table>\n");
     } else {
-        cm_buf_append_str(b, "<p class=\"muted\">eval-retrieval has not written rag/eval.json for this export.</p>\n");
+        cm_buf_append_str(b, "<p class=\"muted\">eval-retrieval has not been run on this export "
+                             "(corpusmill eval-retrieval OUT/rag --qa FILE).</p>\n");
     }
     cm_buf_free(&ev);
 

@@ -12,6 +12,7 @@ cp -r "$SRC/sample" "$SRC/configs" .
 printf '{"id": "xss", "content": "<script>alert(1)</script> short"}\n' > hostile.jsonl
 "$CM" run configs/demo.yaml --input sample --input hostile.jsonl --out demo --progress none 2>err || { cat err; fail "run"; }
 [ -f demo/report.html ] || fail "run wrote no report.html"
+cp demo/report.html from-run.html
 assert_contains "$(cat err)" "demo/report.html" "run says where the report is"
 
 python3 - demo <<'PY' || fail "the page does not match the run's files"
@@ -61,10 +62,23 @@ if bad:
     print("\n".join(bad)); sys.exit(1)
 PY
 
-# corpusmill report on its own gives the same page (but the time stamp)
-cp demo/report.html first.html
+# an evaluation of the export shows up in the report's index section
+cat > kbqa.jsonl <<'QA'
+{"query": "明前茶为什么价格高", "positive": ["清明节以前采摘的茶叶称为明前茶。这时气温较低，芽叶生长缓慢，内含物质积累充分，所以滋味鲜醇，产量却很少。一斤特级明前茶需要采摘三万多个嫩芽，价格因此较高。"]}
+{"query": "How long does a walk across the bridge take?", "positive": ["A walk from Manhattan to Brooklyn takes about thirty minutes at an easy pace, longer if you stop for photographs."]}
+QA
+"$CM" eval-retrieval demo/rag --qa kbqa.jsonl --json > eval.json 2>/dev/null || fail "eval-retrieval"
+cmp -s <(jq -S 'del(.qa)' eval.json) <(jq -S 'del(.qa)' demo/rag/eval.json) || fail "eval-retrieval did not leave its result in the export"
 "$CM" report demo 2>/dev/null
-diff <(grep -v 'written .* by corpusmill report' first.html) <(grep -v 'written .* by corpusmill report' demo/report.html) >/dev/null \
+for m in dense bm25 hybrid; do
+  assert_eq "$(grep -o "data-key=\"eval.$m.recall@5\">[^<]*" demo/report.html | cut -d'>' -f2)" \
+    "$(jq -r ".$m[\"recall@5\"]" eval.json | awk '{printf "%g", $1}')" "the report's $m recall@5"
+done
+
+# corpusmill report on its own gives the page run wrote (but the time stamp)
+rm demo/rag/eval.json
+"$CM" report demo 2>/dev/null
+diff <(grep -v 'written .* by corpusmill report' from-run.html) <(grep -v 'written .* by corpusmill report' demo/report.html) >/dev/null \
   || fail "report and run wrote different pages"
 set +e; "$CM" report sample 2>/dev/null; rc=$?; set -e
 assert_eq "$rc" 2 "report of a folder with no summary"
