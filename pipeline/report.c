@@ -351,19 +351,27 @@ static int kv_visit(void *user, const char *const *path, int depth, cm_json_type
     return 0;
 }
 
+#define MAX_SIZES 4096
+
 typedef struct sizes_ctx {
-    uint64_t v[256];
+    uint64_t v[MAX_SIZES];
     size_t n;
 } sizes_ctx;
 
-/* The "sizes" array of clusters.json (at most 256). */
+/* The "sizes" array of clusters.json (the first MAX_SIZES). */
 static int sizes_visit(void *user, const char *const *path, int depth, cm_json_type type, double num, const char *str,
                        size_t len)
 {
     (void)str; (void)len;
     sizes_ctx *s = user;
-    if (depth == 2 && !strcmp(path[0], "sizes") && type == CM_JSON_NUMBER && s->n < 256) s->v[s->n++] = (uint64_t)num;
+    if (depth == 2 && !strcmp(path[0], "sizes") && type == CM_JSON_NUMBER && s->n < MAX_SIZES) s->v[s->n++] = (uint64_t)num;
     return 0;
+}
+
+static int cmp_u64_desc(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
 }
 
 static int cmp_count_desc(const void *a, const void *b)
@@ -623,18 +631,22 @@ static void write_page(report *r, cm_buf *b)
                            k.got[i][0] ? k.got[i] : "-");
         cm_buf_append_str(b, "</table>\n");
         /* the sizes, largest first */
-        sizes_ctx sz = {{0}, 0};
-        cm_json_visit(km.data, km.len, sizes_visit, &sz, NULL);
-        uint64_t *sizes = sz.v;
-        size_t ns = sz.n;
-        for (size_t i = 0; i < ns; i++)
-            for (size_t j = i + 1; j < ns; j++)
-                if (sizes[j] > sizes[i]) { uint64_t t = sizes[i]; sizes[i] = sizes[j]; sizes[j] = t; }
-        const char *lb[256];
-        char names[256][16];
-        for (size_t i = 0; i < ns; i++) { snprintf(names[i], sizeof names[i], "#%zu", i + 1); lb[i] = names[i]; }
-        if (ns) bar_chart(b, lb, sizes, ns > 40 ? 40 : ns, "#1b998b");
-        if (ns > 40) cm_buf_appendf(b, "<p class=\"muted\">The 40 largest of %zu clusters.</p>\n", ns);
+        sizes_ctx *sz = cm_calloc(1, sizeof *sz);
+        cm_json_visit(km.data, km.len, sizes_visit, sz, NULL);
+        uint64_t *sizes = sz->v;
+        size_t ns = sz->n;
+        if (ns) qsort(sizes, ns, sizeof *sizes, cmp_u64_desc);
+        const char *lb[40];
+        char names[40][16];
+        size_t shown = ns > 40 ? 40 : ns;
+        for (size_t i = 0; i < shown; i++) { snprintf(names[i], sizeof names[i], "#%zu", i + 1); lb[i] = names[i]; }
+        if (shown) bar_chart(b, lb, sizes, shown, "#1b998b");
+        if (ns > 40) {
+            cm_buf_append_str(b, "<p class=\"muted\">The 40 largest of ");
+            html_str(b, k.got[1]);
+            cm_buf_append_str(b, " clusters.</p>\n");
+        }
+        free(sz);
     } else {
         cm_buf_append_str(&data, "null");
         cm_buf_append_str(b, "<p class=\"muted\">This run did not cluster documents (no pretrain section).</p>\n");
