@@ -26,6 +26,7 @@
 #include "../embed/npy.h"
 #include "../pipeline/clean.h"
 #include "../pipeline/json.h"
+#include "../pipeline/progress.h"
 #include "../pipeline/stage_reader.h"
 #include "rag.h"
 
@@ -416,12 +417,18 @@ int cm_eval_main(int argc, char **argv)
     memset(sc, 0, sizeof sc);
     cm_rag_hit hits[DEPTH];
     t0 = cm_now();
-    for (size_t i = 0; i < s.n_q && rc == CM_EXIT_OK; i++)
+    cm_progress prog; /* questions searched: a bar on a terminal, a line every 5 s otherwise */
+    cm_progress_init(&prog, json ? CM_PROGRESS_NONE : CM_PROGRESS_AUTO, 0, "eval-retrieval");
+    for (size_t i = 0; i < s.n_q && rc == CM_EXIT_OK; i++) {
         for (int m = 0; m < 3 && rc == CM_EXIT_OK; m++) {
             long n = cm_rag_search(r, s.q[i].text, (cm_rag_mode)m, DEPTH, hits, &err);
             if (n < 0) rc = CM_EXIT_FAILED;
             else score_question(r, fop, &s.q[i], hits, n, &sc[m]);
         }
+        cm_progress_update(&prog, i + 1, 0, i + 1, s.n_q, 0);
+    }
+    cm_progress_update(&prog, s.n_q, 0, s.n_q, s.n_q, 1);
+    cm_progress_end(&prog);
     double t_search = cm_now() - t0;
     if (rc == CM_EXIT_OK) {
         double n = (double)s.n_q;

@@ -26,6 +26,7 @@
 #include "../embed/npy.h"
 #include "../pipeline/clean.h"
 #include "../pipeline/json.h"
+#include "../pipeline/progress.h"
 #include "../pipeline/stage_reader.h"
 #include "../pipeline/writer.h"
 #include "bm25_terms.h"
@@ -311,21 +312,36 @@ int cm_rag_train(const cm_config *cfg, cm_err *err)
     return rc;
 }
 
-/* Adds parts task, task + tasks, ... to idx. */
-static int add_parts(FaissIndex *idx, const parts *p, long dim, int task, int tasks, uint64_t *added, cm_err *err)
+/* Adds parts task, task + tasks, ... to idx, in batches so that progress
+ * shows (adding a million vectors to HNSW takes minutes). */
+static int add_parts(const cm_config *cfg, FaissIndex *idx, const parts *p, long dim, int task, int tasks,
+                     uint64_t *added, cm_err *err)
 {
-    for (size_t i = (size_t)task; i < p->n; i += (size_t)tasks) {
+    enum { BATCH = 65536 };
+    cm_progress prog;
+    cm_progress_init(&prog, cfg->run.progress, cfg->run.progress_fd, "index add");
+    uint64_t share = 0, done = 0;
+    for (size_t i = (size_t)task; i < p->n; i += (size_t)tasks) share++;
+    int rc = 0;
+    for (size_t i = (size_t)task; i < p->n && rc == 0; i += (size_t)tasks) {
         float *vec;
         int64_t *ids;
         size_t rows;
-        if (load_part(p, i, dim, &vec, &ids, &rows, err)) return -1;
-        int bad = faiss_Index_add_with_ids(idx, (idx_t)rows, vec, ids);
+        if (load_part(p, i, dim, &vec, &ids, &rows, err)) { rc = -1; break; }
+        for (size_t at = 0; at < rows && rc == 0; at += BATCH) {
+            size_t n = rows - at < BATCH ? rows - at : BATCH;
+            if (faiss_Index_add_with_ids(idx, (idx_t)n, vec + at * (size_t)dim, ids + at)) rc = faiss_error(err, "add_with_ids");
+            *added += n;
+            cm_progress_update(&prog, *added, *added * (uint64_t)dim * sizeof(float), done * 1000 + (at + n) * 1000 / rows,
+                               share * 1000, 0);
+        }
         free(vec);
         free(ids);
-        if (bad) return faiss_error(err, "add_with_ids");
-        *added += rows;
+        done++;
     }
-    return 0;
+    cm_progress_update(&prog, *added, *added * (uint64_t)dim * sizeof(float), 1, 1, 1);
+    cm_progress_end(&prog);
+    return rc;
 }
 
 int cm_rag_add(const cm_config *cfg, int task, int tasks, uint64_t *added, cm_err *err)
@@ -340,7 +356,7 @@ int cm_rag_add(const cm_config *cfg, int task, int tasks, uint64_t *added, cm_er
     work_path(out, "trained.faiss", path, sizeof path);
     int rc = list_parts(out, &p, err);
     if (rc == 0) rc = read_index(path, &idx, err);
-    if (rc == 0) rc = add_parts(idx, &p, em.dim, task, tasks, added, err);
+    if (rc == 0) rc = add_parts(cfg, idx, &p, em.dim, task, tasks, added, err);
     snprintf(name, sizeof name, "shard-%05d.faiss", task);
     work_path(out, name, path, sizeof path);
     if (rc == 0) rc = write_index(idx, path, err);
@@ -393,7 +409,7 @@ static int merge_index(const cm_config *cfg, const cm_embed_manifest *em, int sh
             work_path(out, "trained.faiss", wpath, sizeof wpath);
             rc = read_index(wpath, &idx, err);
         }
-        if (rc == 0) rc = add_parts(idx, &p, em->dim, 0, 1, &added, err);
+        if (rc == 0) rc = add_parts(cfg, idx, &p, em->dim, 0, 1, &added, err);
     }
     size_t n = rc == 0 ? (size_t)faiss_Index_ntotal(idx) : 0;
     if (rc == 0 && (double)n != pl->vectors)
