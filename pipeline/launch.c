@@ -26,7 +26,8 @@ const char cm_launch_usage[] =
     "         [--partition P] [--account A] [--time T] [--cpus-per-task C] [--mem M]\n"
     "         [--max-running M] [--submit [--hold] | --dry-run]\n"
     "\n"
-    "Writes one sbatch script per pipeline step into OUT/slurm/ (NN-STEP.sbatch):\n"
+    "Writes one sbatch script per pipeline step into OUT/slurm/ (NN-STEP.sbatch,\n"
+    "the last one writing OUT/report.html):\n"
     "a job array over the step's tasks (--array=0-(N-1)%M), logs per task in\n"
     "OUT/slurm/logs/STEP-JOB_TASK.log, and OUT/slurm/submit.sh, which submits\n"
     "them chained by --dependency=afterok. The input files are listed and the\n"
@@ -164,6 +165,14 @@ static int write_script(const launch_opts *o, const char *self, const char *cwd,
                           "echo \"corpusmill: $SLURM_JOB_NAME task $SLURM_ARRAY_TASK_ID on $(hostname) at $(date -Is)\"\n"
                           "exec ");
     shell_quote(&b, self);
+    if (!strcmp(s->verb, "report")) { /* the last job: OUT/report.html, as `run` writes at its end */
+        cm_buf_append_str(&b, " report ");
+        shell_quote(&b, out);
+        cm_buf_append_char(&b, '\n');
+        int rc = cm_write_file_atomic(path, b.data, b.len, err);
+        cm_buf_free(&b);
+        return rc;
+    }
     cm_buf_appendf(&b, " %s", s->verb);
     if (s->step) cm_buf_appendf(&b, " %s", s->step);
     cm_buf_append_char(&b, ' ');
@@ -249,8 +258,11 @@ static int launch(const launch_opts *o, cm_err *err)
         cm_errorf(err, "cannot resolve '%s'", cfg->output.dir);
         goto done;
     }
-    cm_plan_step plan[CM_PLAN_MAX];
+    cm_plan_step plan[CM_PLAN_MAX + 1];
     int n = cm_plan_build(cfg, tasks, plan);
+    /* and last, one job that writes the run report (it has no marker: always submitted) */
+    plan[n] = (cm_plan_step){.verb = "report", .step = NULL, .marker = "report", .label = "report", .tasks = 1};
+    n++;
     for (int k = 0; k < n; k++) {
         int recorded = cm_stage_tasks(out, plan[k].marker);
         if (recorded && recorded != plan[k].tasks) {

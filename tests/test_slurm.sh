@@ -103,13 +103,15 @@ sed -i 's/max_malformed_fraction: 0.01/max_malformed_fraction: 0.05/' configs/de
 "$CM" digest local > local.digest
 "$CM" launch slurm configs/demo.yaml --out viaslurm --tasks 3 --cpus-per-task 1 --submit > jobs.tsv 2>launch.err \
   || fail "launch: $(cat launch.err)"
-assert_eq "$(wc -l < jobs.tsv)" 10 "one job array per step"
-assert_eq "$(ls viaslurm/slurm/*.sbatch | wc -l)" 10 "one script per step"
+assert_eq "$(wc -l < jobs.tsv)" 11 "one job array per step, and the report's job"
+assert_eq "$(ls viaslurm/slurm/*.sbatch | wc -l)" 11 "one script per step, and the report's"
 grep -q -- '--array=0-2' viaslurm/slurm/01-clean.sbatch || fail "clean's array"
 wait_jobs
 "$CM" digest viaslurm > slurm.digest
 diff local.digest slurm.digest || fail "Slurm's result differs from the local run"
 "$CM" status viaslurm | grep -q "every started stage has finished" || fail "status after the Slurm run"
+[ -s viaslurm/report.html ] || fail "the last job wrote no report.html"
+grep -q 'id="report-data"' viaslurm/report.html || fail "report.html is not the run report"
 # array specs like 0-2 or 0-14: as many logs as tasks
 tasks_total=$(cut -f3 jobs.tsv | tr ',' '\n' | awk -F- '{n += (NF == 2 ? $2 - $1 + 1 : 1)} END {print n}')
 assert_eq "$(ls viaslurm/slurm/logs | wc -l)" "$tasks_total" "a log per array task"

@@ -24,7 +24,7 @@ assert_contains "$(cat one.txt)" "$(jq .stages.dedup.kept one/summary.json) reco
 # launch on a finished output: nothing to submit; another split is refused
 "$CM" launch slurm configs/demo.yaml --out three --tasks 3 --dry-run 2>launch.txt || fail "dry run: $(cat launch.txt)"
 assert_eq "$(grep -c "nothing to submit" launch.txt)" 10 "every step of a finished run is done: $(cat launch.txt)"
-[ "$(ls three/slurm/*.sbatch | wc -l)" = 10 ] || fail "scripts: $(ls three/slurm)"
+[ "$(ls three/slurm/*.sbatch | wc -l)" = 11 ] || fail "scripts (10 steps and the report): $(ls three/slurm)"
 grep -q -- "--tasks 3 " three/slurm/06-embed.sbatch || fail "embed's script: $(cat three/slurm/06-embed.sbatch)"
 set +e
 "$CM" launch slurm configs/demo.yaml --out three --tasks 2 2>launch.txt; rc=$?
