@@ -221,6 +221,21 @@ static cm_config *stage_setup(int argc, char **argv, const char *usage, args *a,
     return cfg;
 }
 
+/* stage_setup for a stage that needs every document at once: --task 0
+ * --tasks 1, or a usage error. */
+static cm_config *one_task_setup(int argc, char **argv, const char *usage, const char *name, args *a, int *rc)
+{
+    cm_config *cfg = stage_setup(argc, argv, usage, a, rc);
+    if (cfg && (a->tasks > 1 || a->task > 0)) {
+        cm_config_free(cfg);
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s is one task: --task 0 --tasks 1 (it needs every document at once)", name);
+        *rc = usage_error(usage, "%s", msg);
+        return NULL;
+    }
+    return cfg;
+}
+
 static cm_config *load_config(const args *a)
 {
     cm_err err;
@@ -726,13 +741,8 @@ static int cmd_pretrain(int argc, char **argv)
 {
     args a;
     int rc;
-    cm_config *cfg = stage_setup(argc, argv, USAGE_PRETRAIN, &a, &rc);
+    cm_config *cfg = one_task_setup(argc, argv, USAGE_PRETRAIN, "pretrain", &a, &rc);
     if (!cfg) { free(a.inputs); return rc; }
-    if (a.tasks > 1 || a.task > 0) {
-        cm_config_free(cfg);
-        free(a.inputs);
-        return usage_error(USAGE_PRETRAIN, "%s", "pretrain is one task: --task 0 --tasks 1 (it needs every document at once)");
-    }
     cm_err err;
     cm_task_stats st;
     cm_task_stats_init(&st);
@@ -762,13 +772,8 @@ static int cmd_decontam(int argc, char **argv)
 {
     args a;
     int rc;
-    cm_config *cfg = stage_setup(argc, argv, USAGE_DECONTAM, &a, &rc);
+    cm_config *cfg = one_task_setup(argc, argv, USAGE_DECONTAM, "decontaminate", &a, &rc);
     if (!cfg) { free(a.inputs); return rc; }
-    if (a.tasks > 1 || a.task > 0) {
-        cm_config_free(cfg);
-        free(a.inputs);
-        return usage_error(USAGE_DECONTAM, "%s", "decontaminate is one task: --task 0 --tasks 1 (it needs every document at once)");
-    }
     cm_err err;
     cm_task_stats st;
     cm_task_stats_init(&st);
