@@ -353,6 +353,23 @@ static int kv_visit(void *user, const char *const *path, int depth, cm_json_type
 
 #define MAX_SIZES 4096
 
+/* The values k found, as a two-column table; each cell's data-key is
+ * PREFIX.KEY (the test reads them). */
+static void kv_table(cm_buf *b, const kv_ctx *k, const char *prefix)
+{
+    cm_buf_append_str(b, "<table>");
+    for (int i = 0; i < 8 && k->want[i]; i++) {
+        cm_buf_append_str(b, "<tr><th>");
+        html_str(b, k->want[i]);
+        cm_buf_appendf(b, "</th><td class=\"num\" data-key=\"%s.", prefix);
+        html_str(b, k->want[i]);
+        cm_buf_append_str(b, "\">");
+        html_str(b, k->got[i][0] ? k->got[i] : "-");
+        cm_buf_append_str(b, "</td></tr>");
+    }
+    cm_buf_append_str(b, "</table>\n");
+}
+
 typedef struct sizes_ctx {
     uint64_t v[MAX_SIZES];
     size_t n;
@@ -586,14 +603,10 @@ static void write_page(report *r, cm_buf *b)
     if (clusters.len) {
         kv_ctx k = {{"candidate_pairs", "exact_pairs", "pairs_failing_verification", "clusters", "documents_in_clusters", "removed", NULL}, {{0}}};
         cm_json_visit(clusters.data, clusters.len, kv_visit, &k, NULL);
-        cm_buf_append_str(b, "<table>");
+        kv_table(b, &k, "minhash");
         cm_buf_append_str(&data, "{");
-        for (int i = 0; k.want[i]; i++) {
-            cm_buf_appendf(b, "<tr><th>%s</th><td class=\"num\" data-key=\"minhash.%s\">%s</td></tr>", k.want[i], k.want[i],
-                           k.got[i][0] ? k.got[i] : "-");
+        for (int i = 0; k.want[i]; i++)
             cm_buf_appendf(&data, "%s\"%s\": %s", i ? ", " : "", k.want[i], k.got[i][0] ? k.got[i] : "null");
-        }
-        cm_buf_append_str(b, "</table>\n");
         /* sizes: 1 kept + its removed duplicates, from the sample */
         uint64_t size_hist[8] = {0};
         const char *size_labels[8] = {"2", "3", "4", "5", "6-10", "11-100", "101-1000", ">1000"};
@@ -625,11 +638,7 @@ static void write_page(report *r, cm_buf *b)
         for (size_t i = 0; i < km.len; i++) cm_buf_append_char(&data, km.data[i] == '<' ? ' ' : km.data[i]);
         kv_ctx k = {{"documents", "clusters", "min", "max", "empty", NULL}, {{0}}};
         cm_json_visit(km.data, km.len, kv_visit, &k, NULL);
-        cm_buf_append_str(b, "<table>");
-        for (int i = 0; k.want[i]; i++)
-            cm_buf_appendf(b, "<tr><th>%s</th><td class=\"num\" data-key=\"kmeans.%s\">%s</td></tr>", k.want[i], k.want[i],
-                           k.got[i][0] ? k.got[i] : "-");
-        cm_buf_append_str(b, "</table>\n");
+        kv_table(b, &k, "kmeans");
         /* the sizes, largest first */
         sizes_ctx *sz = cm_calloc(1, sizeof *sz);
         cm_json_visit(km.data, km.len, sizes_visit, sz, NULL);
@@ -662,21 +671,15 @@ static void write_page(report *r, cm_buf *b)
         kv_ctx k = {{"model", "dim", "chunks", "index.factory", "index.why", "index.vectors", "index.recall_at_10",
                      "index.search_parameters"}, {{0}}};
         cm_json_visit(man.data, man.len, kv_visit, &k, NULL);
-        cm_buf_append_str(b, "<table>");
+        kv_table(b, &k, "rag");
         cm_buf_append_str(&data, "{");
         for (int i = 0; i < 8 && k.want[i]; i++) {
-            cm_buf_append_str(b, "<tr><th>");
-            html_str(b, k.want[i]);
-            cm_buf_appendf(b, "</th><td data-key=\"rag.%s\">", k.want[i]);
-            html_str(b, k.got[i][0] ? k.got[i] : "-");
-            cm_buf_append_str(b, "</td></tr>");
             cm_buf_appendf(&data, "%s", i ? ", " : "");
             json_str(&data, k.want[i]);
             cm_buf_append_str(&data, ": ");
             json_str(&data, k.got[i]);
         }
         cm_buf_append_str(&data, "}");
-        cm_buf_append_str(b, "</table>\n");
     } else {
         cm_buf_append_str(&data, "null");
         cm_buf_append_str(b, "<p class=\"muted\">This run built no RAG export.</p>\n");
