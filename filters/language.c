@@ -14,6 +14,7 @@
 #include "filter.h"
 #include "signals.h"
 #include "cld2_wrap.h"
+#include "../pipeline/json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,8 +110,11 @@ static cm_verdict apply(void *self, cm_doc *doc)
     if (!found && doc->text.len) {
         int percent = 0, reliable = 0;
         size_t n = utf8_cut(doc->text.data, doc->text.len, (size_t)l->max_bytes);
-        cm_cld2_detect(doc->text.data, (int)n, code, sizeof code, &percent, &reliable);
-        score = percent / 100.0;
+        /* CLD2 reads past its tables on invalid UTF-8: such text stays "un" */
+        if (cm_json_valid_utf8(doc->text.data, n)) {
+            cm_cld2_detect(doc->text.data, (int)n, code, sizeof code, &percent, &reliable);
+            score = percent / 100.0;
+        }
     }
     /* the code may come from the record itself (trust_field): escape it */
     cm_buf_append_str(&doc->meta, doc->meta.len ? ",\"language\":" : "\"language\":");
