@@ -1,7 +1,8 @@
 /* bench_clusters.c -- the clusters step on synthetic pairs:
  *   bench_clusters OUT DOCS PAIRS
  * writes PAIRS random near-duplicate pairs among DOCS documents (band 0; the
- * other bands empty) under OUT/minhash/pairs, then runs `dedup clusters`
+ * other bands empty) under OUT/minhash/pairs, then runs the clusters step
+ * (dedup/step_clusters.c, without the runner's checks: no buckets step ran)
  * with verification off, and prints its time. Run it under /usr/bin/time for
  * the peak RSS. */
 #include <stdio.h>
@@ -9,7 +10,8 @@
 #include <string.h>
 
 #include "config.h"
-#include "dedup.h"
+#include "dedup_stage.h"
+#include "dedup_steps.h"
 #include "sigfile.h"
 #include "util.h"
 
@@ -22,8 +24,10 @@ int main(int argc, char **argv)
     snprintf(yaml, sizeof yaml, "input:\n  paths: [%s]\noutput:\n  dir: %s\ndedup:\n  exact: false\n  verify: off\n", out, out);
     cm_err err;
     if (cm_mkdirs_under(out, "minhash/pairs", &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
-    cm_config *cfg = cm_config_parse(yaml, "bench.yaml", &err);
+    const cm_stage_def *const stages[] = {&cm_stage_dedup, NULL};
+    cm_config *cfg = cm_config_parse(yaml, "bench.yaml", stages, &err);
     if (!cfg) { fprintf(stderr, "%s\n", err.msg); return 1; }
+    const cm_dedup_options *o = cm_config_options(cfg, "dedup");
     cm_sigrec *p = malloc(npairs * sizeof *p);
     uint64_t x = 12345;
     double t0 = cm_now();
@@ -38,9 +42,9 @@ int main(int argc, char **argv)
         p[i].doc = ((b % 10000) << 40) | (b / 10000);
     }
     char path[4200];
-    for (int band = 0; band < cfg->dedup.params.bands; band++) {
+    for (int band = 0; band < o->params.bands; band++) {
         snprintf(path, sizeof path, "%s/minhash/pairs/%03d.bin", out, band);
-        if (cm_sigfile_write(path, &cfg->dedup.params, band, p, band == 0 ? npairs : 0, &err)) {
+        if (cm_sigfile_write(path, &o->params, band, p, band == 0 ? npairs : 0, &err)) {
             fprintf(stderr, "%s\n", err.msg);
             return 1;
         }
@@ -50,9 +54,9 @@ int main(int argc, char **argv)
            cm_now() - t0);
     cm_task_stats st;
     cm_task_stats_init(&st);
-    int done = 0;
     t0 = cm_now();
-    int rc = cm_dedup_step(cfg, "clusters", 0, 1, 1, &st, &done, &err);
+    cm_stage_task t = {.cfg = cfg, .opts = o, .source = "clean", .task = 0, .tasks = 1, .force = 1};
+    int rc = cm_dedup_clusters(&t, &st, &err);
     if (rc) { fprintf(stderr, "%s\n", err.msg); return 1; }
     printf("clusters: %.1f s, %llu documents in pairs, peak RSS %ld MiB\n", cm_now() - t0,
            (unsigned long long)st.counts.read, cm_peak_rss_kb() / 1024);

@@ -15,6 +15,9 @@
 #include <faiss/c_api/index_factory_c.h>
 
 #include "config.h"
+#include "embed_stage.h"
+#include "index_stage.h"
+#include "rag_build.h"
 #include "npy.h"
 #include "rag.h"
 #include "stage.h"
@@ -94,14 +97,16 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++) fprintf(f, "{\"chunk_id\":%zu,\"doc_id\":\"d%zu\",\"text\":\"t\",\"headings\":[]}\n", i, i);
     fclose(f);
     snprintf(cfgtext, sizeof cfgtext, "output:\n  dir: %s\nembed:\n  dim: %zu\nindex:\n  factory: \"%s\"\n", work, d, factory);
-    cm_config *cfg = cm_config_parse(cfgtext, "bench.yaml", &err);
+    const cm_stage_def *const stages[] = {&cm_stage_embed, &cm_stage_index, NULL};
+    cm_config *cfg = cm_config_parse(cfgtext, "bench.yaml", stages, &err);
     if (!cfg) { fprintf(stderr, "%s\n", err.msg); return 1; }
+    const cm_index_options *io = cm_config_options(cfg, "index");
     uint64_t added = 0, chunks = 0;
     t0 = cm_now();
-    if (cm_rag_train(cfg, &err) || cm_rag_add(cfg, 0, 1, &added, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+    if (cm_rag_train(cfg, io, &err) || cm_rag_add(cfg, 0, 1, &added, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
     double build_ours = cm_now() - t0;
     t0 = cm_now();
-    if (cm_rag_merge(cfg, 1, &chunks, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+    if (cm_rag_merge(cfg, io, NULL, 1, &chunks, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
     double merge = cm_now() - t0;
     snprintf(path, sizeof path, "%s/rag", work);
     cm_rag *r = cm_rag_open(path, &err);

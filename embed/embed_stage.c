@@ -11,8 +11,8 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "../pipeline/clean.h"
 #include "../pipeline/json.h"
+#include "../pipeline/layout.h"
 #include "../pipeline/progress.h"
 #include "../pipeline/stage.h"
 #include "../pipeline/stage_reader.h"
@@ -25,19 +25,105 @@
 #define HASH_CHUNK_CHARS 900     /* HuixiangDou's chunk size */
 #define CHUNK_ORDINAL_LIMIT (1LL << 47)
 
-const char *cm_embed_input_stage(const cm_config *cfg) { return cfg->dedup.enabled ? "dedup" : "clean"; }
+/* ---- options: the `embed` section ---- */
+
+static int embed_read(void *opts, const cm_conf *n, cm_err *err)
+{
+    static const char *const known[] = {"model", "dim", "backend", "threads", "batch", "query_prefix", "chunk",
+                                        "part_rows", "max_document_size", NULL};
+    static const char *const chunk_known[] = {"max_tokens", "overlap", "markdown", NULL};
+    cm_embed_options *o = opts;
+    if (!n) return 0;
+    if (cm_conf_check_keys(n, "embed", known, err)) return -1;
+    long threads = o->threads;
+    const cm_conf *chunk = cm_conf_get(n, "chunk");
+    if (cm_conf_string(n, "model", &o->model, err) || cm_conf_int(n, "dim", 1, 65536, &o->dim, err) ||
+        cm_conf_string(n, "backend", &o->backend, err) || cm_conf_int(n, "threads", 0, 1024, &threads, err) ||
+        cm_conf_int(n, "batch", 1, 4096, &o->batch, err) ||
+        cm_conf_string(n, "query_prefix", &o->query_prefix, err) ||
+        cm_conf_int(n, "part_rows", 1, 1L << 40, &o->part_rows, err) ||
+        cm_conf_size(n, "max_document_size", &o->max_document_size, err) ||
+        cm_conf_check_keys(chunk, "embed.chunk", chunk_known, err) ||
+        cm_conf_int(chunk, "max_tokens", 0, 1L << 30, &o->max_tokens, err) ||
+        cm_conf_int(chunk, "overlap", 0, 1L << 30, &o->overlap, err) ||
+        cm_conf_bool(chunk, "markdown", &o->markdown, err))
+        return -1;
+    if (o->max_tokens && o->overlap >= o->max_tokens)
+        return cm_conf_error(err, cm_conf_get(chunk, "overlap"), "overlap must be smaller than max_tokens");
+    const cm_conf *qp = cm_conf_get(n, "query_prefix");
+    if (qp && qp->plain && (!strcmp(qp->value, "null") || !strcmp(qp->value, "~"))) { /* the model's own */
+        free(o->query_prefix);
+        o->query_prefix = NULL;
+    }
+    o->threads = (int)threads;
+    return 0;
+}
+
+static void embed_free(void *opts)
+{
+    cm_embed_options *o = opts;
+    free(o->model);
+    free(o->backend);
+    free(o->query_prefix);
+}
+
+void cm_embed_embedder_opts(const cm_embed_options *o, int threads, cm_embedder_opts *eo)
+{
+    cm_embedder_opts_init(eo);
+    eo->hash_dim = (size_t)o->dim;
+    eo->threads = threads ? threads : o->threads;
+    eo->backend = o->backend;
+    eo->batch = (size_t)o->batch;
+    eo->query_prefix = o->query_prefix;
+}
+
+static const char EMBED_REFERENCE[] =
+    "embed:                 # present: `run` chunks and embeds the kept documents (see embed/README.md)\n"
+    "  model: hash          # hash: the weight-free LEXICAL embedder (shared words, not meaning), or a\n"
+    "                       #   Hugging Face BERT folder: config.json, vocab.txt, model.safetensors\n"
+    "                       #   (bge-small-zh-v1.5, bge-base-en-v1.5, all-MiniLM-L6-v2, text2vec, m3e)\n"
+    "  dim: 512             # hash model: vector size\n"
+    "  backend: cpu         # BERT: where the forward pass runs (OpenBLAS sgemm)\n"
+    "  threads: 0           # BERT: compute threads; 0 = cores / jobs\n"
+    "  batch: 32            # BERT: sequences per forward pass (grouped by length)\n"
+    "  query_prefix: null   # null: the model's own (bge-zh: 为这个句子生成表示以用于检索相关文章：)\n"
+    "  part_rows: 1000000   # vectors per OUT/embeddings/part-*.npy\n"
+    "  max_document_size: 16MiB  # a longer document is not chunked: removed as embed:too_long\n"
+    "  chunk:\n"
+    "    max_tokens: 0      # 0 = auto: 900 characters (hash; HuixiangDou's size) or the model's\n"
+    "                       #   maximum sequence less [CLS] and [SEP] (510 for bge)\n"
+    "    overlap: 32        # units of the previous chunk's end repeated (whole words / CJK characters)\n"
+    "    markdown: true     # Markdown headings start chunks; the heading path goes with each chunk\n";
+
+static const char EMBED_USAGE[] =
+    "usage: corpusmill embed CONFIG --task I --tasks N [--out DIR] [--threads T] [--force]\n"
+    "\n"
+    "Runs task I of the embed stage over task I's kept documents (OUT/dedup/ when\n"
+    "the config deduplicates, else OUT/clean/; --tasks = that stage's split):\n"
+    "  OUT/chunks/part-TTTTT-SSSS.jsonl.zst      chunk records: chunk_id, doc_id,\n"
+    "                                            start/end (characters), headings, text\n"
+    "  OUT/embeddings/part-TTTTT-SSSS.npy        float32 vectors, L2-normalized\n"
+    "  OUT/embeddings/part-TTTTT-SSSS.ids.npy    int64 chunk id of every row\n"
+    "  OUT/embeddings/manifest.json              model, dimension, chunking\n"
+    "The config's `embed` section picks the model (hash, or a BERT folder) and\n"
+    "the chunk size (`corpusmill config` shows its options).\n"
+    "\n"
+    "  --threads T    BERT compute threads (default: embed.threads, else all cores)\n"
+    "  --force        run even if the task already finished\n"
+    "  --progress M   auto | bar | log | none | fd:N (default auto)\n";
 
 /* One embeddings part: the vectors and their chunk ids, written under
  * temporary names and renamed together when complete. */
 typedef struct npy_part {
     cm_npy_writer *vec, *ids;
-    char vec_path[4300], ids_path[4300];
+    char vec_path[CM_PATH_MAX + 64], ids_path[CM_PATH_MAX + 64];
     size_t rows;
     int seq;
 } npy_part;
 
 typedef struct embed_state {
     const cm_config *cfg;
+    const cm_embed_options *o;
     cm_task_stats *st;
     cm_embedder *model;
     cm_chunker *chunker;
@@ -55,7 +141,7 @@ typedef struct embed_state {
     size_t n;
     float *vectors;
     npy_part part;
-    char dir[4200];
+    char dir[CM_PATH_MAX];
     /* ids */
     long last_file;
     int64_t ordinal;
@@ -72,7 +158,7 @@ static size_t model_length(void *user, const char *text, size_t len)
 static int part_open(embed_state *s, cm_err *err)
 {
     npy_part *p = &s->part;
-    char tmp[4400];
+    char tmp[CM_PATH_MAX + 128];
     snprintf(p->vec_path, sizeof p->vec_path, "%s/part-%05d-%04d.npy", s->dir, s->task, p->seq);
     snprintf(p->ids_path, sizeof p->ids_path, "%s/part-%05d-%04d.ids.npy", s->dir, s->task, p->seq);
     snprintf(tmp, sizeof tmp, "%s.tmp", p->vec_path);
@@ -93,7 +179,7 @@ static int part_close(embed_state *s, cm_err *err)
     if (rc) return -1;
     const char *finals[2] = {p->vec_path, p->ids_path};
     for (int i = 0; i < 2; i++) {
-        char tmp[4400];
+        char tmp[CM_PATH_MAX + 128];
         snprintf(tmp, sizeof tmp, "%s.tmp", finals[i]);
         if (rename(tmp, finals[i])) return cm_errorf(err, "cannot rename '%s': %s", tmp, strerror(errno));
     }
@@ -115,13 +201,13 @@ static int flush_window(embed_state *s, cm_err *err)
     if (cm_embedder_embed(s->model, texts, lens, s->n, 0, s->vectors, err)) return -1;
     for (size_t i = 0; i < s->n;) {
         if (!s->part.vec && part_open(s, err)) return -1;
-        size_t room = (size_t)s->cfg->embed.part_rows - s->part.rows, take = s->n - i < room ? s->n - i : room;
+        size_t room = (size_t)s->o->part_rows - s->part.rows, take = s->n - i < room ? s->n - i : room;
         if (cm_npy_append(s->part.vec, s->vectors + i * s->dim, take, err) ||
             cm_npy_append(s->part.ids, s->ids + i, take, err))
             return -1;
         s->part.rows += take;
         i += take;
-        if (s->part.rows == (size_t)s->cfg->embed.part_rows && part_close(s, err)) return -1;
+        if (s->part.rows == (size_t)s->o->part_rows && part_close(s, err)) return -1;
     }
     cm_reasons_add(&s->st->outputs, "vectors", s->n);
     s->n = 0;
@@ -155,7 +241,7 @@ static int embed_each(void *user, const cm_stage_record *r, cm_err *err)
     embed_state *s = user;
     s->st->counts.read++;
     s->st->counts.bytes_in += r->line_len;
-    if (r->text_len > s->cfg->embed.max_document_bytes) { /* bounded work and memory per document */
+    if (r->text_len > s->o->max_document_size) { /* bounded work and memory per document */
         cm_reasons_add(&s->st->counts.removed, "embed:too_long", 1);
         return 0;
     }
@@ -219,7 +305,7 @@ static void write_manifest(embed_state *s, const char *out)
 {
     cm_buf b;
     cm_buf_init(&b);
-    const char *model = s->cfg->embed.model;
+    const char *model = s->o->model;
     cm_buf_append_str(&b, "{\n  \"model\": ");
     cm_buf_append_json_bytes(&b, model, strlen(model));
     cm_buf_append_str(&b, ",\n  \"description\": ");
@@ -231,74 +317,72 @@ static void write_manifest(embed_state *s, const char *out)
                    "  \"chunk_id\": \"(input file index << 47) | chunk ordinal within the file\",\n"
                    "  \"files\": \"part-TTTTT-SSSS.npy rows are the chunks whose ids part-TTTTT-SSSS.ids.npy lists\"\n}\n",
                    cm_embedder_is_lexical(s->model) ? "true" : "false", s->dim, cm_embedder_unit(s->model),
-                   s->max_units, s->cfg->embed.overlap, s->cfg->embed.markdown ? "true" : "false");
-    char path[4300];
-    snprintf(path, sizeof path, "%s/embeddings/manifest.json", out);
-    cm_write_file_atomic(path, b.data, b.len, NULL);
+                   s->max_units, s->o->overlap, s->o->markdown ? "true" : "false");
+    cm_write_file_atomic(cm_manifest_path(out, "embeddings").s, b.data, b.len, NULL);
     cm_buf_free(&b);
 }
 
 /* Opens the model and sizes the chunks. */
-static int open_model(const cm_config *cfg, const cm_embed_opts *o, embed_state *s, cm_err *err)
+static int open_model(const cm_embed_options *o, int threads, embed_state *s, cm_err *err)
 {
     cm_embedder_opts eo;
-    cm_embedder_opts_init(&eo);
-    eo.hash_dim = (size_t)cfg->embed.dim;
-    eo.threads = o->threads ? o->threads : cfg->embed.threads;
-    eo.backend = cfg->embed.backend;
-    eo.batch = (size_t)cfg->embed.batch;
-    eo.query_prefix = cfg->embed.query_prefix;
-    if (!(s->model = cm_embedder_open(cfg->embed.model, &eo, err))) return -1;
+    cm_embed_embedder_opts(o, threads, &eo);
+    if (!(s->model = cm_embedder_open(o->model, &eo, err))) return -1;
     s->dim = cm_embedder_dim(s->model);
     size_t cap = cm_embedder_capacity(s->model);
-    s->max_units = cfg->embed.max_tokens ? (size_t)cfg->embed.max_tokens : cap ? cap : HASH_CHUNK_CHARS;
+    s->max_units = o->max_tokens ? (size_t)o->max_tokens : cap ? cap : HASH_CHUNK_CHARS;
     if (cap && s->max_units > cap)
         return cm_errorf(err, "embed.chunk.max_tokens %zu is more than the model takes (%zu tokens)", s->max_units, cap);
-    if ((size_t)cfg->embed.overlap >= s->max_units)
-        return cm_errorf(err, "embed.chunk.overlap %ld must be smaller than the chunk size %zu", cfg->embed.overlap,
+    if ((size_t)o->overlap >= s->max_units)
+        return cm_errorf(err, "embed.chunk.overlap %ld must be smaller than the chunk size %zu", o->overlap,
                          s->max_units);
-    cm_chunker_opts co = {s->max_units, (size_t)cfg->embed.overlap, cfg->embed.markdown};
+    cm_chunker_opts co = {s->max_units, (size_t)o->overlap, o->markdown};
     s->chunker = cm_chunker_create(&co, model_length, s->model);
     return 0;
 }
 
-static int run_task(const cm_config *cfg, const cm_embed_opts *o, cm_task_stats *st, cm_err *err)
+static int embed_run(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
 {
+    const cm_config *cfg = t->cfg;
+    const cm_embed_options *o = t->opts;
     const char *out = cfg->output.dir;
     embed_state s;
     memset(&s, 0, sizeof s);
     s.cfg = cfg;
+    s.o = o;
     s.st = st;
-    s.task = o->task;
+    s.task = t->task;
     s.last_file = -1;
-    if (open_model(cfg, o, &s, err)) {
+    st->threads = t->threads ? t->threads : o->threads;
+    if (open_model(o, t->threads, &s, err)) {
         cm_embedder_free(s.model);
-        return CM_EXIT_USAGE;
+        return cm_err_usage(err);
     }
     cm_stage_reader *reader = cm_stage_reader_create(cfg, err);
     if (!reader) {
         cm_chunker_free(s.chunker);
         cm_embedder_free(s.model);
-        return CM_EXIT_USAGE;
+        return cm_err_usage(err);
     }
     s.inputs = cm_stage_reader_inputs(reader);
-    char prefix[64], chunk_dir[4200];
-    snprintf(prefix, sizeof prefix, "part-%05d", o->task);
-    snprintf(chunk_dir, sizeof chunk_dir, "%s/chunks", out);
-    snprintf(s.dir, sizeof s.dir, "%s/embeddings", out);
+    cm_part_prefix part = cm_part_prefix_of(t->task);
+    const char *prefix = part.s;
+    char chunk_dir[CM_PATH_MAX];
+    snprintf(chunk_dir, sizeof chunk_dir, "%s", cm_out_dir(out, "chunks").s);
+    snprintf(s.dir, sizeof s.dir, "%s", cm_out_dir(out, "embeddings").s);
     int rc = 0;
     if (cm_mkdirs(chunk_dir, err) || cm_mkdirs(s.dir, err)) rc = -1;
     /* a task that runs again starts from nothing */
     cm_remove_prefixed(chunk_dir, prefix, NULL);
     cm_remove_prefixed(s.dir, prefix, NULL);
-    cm_part_writer_init(&s.chunk_parts, chunk_dir, prefix, ".jsonl.zst", cfg->output.part_bytes);
+    cm_part_writer_init(&s.chunk_parts, chunk_dir, prefix, ".jsonl.zst", cfg->output.part_size);
     s.cctx = ZSTD_createCCtx();
     ZSTD_CCtx_setParameter(s.cctx, ZSTD_c_compressionLevel, cfg->output.zstd_level);
     s.vectors = cm_malloc((size_t)WINDOW * s.dim * sizeof *s.vectors);
     char label[64];
-    snprintf(label, sizeof label, "embed %d/%d", o->task, o->tasks);
-    cm_progress_init(&s.progress, o->progress, o->progress_fd, label);
-    if (rc == 0) rc = cm_stage_reader_walk(reader, cm_embed_input_stage(cfg), o->task, embed_each, &s, err);
+    snprintf(label, sizeof label, "embed %d/%d", t->task, t->tasks);
+    cm_progress_init(&s.progress, cfg->run.progress, cfg->run.progress_fd, label);
+    if (rc == 0) rc = cm_stage_reader_walk(reader, t->source, t->task, embed_each, &s, err);
     if (rc == 0) rc = flush_window(&s, err);
     if (rc == 0) rc = part_close(&s, err);
     if (rc == 0) rc = cm_part_writer_flush_zstd(&s.chunk_parts, s.cctx, &s.json, &s.z, 0, err);
@@ -319,70 +403,48 @@ static int run_task(const cm_config *cfg, const cm_embed_opts *o, cm_task_stats 
     cm_chunker_free(s.chunker);
     cm_embedder_free(s.model);
     cm_stage_reader_free(reader);
-    return rc ? CM_EXIT_FAILED : CM_EXIT_OK;
+    return rc ? -1 : 0;
 }
 
-int cm_embed_task(const cm_config *cfg, const cm_embed_opts *o, cm_task_stats *st, int *already_done, cm_err *err)
-{
-    double t0 = cm_now();
-    *already_done = 0;
-    const char *out = cfg->output.dir, *input = cm_embed_input_stage(cfg);
-    if (o->task < 0 || o->tasks < 1 || o->task >= o->tasks) return cm_errorf(err, "--task must be in [0, --tasks)"), CM_EXIT_USAGE;
-    /* the task reads its own share of the previous stage, finished */
-    int before = cm_stage_tasks(out, input);
-    if (before == 0) return cm_errorf(err, "%s has no %s output to embed (run %s first)", out, input, input), CM_EXIT_USAGE;
-    if (before != o->tasks)
-        return cm_errorf(err, "%s ran in %d tasks; embed must use --tasks %d", input, before, before), CM_EXIT_USAGE;
-    char path[4400];
-    snprintf(path, sizeof path, "%s/_done/%s/%05d", out, input, o->task);
-    if (!cm_path_exists(path))
-        return cm_errorf(err, "%s task %d has not finished (no %s)", input, o->task, path), CM_EXIT_USAGE;
-    char marker[4400];
-    if (cm_stage_begin(cfg, "embed", o->task, o->tasks, o->force, marker, sizeof marker, already_done, err))
-        return CM_EXIT_USAGE;
-    if (*already_done) return CM_EXIT_OK;
-    int rc = run_task(cfg, o, st, err);
-    snprintf(st->stage, sizeof st->stage, "embed");
-    st->task = o->task;
-    st->tasks = o->tasks;
-    st->threads = o->threads ? o->threads : cfg->embed.threads;
-    st->seconds = cm_now() - t0;
-    st->peak_rss_kb = cm_peak_rss_kb();
-    if (rc != CM_EXIT_OK) return rc;
-    return cm_stage_finish(cfg, "embed", st, marker, err) ? CM_EXIT_FAILED : CM_EXIT_OK;
-}
+static const cm_stage_step EMBED_STEPS[] = {
+    {.name = NULL, .marker = "embed", .split = CM_SPLIT_SOURCE, .stats = 1, .run = embed_run},
+};
+
+const cm_stage_def cm_stage_embed = {
+    .name = "embed",
+    .command = "embed",
+    .summary = "one task of the embed stage: chunks and vectors (--task I --tasks N)",
+    .usage = EMBED_USAGE,
+    .reference = EMBED_REFERENCE,
+    .reads = "documents",
+    .opts_size = sizeof(cm_embed_options),
+    .read = embed_read,
+    .free = embed_free,
+    .steps = EMBED_STEPS,
+    .n_steps = 1,
+};
 
 /* ---- reading the manifest back (index, pretrain, decontaminate) ---- */
-
-static int visit_emb(void *user, const char *const *path, int depth, cm_json_type type, double num, const char *str,
-                     size_t len)
-{
-    cm_embed_manifest *m = user;
-    if (depth == 1 && type == CM_JSON_STRING && !strcmp(path[0], "model"))
-        snprintf(m->model, sizeof m->model, "%.*s", (int)len, str);
-    else if (depth == 1 && type == CM_JSON_NUMBER && !strcmp(path[0], "dim")) m->dim = (long)num;
-    else if (depth == 1 && type == CM_JSON_BOOL && !strcmp(path[0], "lexical")) m->lexical = num != 0;
-    else if (depth == 2 && !strcmp(path[0], "chunk")) {
-        if (type == CM_JSON_STRING && !strcmp(path[1], "unit")) snprintf(m->unit, sizeof m->unit, "%.*s", (int)len, str);
-        else if (type == CM_JSON_NUMBER && !strcmp(path[1], "max")) m->max = (long)num;
-        else if (type == CM_JSON_NUMBER && !strcmp(path[1], "overlap")) m->overlap = (long)num;
-    }
-    return 0;
-}
 
 int cm_embed_manifest_read(const char *out, cm_embed_manifest *m, cm_err *err)
 {
     memset(m, 0, sizeof *m);
-    char path[4300];
-    snprintf(path, sizeof path, "%s/embeddings/manifest.json", out);
+    double dim = 0, max = 0, overlap = 0;
+    cm_json_field f[] = {{"model", CM_JSON_STRING, m->model, sizeof m->model, NULL},
+                         {"dim", CM_JSON_NUMBER, &dim, 0, NULL},
+                         {"lexical", CM_JSON_BOOL, &m->lexical, 0, NULL},
+                         {"chunk.unit", CM_JSON_STRING, m->unit, sizeof m->unit, NULL},
+                         {"chunk.max", CM_JSON_NUMBER, &max, 0, NULL},
+                         {"chunk.overlap", CM_JSON_NUMBER, &overlap, 0, NULL},
+                         {NULL, 0, NULL, 0, NULL}};
+    cm_path path = cm_manifest_path(out, "embeddings");
     cm_buf b;
-    cm_buf_init(&b);
     cm_err e;
-    if (cm_read_file(path, &b, 1 << 20, &e) || cm_json_visit(b.data, b.len, visit_emb, m, &e)) {
-        cm_buf_free(&b);
-        return cm_errorf(err, "%s: %s (run embed first)", path, e.msg);
-    }
-    if (m->dim < 1 || !m->model[0]) { cm_buf_free(&b); return cm_errorf(err, "%s: no model or dim", path); }
+    if (cm_json_file_fields(path.s, f, &b, &e)) return cm_errorf(err, "%s (run embed first)", e.msg);
+    m->dim = (long)dim;
+    m->max = (long)max;
+    m->overlap = (long)overlap;
+    if (m->dim < 1 || !m->model[0]) { cm_buf_free(&b); return cm_errorf(err, "%s: no model or dim", path.s); }
     while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == ' ')) b.data[--b.len] = 0;
     m->raw = b.data; /* owned now */
     return 0;

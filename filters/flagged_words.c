@@ -11,6 +11,7 @@
  * flagged_words_frac. Reason: flagged_words:frac. */
 #include "filter.h"
 #include "signals.h"
+#include "wordset.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,7 +115,9 @@ static cm_verdict apply(void *self, cm_doc *doc)
     flagged *f = self;
     const cm_signal_values *v = cm_signals_basic(doc);
     if (v->words == 0) return CM_KEEP;
-    double frac = (double)cm_wordset_count(f->set, doc) / v->words;
+    size_t n_tok;
+    const cm_token *tok = cm_signals_tokens(doc, &n_tok);
+    double frac = (double)cm_wordset_count(f->set, doc->text.data, tok, n_tok) / v->words;
     cm_signals_set_extra(doc, "flagged_words_frac", frac);
     double max = v->cjk ? f->max_frac_cjk : f->max_frac;
     if (max && frac > max) {

@@ -14,6 +14,7 @@
  * A threshold of 0 turns its rule off. */
 #include "filter.h"
 #include "signals.h"
+#include "wordset.h"
 
 #include <stdlib.h>
 
@@ -130,7 +131,11 @@ static cm_verdict apply(void *self, cm_doc *doc)
     if (enough_lines && r->max_bullet && v->bullet_lines_frac > r->max_bullet) return drop(doc, "bullet_lines");
     if (enough_lines && r->max_ellipsis && v->ellipsis_lines_frac > r->max_ellipsis) return drop(doc, "ellipsis_lines");
     if (r->min_alpha && v->alpha_words_frac < r->min_alpha) return drop(doc, "alpha_words");
-    if (r->min_stop && r->stop && cm_wordset_count(r->stop, doc) < (size_t)r->min_stop) return drop(doc, "stop_words");
+    if (r->min_stop && r->stop) {
+        size_t n_tok;
+        const cm_token *tok = cm_signals_tokens(doc, &n_tok);
+        if (cm_wordset_count(r->stop, doc->text.data, tok, n_tok) < (size_t)r->min_stop) return drop(doc, "stop_words");
+    }
     return CM_KEEP;
 }
 

@@ -1,7 +1,9 @@
 /* signals.c -- computes the quality signals (see signals.h): one pass over
- * the text for characters, tokens and lines, then hash counting for the
- * repetition signals. All scratch memory is owned by the per-document state
- * and reused, so steady-state computation allocates nothing. */
+ * the text for characters, tokens (filters/tokens.c) and lines, then hash
+ * counting (filters/hashtab.h) for the repetition signals. All scratch
+ * memory is owned by the per-document state, which hangs on the document
+ * as its cache and is reused, so steady-state computation allocates
+ * nothing. */
 #define _GNU_SOURCE
 #include "signals.h"
 
@@ -11,10 +13,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unicode/ubrk.h>
 #include <unicode/uchar.h>
-#include <unicode/ustring.h>
-#include <xxhash.h>
+
+#include "hashtab.h"
 
 /* ---- options ---- */
 
@@ -83,82 +84,6 @@ static const char *const STOP_ZH[] = {
     "着", "过", "地", "得", "吗", "呢", "吧", "啊", "那", "些", "个", "该", "此", "等", "我们", "他们", "你们",
     "这个", "那个", "一个", "没有", "因为", "所以", "但是", "如果", "可以", "已经", "这些", "那些", "自己", NULL};
 
-/* ---- a small open-addressing counter keyed by 64-bit hashes ---- */
-
-/* Keys are 32-bit fingerprints of the 64-bit hashes (0 marks a free slot):
- * half the memory of full keys, so a document's table stays in cache; a
- * false match needs two of a document's few thousand n-grams to share 32
- * bits, which moves no fraction measurably. */
-typedef struct htab {
-    uint32_t *keys;
-    uint32_t *vals;
-    size_t cap;  /* allocated */
-    size_t size; /* in use for this document: a power of two */
-} htab;
-
-static void htab_reset(htab *h, size_t expected)
-{
-    size_t size = 64;
-    while (size < expected * 2) size <<= 1;
-    if (size > h->cap) {
-        free(h->keys);
-        free(h->vals);
-        h->keys = cm_malloc(size * sizeof *h->keys);
-        h->vals = cm_malloc(size * sizeof *h->vals);
-        h->cap = size;
-    }
-    h->size = size;
-    memset(h->keys, 0, size * sizeof *h->keys); /* only what this document uses */
-}
-
-static inline uint32_t fingerprint(uint64_t key)
-{
-    uint32_t f = (uint32_t)(key >> 32);
-    return f ? f : 1;
-}
-
-/* Adds one occurrence of key; returns its count. */
-static uint32_t htab_add(htab *h, uint64_t key)
-{
-    uint32_t f = fingerprint(key);
-    size_t mask = h->size - 1, i = (size_t)key & mask;
-    for (;;) {
-        if (h->keys[i] == f) return ++h->vals[i];
-        if (h->keys[i] == 0) {
-            h->keys[i] = f;
-            h->vals[i] = 1;
-            return 1;
-        }
-        i = (i + 1) & mask;
-    }
-}
-
-/* Adds key; returns whether it was there already (no counts kept). */
-static int htab_insert(htab *h, uint64_t key)
-{
-    uint32_t f = fingerprint(key);
-    size_t mask = h->size - 1, i = (size_t)key & mask;
-    for (;;) {
-        if (h->keys[i] == f) return 1;
-        if (h->keys[i] == 0) {
-            h->keys[i] = f;
-            return 0;
-        }
-        i = (i + 1) & mask;
-    }
-}
-
-static int htab_has(const htab *h, uint64_t key)
-{
-    uint32_t f = fingerprint(key);
-    size_t mask = h->size - 1, i = (size_t)key & mask;
-    for (;;) {
-        if (h->keys[i] == f) return 1;
-        if (h->keys[i] == 0) return 0;
-        i = (i + 1) & mask;
-    }
-}
-
 /* ---- per-document state ---- */
 
 typedef struct extra {
@@ -172,82 +97,73 @@ struct cm_signals {
     int repetition; /* tier 2: duplicate lines, paragraphs, n-grams, word statistics */
     int used;
     cm_signal_values v;
-    cm_token *tok;
-    size_t n_tok, cap_tok;
+    cm_tokenizer tz;       /* the tokens of the text */
     cm_line *line;
     size_t n_line, cap_line;
-    htab h, stop;
+    cm_htab h, stop;
     cm_buf lower;          /* ASCII-lowercased text, for phrase search */
     extra *extras;
     size_t n_extras, cap_extras;
-    UChar *u16;
-    int32_t *u16_to_u8;
-    size_t cap_u16;
-    UBreakIterator *bi;
+    const cm_signal_opts *opts; /* NULL: the defaults */
 };
 
-static inline uint64_t hash_bytes(const void *p, size_t n)
+/* ---- the state's lifetime, driven by the document (cm_doc_cache_ops) ---- */
+
+static void on_text_changed(void *cache)
 {
-    if (n <= 8) { /* most tokens: one CJK character, a short word */
-        uint64_t x = 0;
-        memcpy(&x, p, n);
-        x ^= (uint64_t)n << 59;
-        x *= 0x9E3779B97F4A7C15ULL;
-        x ^= x >> 32;
-        x *= 0xD6E8FEB86659FD93ULL;
-        x ^= x >> 32;
-        return x;
-    }
-    return XXH3_64bits(p, n);
+    cm_signals *s = cache;
+    s->valid = s->repetition = 0;
 }
 
-uint64_t cm_hash_bytes(const void *p, size_t n) { return hash_bytes(p, n); }
-
-static cm_signals *state(cm_doc *doc)
+static void on_new_record(void *cache)
 {
-    if (!doc->signals) {
-        cm_signals *s = cm_calloc(1, sizeof *s);
-        /* the stop-word set, by hash */
-        htab_reset(&s->stop, 256);
-        for (int i = 0; STOP_EN[i]; i++) htab_add(&s->stop, cm_hash_bytes(STOP_EN[i], strlen(STOP_EN[i])));
-        for (int i = 0; STOP_ZH[i]; i++) htab_add(&s->stop, cm_hash_bytes(STOP_ZH[i], strlen(STOP_ZH[i])));
-        doc->signals = s;
-    }
-    return doc->signals;
+    cm_signals *s = cache;
+    s->valid = s->repetition = 0;
+    s->judged = s->judged_repetition = 0;
+    s->used = 0;
+    s->n_extras = 0;
 }
 
-void cm_signals_invalidate(cm_signals *s)
+static void on_free(void *cache)
 {
-    if (s) s->valid = s->repetition = 0;
-}
-
-void cm_signals_forget_extras(cm_signals *s)
-{
-    if (s) {
-        s->valid = s->repetition = 0;
-        s->judged = s->judged_repetition = 0;
-        s->used = 0;
-        s->n_extras = 0;
-    }
-}
-
-int cm_signals_used(const cm_doc *doc) { return doc->signals && doc->signals->used; }
-
-void cm_signals_free(cm_signals *s)
-{
-    if (!s) return;
-    free(s->tok);
+    cm_signals *s = cache;
+    cm_tokenizer_free(&s->tz);
     free(s->line);
-    free(s->h.keys);
-    free(s->h.vals);
-    free(s->stop.keys);
-    free(s->stop.vals);
+    cm_htab_free(&s->h);
+    cm_htab_free(&s->stop);
     cm_buf_free(&s->lower);
     free(s->extras);
-    free(s->u16);
-    free(s->u16_to_u8);
-    if (s->bi) ubrk_close(s->bi);
     free(s);
+}
+
+static const cm_doc_cache_ops CACHE_OPS = {on_text_changed, on_new_record, on_free};
+
+/* The document's signals state, made on first use. */
+static cm_signals *state(cm_doc *doc)
+{
+    if (!doc->cache) {
+        cm_signals *s = cm_calloc(1, sizeof *s);
+        /* the stop-word set, by hash */
+        cm_htab_reset(&s->stop, 256);
+        for (int i = 0; STOP_EN[i]; i++) cm_htab_add(&s->stop, cm_hash_bytes(STOP_EN[i], strlen(STOP_EN[i])));
+        for (int i = 0; STOP_ZH[i]; i++) cm_htab_add(&s->stop, cm_hash_bytes(STOP_ZH[i], strlen(STOP_ZH[i])));
+        doc->cache = s;
+        doc->cache_ops = &CACHE_OPS;
+    }
+    return doc->cache;
+}
+
+/* The state when there is one, else NULL. */
+static cm_signals *peek(const cm_doc *doc) { return doc->cache_ops == &CACHE_OPS ? doc->cache : NULL; }
+
+void cm_signals_setup(cm_doc *doc, const cm_signal_opts *opts) { state(doc)->opts = opts; }
+
+int cm_signals_used(const cm_doc *doc) { return peek(doc) && peek(doc)->used; }
+
+int cm_signals_store(const cm_doc *doc)
+{
+    const cm_signals *s = peek(doc);
+    return s && s->opts ? s->opts->store : CM_STORE_AUTO;
 }
 
 void cm_signals_set_extra(cm_doc *doc, const char *name, double value)
@@ -270,212 +186,6 @@ double cm_signals_get_extra(cm_doc *doc, const char *name)
     for (size_t i = 0; i < s->n_extras; i++)
         if (strcmp(s->extras[i].name, name) == 0) return s->extras[i].value;
     return -1;
-}
-
-/* ---- character classes ---- */
-
-static inline int is_han(uint32_t c)
-{
-    return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0xF900 && c <= 0xFAFF) ||
-           (c >= 0x20000 && c <= 0x3134F);
-}
-static inline int is_kana_hangul(uint32_t c)
-{
-    return (c >= 0x3040 && c <= 0x30FF) || (c >= 0x31F0 && c <= 0x31FF) || (c >= 0xAC00 && c <= 0xD7AF) ||
-           (c >= 0x1100 && c <= 0x11FF) || (c >= 0x3130 && c <= 0x318F) || (c >= 0xFF66 && c <= 0xFF9F);
-}
-static inline int is_space(uint32_t c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || (c >= 0x80 && u_isUWhiteSpace((UChar32)c));
-}
-static inline int is_wordch(uint32_t c)
-{
-    if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-    if (u_isalnum((UChar32)c)) return 1;
-    int8_t t = u_charType((UChar32)c);
-    return t == U_NON_SPACING_MARK || t == U_COMBINING_SPACING_MARK || t == U_ENCLOSING_MARK;
-}
-static inline int is_alpha(uint32_t c)
-{
-    if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    return u_isalpha((UChar32)c);
-}
-/* UAX #29 MidLetter / MidNumLet / MidNum characters that join a word when a
- * word character follows; and the hyphen, which the NLTK tokenizer behind
- * datatrove's Gopher thresholds keeps inside words ("well-known") */
-static inline int is_joiner(uint32_t c) { return c == '\'' || c == 0x2019 || c == '.' || c == ',' || c == 0xB7 || c == '-'; }
-
-static inline uint32_t decode_at(const unsigned char *s, size_t len, size_t i, size_t *k)
-{
-    unsigned char c = s[i];
-    if (c < 0x80) { *k = 1; return c; }
-    *k = cm_utf8_seq_len(s + i, len - i);
-    if (!*k) { *k = 1; return 0xFFFD; }
-    return cm_utf8_decode(s + i, *k);
-}
-
-static void push_token(cm_signals *S, const unsigned char *s, size_t start, size_t end, uint32_t chars, int is_word,
-                       int has_alpha, int is_cjk)
-{
-    if (S->n_tok == S->cap_tok) {
-        S->cap_tok = S->cap_tok ? S->cap_tok * 2 : 1024;
-        S->tok = cm_realloc(S->tok, S->cap_tok * sizeof *S->tok);
-    }
-    cm_token *t = &S->tok[S->n_tok++];
-    t->start = (uint32_t)start;
-    t->len = (uint32_t)(end - start);
-    t->chars = chars;
-    t->is_word = (uint8_t)is_word;
-    t->has_alpha = (uint8_t)has_alpha;
-    t->is_cjk = (uint8_t)is_cjk;
-    t->hash = hash_bytes(s + start, end - start);
-    t->key = t->hash;
-    if (!is_cjk && end - start <= 64) {
-        size_t j = start;
-        while (j < end && !(s[j] >= 'A' && s[j] <= 'Z')) j++;
-        if (j < end) {
-            char low[64];
-            for (j = start; j < end; j++) low[j - start] = (char)((s[j] >= 'A' && s[j] <= 'Z') ? s[j] + 32 : s[j]);
-            t->key = hash_bytes(low, end - start);
-        }
-    }
-}
-
-/* ASCII word characters: 1 digit or underscore, 2 letter, 0 otherwise. */
-static const unsigned char ASCII_WORD[256] = {
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
-    ['_'] = 1,
-    ['a'] = 2, ['b'] = 2, ['c'] = 2, ['d'] = 2, ['e'] = 2, ['f'] = 2, ['g'] = 2, ['h'] = 2, ['i'] = 2, ['j'] = 2,
-    ['k'] = 2, ['l'] = 2, ['m'] = 2, ['n'] = 2, ['o'] = 2, ['p'] = 2, ['q'] = 2, ['r'] = 2, ['s'] = 2, ['t'] = 2,
-    ['u'] = 2, ['v'] = 2, ['w'] = 2, ['x'] = 2, ['y'] = 2, ['z'] = 2,
-    ['A'] = 2, ['B'] = 2, ['C'] = 2, ['D'] = 2, ['E'] = 2, ['F'] = 2, ['G'] = 2, ['H'] = 2, ['I'] = 2, ['J'] = 2,
-    ['K'] = 2, ['L'] = 2, ['M'] = 2, ['N'] = 2, ['O'] = 2, ['P'] = 2, ['Q'] = 2, ['R'] = 2, ['S'] = 2, ['T'] = 2,
-    ['U'] = 2, ['V'] = 2, ['W'] = 2, ['X'] = 2, ['Y'] = 2, ['Z'] = 2,
-};
-
-/* Fast tokenizer (see signals.h). Also counts characters by class. */
-static void tokenize_fast(cm_signals *S, const unsigned char *s, size_t len, size_t *cjk_chars, size_t *letters)
-{
-    size_t i = 0;
-    while (i < len) {
-        size_t k;
-        uint32_t c = decode_at(s, len, i, &k);
-        if (c == ' ' || c == '\n') { i++; continue; }
-        if (is_space(c)) { i += k; continue; }
-        if (is_han(c)) {
-            push_token(S, s, i, i + k, 1, 1, 1, 1);
-            (*cjk_chars)++;
-            (*letters)++;
-            i += k;
-            continue;
-        }
-        if (is_kana_hangul(c)) {
-            size_t st = i;
-            uint32_t n = 0;
-            while (i < len) {
-                uint32_t d = decode_at(s, len, i, &k);
-                if (!is_kana_hangul(d)) break;
-                i += k;
-                n++;
-            }
-            *cjk_chars += n;
-            *letters += n;
-            push_token(S, s, st, i, n, 1, 1, 1);
-            continue;
-        }
-        if (is_wordch(c)) {
-            size_t st = i;
-            uint32_t n = 0;
-            int alpha = 0;
-            while (i < len) {
-                unsigned char b = s[i];
-                if (ASCII_WORD[b]) { /* the common case, without decoding */
-                    if (ASCII_WORD[b] == 2) { alpha = 1; (*letters)++; }
-                    i++;
-                    n++;
-                    continue;
-                }
-                uint32_t d = decode_at(s, len, i, &k);
-                if (is_wordch(d) && !is_han(d) && !is_kana_hangul(d)) {
-                    if (is_alpha(d)) { alpha = 1; (*letters)++; }
-                    i += k;
-                    n++;
-                    continue;
-                }
-                if (is_joiner(d) && i + k < len) {
-                    size_t k2;
-                    uint32_t e = decode_at(s, len, i + k, &k2);
-                    /* a comma only joins digits (3,000), a hyphen only letters; the others any word characters */
-                    int ok = is_wordch(e) && !is_han(e) && !is_kana_hangul(e) &&
-                             (d != ',' || ((s[i - 1] >= '0' && s[i - 1] <= '9') && e >= '0' && e <= '9')) &&
-                             (d != '-' || (is_alpha(e) && is_alpha(s[i - 1])));
-                    if (ok) { i += k; n++; continue; }
-                }
-                break;
-            }
-            push_token(S, s, st, i, n, 1, alpha, 0);
-            continue;
-        }
-        /* punctuation and symbols: a run of the same character is one token */
-        size_t st = i;
-        uint32_t n = 0;
-        while (i < len) {
-            size_t k2;
-            uint32_t d = decode_at(s, len, i, &k2);
-            if (d != c) break;
-            i += k2;
-            n++;
-        }
-        push_token(S, s, st, i, n, 0, 0, 0);
-    }
-}
-
-/* ICU tokenizer: UAX #29 word boundaries, dictionary segmentation for CJK. */
-static void tokenize_icu(cm_signals *S, const unsigned char *s, size_t len, size_t *cjk_chars, size_t *letters)
-{
-    if (len + 1 > S->cap_u16) {
-        S->cap_u16 = len + 1;
-        S->u16 = cm_realloc(S->u16, S->cap_u16 * sizeof *S->u16);
-        S->u16_to_u8 = cm_realloc(S->u16_to_u8, (S->cap_u16 + 1) * sizeof *S->u16_to_u8);
-    }
-    int32_t n16 = 0;
-    for (size_t i = 0; i < len;) {
-        size_t k;
-        uint32_t c = decode_at(s, len, i, &k);
-        S->u16_to_u8[n16] = (int32_t)i;
-        if (c >= 0x10000) {
-            S->u16[n16++] = (UChar)(0xD7C0 + (c >> 10));
-            S->u16_to_u8[n16] = (int32_t)i;
-            S->u16[n16++] = (UChar)(0xDC00 | (c & 0x3FF));
-        } else {
-            S->u16[n16++] = (UChar)c;
-        }
-        i += k;
-    }
-    S->u16_to_u8[n16] = (int32_t)len;
-    UErrorCode st = U_ZERO_ERROR;
-    if (!S->bi) S->bi = ubrk_open(UBRK_WORD, "", NULL, 0, &st);
-    st = U_ZERO_ERROR;
-    ubrk_setText(S->bi, S->u16, n16, &st);
-    if (U_FAILURE(st)) { tokenize_fast(S, s, len, cjk_chars, letters); return; }
-    int32_t a = ubrk_first(S->bi);
-    for (int32_t b = ubrk_next(S->bi); b != UBRK_DONE; a = b, b = ubrk_next(S->bi)) {
-        int status = ubrk_getRuleStatus(S->bi);
-        size_t ba = (size_t)S->u16_to_u8[a], bb = (size_t)S->u16_to_u8[b];
-        uint32_t chars = 0;
-        int alpha = 0, cjk = 0, space = 1;
-        for (size_t i = ba; i < bb;) {
-            size_t k;
-            uint32_t c = decode_at(s, len, i, &k);
-            chars++;
-            if (!is_space(c)) space = 0;
-            if (is_han(c) || is_kana_hangul(c)) { cjk = 1; (*cjk_chars)++; }
-            if (is_alpha(c) || is_han(c)) { alpha = 1; (*letters)++; }
-            i += k;
-        }
-        if (space) continue;
-        push_token(S, s, ba, bb, chars, status != UBRK_WORD_NONE, alpha, cjk);
-    }
 }
 
 /* ---- the computation ---- */
@@ -548,14 +258,6 @@ int cm_line_ends_terminal(const char *line, size_t len)
     return 0;
 }
 
-static inline uint64_t token_key(const char *text, const cm_token *t)
-{
-    (void)text;
-    return t->key;
-}
-
-uint64_t cm_token_key(const char *text, const cm_token *t) { return token_key(text, t); }
-
 static size_t count_sub(const char *hay, size_t n, const char *needle)
 {
     size_t k = strlen(needle), c = 0;
@@ -585,53 +287,46 @@ static size_t url_chars(const unsigned char *s, size_t len)
     return total;
 }
 
-static void compute(cm_doc *doc)
-{
-    cm_signals *S = state(doc);
-    const cm_signal_opts *o = doc->signal_opts;
-    cm_signal_opts dflt;
-    if (!o) { cm_signal_opts_default(&dflt); o = &dflt; }
-    const unsigned char *s = (const unsigned char *)doc->text.data;
-    size_t len = doc->text.len;
-    cm_signal_values *v = &S->v;
-    memset(v, 0, sizeof *v);
-    S->n_tok = S->n_line = 0;
-    S->repetition = 0;
-    S->judged = 1;
-    S->judged_repetition = 0;
-    if (!s) s = (const unsigned char *)"";
+/* Code points, and the digits, upper-case letters, white space and line
+ * breaks among them. */
+typedef struct char_counts {
+    size_t chars, digits, upper, spaces, newlines;
+} char_counts;
 
-    /* characters */
-    size_t chars = 0, digits = 0, upper = 0, spaces = 0, newlines = 0;
+static void count_characters(const unsigned char *s, size_t len, char_counts *cc)
+{
+    memset(cc, 0, sizeof *cc);
     for (size_t i = 0; i < len;) {
         size_t k;
-        uint32_t c = decode_at(s, len, i, &k);
-        chars++;
+        uint32_t c = cm_decode_at(s, len, i, &k);
+        cc->chars++;
         if (c < 0x80) {
-            digits += c >= '0' && c <= '9';
-            upper += c >= 'A' && c <= 'Z';
-            spaces += c == ' ' || c == '\t' || c == '\n';
-            newlines += c == '\n';
-        } else if (!is_han(c)) { /* ideographs are none of these */
-            digits += u_isdigit((UChar32)c) != 0;
-            upper += u_isupper((UChar32)c) != 0;
-            spaces += u_isUWhiteSpace((UChar32)c) != 0;
+            cc->digits += c >= '0' && c <= '9';
+            cc->upper += c >= 'A' && c <= 'Z';
+            cc->spaces += c == ' ' || c == '\t' || c == '\n';
+            cc->newlines += c == '\n';
+        } else if (!cm_is_han(c)) { /* ideographs are none of these */
+            cc->digits += u_isdigit((UChar32)c) != 0;
+            cc->upper += u_isupper((UChar32)c) != 0;
+            cc->spaces += u_isUWhiteSpace((UChar32)c) != 0;
         }
         i += k;
     }
+}
 
-    /* tokens */
-    size_t cjk_chars = 0, letters = 0;
-    if (o->word_units == CM_WORDS_ICU) tokenize_icu(S, s, len, &cjk_chars, &letters);
-    else tokenize_fast(S, s, len, &cjk_chars, &letters);
+/* The signals of the tokens (S->tz) and of the character counts; returns
+ * how many words are CJK. */
+static size_t token_signals(cm_signals *S, const unsigned char *s, size_t len, const char_counts *cc,
+                            cm_signal_values *v)
+{
     size_t words = 0, word_chars = 0, alpha_tokens = 0, stop = 0, hashes = 0, ellipses = 0;
-    for (size_t i = 0; i < S->n_tok; i++) {
-        const cm_token *t = &S->tok[i];
+    for (size_t i = 0; i < S->tz.n; i++) {
+        const cm_token *t = &S->tz.tok[i];
         alpha_tokens += t->has_alpha;
         if (t->is_word) {
             words++;
             word_chars += t->chars;
-            stop += htab_has(&S->stop, token_key((const char *)s, t)); /* in lowercase */
+            stop += cm_htab_has(&S->stop, cm_token_key(t)); /* in lowercase */
         } else {
             const unsigned char *p = s + t->start;
             if (p[0] == '#') hashes += t->chars;
@@ -639,36 +334,38 @@ static void compute(cm_doc *doc)
             if (starts_with_bytes(p, t->len, "…")) ellipses += t->chars;
         }
     }
-    v->chars = (double)chars;
-    v->tokens = (double)S->n_tok;
+    v->chars = (double)cc->chars;
+    v->tokens = (double)S->tz.n;
     v->words = (double)words;
     /* the dominant script by words: a CJK character and a Latin word each
      * carry about one unit of meaning (letters would overweight Latin) */
     size_t cjk_words = 0;
-    for (size_t i = 0; i < S->n_tok; i++) cjk_words += S->tok[i].is_word && S->tok[i].is_cjk;
-    (void)cjk_chars;
-    (void)letters;
+    for (size_t i = 0; i < S->tz.n; i++) cjk_words += S->tz.tok[i].is_word && S->tz.tok[i].is_cjk;
     v->cjk_frac = words ? (double)cjk_words / (double)words : 0;
     v->cjk = v->cjk_frac >= 0.5;
     v->mean_word_length = words ? (double)word_chars / (double)words : 0;
-    double ntok = S->n_tok ? (double)S->n_tok : 1;
+    double ntok = S->tz.n ? (double)S->tz.n : 1;
     v->hash_word_ratio = (double)hashes / ntok;
     v->ellipsis_word_ratio = (double)ellipses / ntok;
     v->symbol_word_ratio = (double)(hashes + ellipses) / ntok;
-    v->alpha_words_frac = S->n_tok ? (double)alpha_tokens / ntok : 0;
+    v->alpha_words_frac = S->tz.n ? (double)alpha_tokens / ntok : 0;
     v->stop_words = (double)stop;
     v->stop_words_frac = words ? (double)stop / (double)words : 0;
-    v->digit_frac = chars ? (double)digits / (double)chars : 0;
-    v->upper_frac = chars ? (double)upper / (double)chars : 0;
-    v->whitespace_frac = chars ? (double)spaces / (double)chars : 0;
-    v->url_frac = chars ? (double)url_chars(s, len) / (double)chars : 0;
-    v->newline_word_ratio = words ? (double)newlines / (double)words : 0;
+    v->digit_frac = cc->chars ? (double)cc->digits / (double)cc->chars : 0;
+    v->upper_frac = cc->chars ? (double)cc->upper / (double)cc->chars : 0;
+    v->whitespace_frac = cc->chars ? (double)cc->spaces / (double)cc->chars : 0;
+    v->url_frac = cc->chars ? (double)url_chars(s, len) / (double)cc->chars : 0;
+    v->newline_word_ratio = words ? (double)cc->newlines / (double)words : 0;
+    return cjk_words;
+}
 
-    /* sentences: runs of terminal punctuation, and a last sentence without one */
+/* Sentences: runs of terminal punctuation, and a last sentence without one. */
+static void sentence_signal(const cm_signals *S, const unsigned char *s, cm_signal_values *v)
+{
     size_t sentences = 0;
     int open = 0;
-    for (size_t i = 0; i < S->n_tok; i++) {
-        const cm_token *t = &S->tok[i];
+    for (size_t i = 0; i < S->tz.n; i++) {
+        const cm_token *t = &S->tz.tok[i];
         if (t->is_word) { open = 1; continue; }
         const unsigned char *p = s + t->start;
         int term = p[0] == '.' || p[0] == '!' || p[0] == '?' || starts_with_bytes(p, t->len, "。") ||
@@ -677,14 +374,19 @@ static void compute(cm_doc *doc)
         if (term && open) { sentences++; open = 0; }
     }
     v->sentences = (double)(sentences + open);
+}
 
-    /* lines (non-empty) and their signals */
+/* The lines (non-empty, into S->line) and their signals; short lines are
+ * those of at most short_max code points; the Chinese policy phrases are
+ * looked for only when any_cjk. */
+static void line_signals(cm_signals *S, const unsigned char *s, size_t len, int short_max, int any_cjk,
+                         cm_signal_values *v)
+{
     cm_buf_clear(&S->lower);
     cm_buf_reserve(&S->lower, len);
     for (size_t i = 0; i < len; i++) S->lower.data[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
     S->lower.len = len;
     size_t bullets = 0, ell_lines = 0, term_lines = 0, short_lines = 0, js_lines = 0, pol_lines = 0;
-    int short_max = v->cjk ? o->short_line_chars_cjk : o->short_line_chars;
     /* the boilerplate phrases are rare: find them in the whole text, then
      * count the lines they are on */
     size_t js_at = len, pol_at = len;
@@ -694,7 +396,7 @@ static void compute(cm_doc *doc)
         if (p) js_at = (size_t)(p - low);
         /* every policy phrase contains one of these */
         static const char *const KEYS[] = {"cookie", "privacy policy", "terms of use", "隐私政策", "条款", "免责声明", NULL};
-        int keys = cjk_words ? 6 : 3; /* the Chinese phrases only where there is Chinese */
+        int keys = any_cjk ? 6 : 3; /* the Chinese phrases only where there is Chinese */
         for (int k = 0; k < keys; k++) {
             const char *q = memmem(low, len, KEYS[k], strlen(KEYS[k]));
             if (q && (size_t)(q - low) < pol_at) pol_at = (size_t)(q - low);
@@ -717,7 +419,7 @@ static void compute(cm_doc *doc)
             uint32_t lc = 0;
             for (size_t j = i; j < e; j++) lc += (s[j] & 0xC0) != 0x80;
             L->chars = lc;
-            L->hash = hash_bytes(s + i, e - i);
+            L->hash = cm_hash_bytes_inline(s + i, e - i);
             unsigned char first = s[a], last = s[b - 1];
             if (first == '-' || first == '*' || first == 0xE2 || first == 0xC2)
                 for (int k = 0; BULLETS[k]; k++)
@@ -750,13 +452,20 @@ static void compute(cm_doc *doc)
     for (const unsigned char *p = s; (p = memchr(p, '{', len - (size_t)(p - s))); p++) curly++;
     v->curly_brackets = (double)curly;
     v->lorem_ipsum = (double)count_sub(S->lower.data, len, "lorem ipsum");
+}
 
-    double dchars = chars ? (double)chars : 1;
+/* Duplicate lines and paragraphs (datatrove's definitions: duplicates
+ * beyond the first, by count and by characters). */
+static void duplicate_signals(cm_signals *S, const unsigned char *s, size_t len, const char_counts *cc,
+                              cm_signal_values *v)
+{
+    size_t chars = cc->chars, newlines = cc->newlines;
+    double dchars = chars ? (double)chars : 1, nlines = S->n_line ? (double)S->n_line : 1;
     /* duplicate lines (datatrove: duplicates beyond the first) */
-    htab_reset(&S->h, S->n_line);
+    cm_htab_reset(&S->h, S->n_line);
     size_t dup_lines = 0, dup_line_chars = 0;
     for (size_t i = 0; i < S->n_line; i++) {
-        if (htab_add(&S->h, S->line[i].hash) > 1) {
+        if (cm_htab_add(&S->h, S->line[i].hash) > 1) {
             dup_lines++;
             dup_line_chars += S->line[i].chars;
         }
@@ -766,14 +475,14 @@ static void compute(cm_doc *doc)
     v->dup_line_char_frac_fw = chars > newlines ? (double)dup_line_chars / (double)(chars - newlines) : 0;
 
     /* paragraphs: split on blank lines */
-    htab_reset(&S->h, S->n_line + 1);
+    cm_htab_reset(&S->h, S->n_line + 1);
     size_t paras = 0, dup_paras = 0, dup_para_chars = 0;
     for (size_t i = 0; i < len;) {
         const unsigned char *p = memmem(s + i, len - i, "\n\n", 2);
         size_t e = p ? (size_t)(p - s) : len;
         if (e > i) {
             paras++;
-            if (htab_add(&S->h, cm_hash_bytes(s + i, e - i)) > 1) {
+            if (cm_htab_add(&S->h, cm_hash_bytes(s + i, e - i)) > 1) {
                 dup_paras++;
                 for (size_t j = i; j < e; j++) dup_para_chars += (s[j] & 0xC0) != 0x80;
             }
@@ -784,8 +493,30 @@ static void compute(cm_doc *doc)
     v->paragraphs = (double)paras;
     v->dup_para_frac = paras ? (double)dup_paras / (double)paras : 0;
     v->dup_para_char_frac = (double)dup_para_chars / dchars;
+}
 
-
+static void compute(cm_doc *doc)
+{
+    cm_signals *S = state(doc);
+    const cm_signal_opts *o = S->opts;
+    cm_signal_opts dflt;
+    if (!o) { cm_signal_opts_default(&dflt); o = &dflt; }
+    const unsigned char *s = (const unsigned char *)doc->text.data;
+    size_t len = doc->text.len;
+    cm_signal_values *v = &S->v;
+    memset(v, 0, sizeof *v);
+    S->tz.n = S->n_line = 0;
+    S->repetition = 0;
+    S->judged = 1;
+    S->judged_repetition = 0;
+    if (!s) s = (const unsigned char *)"";
+    char_counts cc;
+    count_characters(s, len, &cc);
+    cm_tokenize(&S->tz, o->word_units, (const char *)s, len);
+    size_t cjk_words = token_signals(S, s, len, &cc, v);
+    sentence_signal(S, s, v);
+    line_signals(S, s, len, v->cjk ? o->short_line_chars_cjk : o->short_line_chars, cjk_words > 0, v);
+    duplicate_signals(S, s, len, &cc, v);
     S->valid = 1;
 }
 
@@ -794,14 +525,14 @@ static void compute(cm_doc *doc)
  * needs them. */
 static void compute_repetition(cm_doc *doc)
 {
-    cm_signals *S = doc->signals;
+    cm_signals *S = state(doc);
     cm_signal_values *v = &S->v;
     size_t chars = (size_t)v->chars, words = (size_t)v->words;
     double dchars = chars ? (double)chars : 1;
     /* word statistics: unique fraction and entropy */
-    htab_reset(&S->h, S->n_tok);
-    for (size_t i = 0; i < S->n_tok; i++)
-        if (S->tok[i].is_word) htab_add(&S->h, S->tok[i].hash);
+    cm_htab_reset(&S->h, S->tz.n);
+    for (size_t i = 0; i < S->tz.n; i++)
+        if (S->tz.tok[i].is_word) cm_htab_add(&S->h, S->tz.tok[i].hash);
     size_t uniq = 0;
     double ent = 0;
     for (size_t i = 0; i < S->h.size; i++) {
@@ -818,40 +549,40 @@ static void compute_repetition(cm_doc *doc)
      * n-grams: characters of repeated occurrences, skipping past each one */
     double *top[] = {&v->top_2gram_frac, &v->top_3gram_frac, &v->top_4gram_frac};
     for (int n = 2; n <= 4; n++) {
-        if (S->n_tok < (size_t)n) continue;
-        htab_reset(&S->h, S->n_tok);
+        if (S->tz.n < (size_t)n) continue;
+        cm_htab_reset(&S->h, S->tz.n);
         uint32_t best = 0;
         size_t best_at = 0;
         roller r;
-        roller_start(&r, S->tok, n);
-        for (size_t i = 0; i + (size_t)n <= S->n_tok; i++) {
-            uint32_t c = htab_add(&S->h, roller_hash(&r));
+        roller_start(&r, S->tz.tok, n);
+        for (size_t i = 0; i + (size_t)n <= S->tz.n; i++) {
+            uint32_t c = cm_htab_add(&S->h, roller_hash(&r));
             if (c > best) { best = c; best_at = i; }
-            if (i + (size_t)n < S->n_tok) roller_next(&r, i);
+            if (i + (size_t)n < S->tz.n) roller_next(&r, i);
         }
         /* an n-gram seen once is no repetition (datatrove counts it too,
          * which drops short documents for nothing); and when no n-gram
          * repeats, no longer one does */
         if (best < 2) break;
         size_t gram_chars = (size_t)n - 1;
-        for (int j = 0; j < n; j++) gram_chars += S->tok[best_at + (size_t)j].chars;
+        for (int j = 0; j < n; j++) gram_chars += S->tz.tok[best_at + (size_t)j].chars;
         *top[n - 2] = (double)(gram_chars * best) / dchars;
     }
     double *dup[] = {&v->dup_5gram_frac, &v->dup_6gram_frac, &v->dup_7gram_frac,
                      &v->dup_8gram_frac, &v->dup_9gram_frac, &v->dup_10gram_frac};
     for (int n = 5; n <= 10; n++) {
-        if (S->n_tok < (size_t)n) continue;
-        htab_reset(&S->h, S->n_tok);
+        if (S->tz.n < (size_t)n) continue;
+        cm_htab_reset(&S->h, S->tz.n);
         size_t repeated = 0;
         roller r;
-        roller_start(&r, S->tok, n);
-        for (size_t i = 0; i + (size_t)n <= S->n_tok;) {
-            if (htab_insert(&S->h, roller_hash(&r))) {
-                for (int j = 0; j < n; j++) repeated += S->tok[i + (size_t)j].chars;
+        roller_start(&r, S->tz.tok, n);
+        for (size_t i = 0; i + (size_t)n <= S->tz.n;) {
+            if (cm_htab_insert(&S->h, roller_hash(&r))) {
+                for (int j = 0; j < n; j++) repeated += S->tz.tok[i + (size_t)j].chars;
                 i += (size_t)n; /* datatrove skips past a repeated n-gram */
-                if (i + (size_t)n <= S->n_tok) roller_start(&r, S->tok + i, n);
+                if (i + (size_t)n <= S->tz.n) roller_start(&r, S->tz.tok + i, n);
             } else {
-                if (i + (size_t)n < S->n_tok) roller_next(&r, i);
+                if (i + (size_t)n < S->tz.n) roller_next(&r, i);
                 i++;
             }
         }
@@ -885,8 +616,8 @@ const cm_token *cm_signals_tokens(cm_doc *doc, size_t *n)
     cm_signals *S = state(doc);
     S->used = 1;
     if (!S->valid) compute(doc);
-    *n = S->n_tok;
-    return S->tok;
+    *n = S->tz.n;
+    return S->tz.tok;
 }
 
 const cm_line *cm_signals_lines(cm_doc *doc, size_t *n)
@@ -923,15 +654,15 @@ static void append_number(cm_buf *out, double x)
 
 void cm_signals_json(cm_doc *doc, cm_buf *out)
 {
-    int store = doc->signal_opts ? doc->signal_opts->store : CM_STORE_AUTO;
+    int store = cm_signals_store(doc);
     /* auto: the values the steps judged the document on (a step that then
      * rewrote the text, such as pii, does not cause a recount); always:
      * everything, for the final text */
     const cm_signal_values *v = store == CM_STORE_ALWAYS ? cm_signals_get(doc) : NULL;
-    if (!v && doc->signals && doc->signals->judged) v = &doc->signals->v;
+    cm_signals *S = state(doc);
+    if (!v && S->judged) v = &S->v;
     if (!v) v = cm_signals_basic(doc);
-    int with_repetition = store == CM_STORE_ALWAYS || (doc->signals && doc->signals->judged_repetition);
-    cm_signals *S = doc->signals;
+    int with_repetition = store == CM_STORE_ALWAYS || S->judged_repetition;
     cm_buf_append_str(out, "\"signals\":{");
     int first = 1;
     for (int i = 0; cm_signal_defs[i].name; i++) {
@@ -950,73 +681,6 @@ void cm_signals_json(cm_doc *doc, cm_buf *out)
         append_number(out, S->extras[i].value);
     }
     cm_buf_append_char(out, '}');
-}
-
-/* ---- word sets ---- */
-
-struct cm_wordset {
-    htab set;
-    int max_cjk_run;   /* longest entry in CJK characters, for runs of single-character tokens */
-    uint8_t first[8192]; /* bitmap of the BMP: first characters of entries of several CJK characters */
-};
-
-cm_wordset *cm_wordset_create(char *const *words, size_t n)
-{
-    cm_wordset *w = cm_calloc(1, sizeof *w);
-    htab_reset(&w->set, n + 1);
-    for (size_t i = 0; i < n; i++) {
-        char low[256];
-        size_t l = strlen(words[i]);
-        if (l == 0 || l >= sizeof low) continue;
-        int cjk_chars = 0;
-        for (size_t j = 0; j < l; j++) {
-            char c = words[i][j];
-            low[j] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
-            if ((unsigned char)c >= 0xE0) cjk_chars++;
-        }
-        htab_add(&w->set, cm_hash_bytes(low, l));
-        if (cjk_chars > w->max_cjk_run) w->max_cjk_run = cjk_chars;
-        if (cjk_chars > 1) {
-            size_t k = cm_utf8_seq_len((const unsigned char *)low, l);
-            uint32_t c = k ? cm_utf8_decode((const unsigned char *)low, k) : 0;
-            if (c < 0x10000) w->first[c >> 3] |= (uint8_t)(1u << (c & 7));
-        }
-    }
-    return w;
-}
-
-void cm_wordset_free(cm_wordset *w)
-{
-    if (!w) return;
-    free(w->set.keys);
-    free(w->set.vals);
-    free(w);
-}
-
-size_t cm_wordset_count(const cm_wordset *w, cm_doc *doc)
-{
-    size_t n, count = 0;
-    const cm_token *t = cm_signals_tokens(doc, &n);
-    const char *text = doc->text.data;
-    for (size_t i = 0; i < n; i++) {
-        if (!t[i].is_word) continue;
-        if (htab_has(&w->set, token_key(text, &t[i]))) { count++; continue; }
-        /* entries of several CJK characters over adjacent one-character tokens */
-        if (t[i].is_cjk && t[i].chars == 1 && w->max_cjk_run > 1) {
-            const unsigned char *p = (const unsigned char *)text + t[i].start;
-            uint32_t c = cm_utf8_decode(p, t[i].len);
-            if (c >= 0x10000 || !(w->first[c >> 3] & (1u << (c & 7)))) continue;
-            size_t end = i + 1;
-            while (end < n && end - i < (size_t)w->max_cjk_run && t[end].is_cjk && t[end].chars == 1 &&
-                   t[end].start == t[end - 1].start + t[end - 1].len)
-                end++;
-            for (size_t e = end; e > i + 1; e--) {
-                size_t bytes = t[e - 1].start + t[e - 1].len - t[i].start;
-                if (htab_has(&w->set, hash_bytes(text + t[i].start, bytes))) { count++; i = e - 1; break; }
-            }
-        }
-    }
-    return count;
 }
 
 double cm_signal_value(const cm_signal_values *v, int index)

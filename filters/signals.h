@@ -28,20 +28,10 @@
 
 #include "../pipeline/conf.h"
 #include "../pipeline/document.h"
+#include "tokens.h"
 
-enum { CM_WORDS_FAST = 0, CM_WORDS_ICU = 1 };
 /* auto: when a step computed them (they cost nothing more); always; never */
 enum { CM_STORE_AUTO = 0, CM_STORE_ALWAYS = 1, CM_STORE_NEVER = 2 };
-
-typedef struct cm_token {
-    uint32_t start, len; /* bytes in the text */
-    uint32_t chars;      /* code points */
-    uint8_t is_word;     /* 0: a run of punctuation/symbols */
-    uint8_t has_alpha;   /* at least one alphabetic (or CJK) character */
-    uint8_t is_cjk;
-    uint64_t hash;       /* of the bytes */
-    uint64_t key;        /* of the bytes with ASCII lowercased (word lists match on it) */
-} cm_token;
 
 typedef struct cm_line {
     uint32_t start, len; /* bytes */
@@ -94,8 +84,16 @@ typedef struct cm_signal_opts {
 void cm_signal_opts_default(cm_signal_opts *o);
 int cm_signal_opts_read(const cm_conf *node, cm_signal_opts *o, cm_err *err);
 
-/* Per-document state, hung on cm_doc.signals and reused across documents. */
+/* Per-document state, hung on the document as its cache (cm_doc.cache)
+ * and reused across documents. */
 typedef struct cm_signals cm_signals;
+
+/* Makes the state of doc and gives it its options (NULL: the defaults);
+ * without it, the state is made on first use with the defaults. opts must
+ * outlive doc. */
+void cm_signals_setup(cm_doc *doc, const cm_signal_opts *opts);
+/* The store option of doc's signals (CM_STORE_*). */
+int cm_signals_store(const cm_doc *doc);
 
 /* The signals of doc's current text: computed on first use after the text
  * changed, then cached. */
@@ -122,30 +120,8 @@ int cm_signals_used(const cm_doc *doc);
 /* Appends `"signals":{...}` (computing them if needed) to out. */
 void cm_signals_json(cm_doc *doc, cm_buf *out);
 
-/* Lifetime, called by cm_doc_reset / cm_doc_free / cm_doc_swap_text. */
-void cm_signals_invalidate(cm_signals *s);
-void cm_signals_forget_extras(cm_signals *s);
-void cm_signals_free(cm_signals *s);
-
 /* Whether a line (without its \n) ends in terminal punctuation: ASCII
  * . ! ? " ' and CJK 。！？…」』” ’ (trailing spaces ignored). */
 int cm_line_ends_terminal(const char *line, size_t len);
-
-/* The lowercase (ASCII) hash of a token, as stop-word and flagged-word sets
- * are keyed. */
-uint64_t cm_token_key(const char *text, const cm_token *t);
-
-/* A set of words (stop words, flagged words), matched against tokens in
- * lowercase. Multi-character Chinese entries match ICU word tokens; with
- * fast word units every Chinese character is a token, so entries of several
- * characters are also found as runs of consecutive tokens. */
-typedef struct cm_wordset cm_wordset;
-cm_wordset *cm_wordset_create(char *const *words, size_t n);
-void cm_wordset_free(cm_wordset *w);
-/* How many words of the document's text are in the set. */
-size_t cm_wordset_count(const cm_wordset *w, cm_doc *doc);
-
-/* Hashes used for tokens, lines and n-grams (XXH3). */
-uint64_t cm_hash_bytes(const void *p, size_t n);
 
 #endif

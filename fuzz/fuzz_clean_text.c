@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cm_doc doc;
     cm_doc_init(&doc);
-    doc.signal_opts = &opts;
+    cm_signals_setup(&doc, &opts);
     for (int i = 0; i < n_states; i++) {
         cm_doc_reset(&doc);
         cm_buf_append(&doc.text, data, size);

@@ -26,11 +26,56 @@
 #include "../embed/embed_stage.h"
 #include "../embed/embedder.h"
 #include "../embed/npy.h"
-#include "../pipeline/clean.h"
 #include "../pipeline/json.h"
+#include "../pipeline/layout.h"
 #include "../pipeline/stage.h"
 #include "../pipeline/stage_reader.h"
 #include "../pipeline/writer.h"
+#include "squad.h"
+
+/* ---- options: the `decontam` section ---- */
+
+static int decontam_read(void *opts, const cm_conf *n, cm_err *err)
+{
+    static const char *const known[] = {"eval_sets", "ngram", "cjk_ngram", "remove", "vector_threshold", NULL};
+    cm_decontam_options *o = opts;
+    if (!n) return 0;
+    if (cm_conf_check_keys(n, "decontam", known, err)) return -1;
+    return cm_conf_strings(n, "eval_sets", &o->eval_sets, &o->n_eval_sets, err) ||
+                   cm_conf_int(n, "ngram", 1, 1000, &o->ngram, err) ||
+                   cm_conf_int(n, "cjk_ngram", 1, 1000, &o->cjk_ngram, err) ||
+                   cm_conf_bool(n, "remove", &o->remove, err) ||
+                   cm_conf_double(n, "vector_threshold", 0, 1, &o->vector_threshold, err)
+               ? -1
+               : 0;
+}
+
+static void decontam_free(void *opts)
+{
+    cm_decontam_options *o = opts;
+    cm_conf_free_strings(o->eval_sets, o->n_eval_sets);
+}
+
+static const char DECONTAM_REFERENCE[] =
+    "decontam:              # present: `run` checks the kept documents against evaluation sets\n"
+    "  eval_sets: []        # SQuAD JSON or JSON Lines files (every string of a line is the item)\n"
+    "  ngram: 13            # a document sharing 13 consecutive words with an item is contaminated\n"
+    "  cjk_ngram: 13        # or 13 consecutive CJK characters (punctuation skipped)\n"
+    "  remove: false        # true: OUT/decontam/kept/ without them, OUT/rejected/decontam/ with them;\n"
+    "                       #   always: OUT/decontam/report.jsonl, every hit with both texts\n"
+    "  vector_threshold: 0.95  # with a BERT model (after embed): a document with a chunk this close\n"
+    "                       #   (cosine) to an item is a hit too (decontam:vector); 0 = off\n";
+
+static const char DECONTAM_USAGE[] =
+    "usage: corpusmill decontaminate CONFIG [--out DIR] [--force]\n"
+    "\n"
+    "Checks the kept documents (OUT/dedup/, or OUT/clean/) against the config's\n"
+    "decontam.eval_sets (SQuAD JSON or JSON Lines): a document sharing 13\n"
+    "consecutive words, or 13 CJK characters, with an evaluation item is a hit.\n"
+    "Writes OUT/decontam/report.jsonl with both texts; with decontam.remove,\n"
+    "OUT/decontam/kept/ and OUT/rejected/decontam/ (reason decontam:ngram).\n";
+
+/* ---- the evaluation items' n-grams ---- */
 
 typedef struct gram {
     uint64_t hash;
@@ -138,33 +183,21 @@ static void end_item(items *it, const char *file)
 typedef struct squad_ctx {
     items *it;
     const char *file;
-    char context[64];  /* the paragraph whose context cur_context is */
-    cm_buf ctx_text;
 } squad_ctx;
 
-static int visit_squad(void *user, const char *const *path, int depth, cm_json_type type, double num, const char *str,
-                       size_t len)
+/* A SQuAD item: the question, its paragraph's context and its answers. */
+static int squad_item(void *user, const cm_squad_question *q, cm_err *err)
 {
-    (void)num;
+    (void)err;
     squad_ctx *c = user;
-    if (type != CM_JSON_STRING || depth < 5 || strcmp(path[0], "data") || strcmp(path[2], "paragraphs")) return 0;
-    char key[64];
-    snprintf(key, sizeof key, "%s.%s", path[1], path[3]);
-    if (depth == 5 && !strcmp(path[4], "context")) {
-        snprintf(c->context, sizeof c->context, "%s", key);
-        cm_buf_clear(&c->ctx_text);
-        cm_buf_append(&c->ctx_text, str, len);
-    } else if (depth >= 7 && !strcmp(path[4], "qas") && !strcmp(key, c->context)) {
-        if (!strcmp(path[6], "question")) { /* a new item: the question and its context */
-            end_item(c->it, c->file);
-            cm_buf_append(&c->it->cur, str, len);
-            cm_buf_append_char(&c->it->cur, '\n');
-            cm_buf_append(&c->it->cur, c->ctx_text.data, c->ctx_text.len);
-        } else if (depth == 9 && !strcmp(path[6], "answers") && !strcmp(path[8], "text")) {
-            cm_buf_append_char(&c->it->cur, '\n');
-            cm_buf_append(&c->it->cur, str, len);
-        }
+    cm_buf_append(&c->it->cur, q->question, q->question_len);
+    cm_buf_append_char(&c->it->cur, '\n');
+    cm_buf_append(&c->it->cur, q->context, q->context_len);
+    if (q->answers_len) {
+        cm_buf_append_char(&c->it->cur, '\n');
+        cm_buf_append(&c->it->cur, q->answers, q->answers_len);
     }
+    end_item(c->it, c->file);
     return 0;
 }
 
@@ -206,19 +239,14 @@ static int load_eval(items *it, char **files, size_t n, cm_err *err)
         cm_buf b;
         cm_buf_init(&b);
         if (cm_read_file(files[f], &b, (size_t)1 << 31, err)) { cm_buf_free(&b); return -1; }
-        size_t i = 0;
-        while (i < b.len && (b.data[i] == ' ' || b.data[i] == '\n' || b.data[i] == '\r' || b.data[i] == '\t')) i++;
         int rc = 0;
         cm_err e;
-        squad_ctx sq = {it, files[f], "", {0}};
-        if (i < b.len && b.data[i] == '{' && strstr(b.data, "\"paragraphs\"") &&
-            cm_json_visit(b.data, b.len, visit_squad, &sq, &e) == 0) {
-            end_item(it, files[f]);
-        } else {
+        squad_ctx sq = {it, files[f]};
+        if (!cm_squad_looks_like(b.data, b.len) || cm_squad_read(b.data, b.len, squad_item, &sq, &e) != 0) {
+            cm_buf_clear(&it->cur);
             line_ctx c = {it, files[f]};
             rc = cm_walk_json_lines(files[f], eval_line, &c, err);
         }
-        cm_buf_free(&sq.ctx_text);
         cm_buf_free(&b);
         if (rc) return -1;
     }
@@ -275,22 +303,25 @@ static int map_chunk(void *user, const char *line, size_t len, const cm_json_rec
 /* Documents with a chunk whose cosine with an evaluation item reaches the
  * threshold, sorted by doc_key (the best item for each). 0 hits when embed
  * has not run or its model is the lexical hash (*why says so). */
-static int vector_hits(const cm_config *cfg, const items *it, vhit **out, size_t *n_out, const char **why, cm_err *err)
+static int vector_hits(const cm_config *cfg, const cm_decontam_options *dopts, const items *it, vhit **out,
+                       size_t *n_out, const char **why, cm_err *err)
 {
     const char *outd = cfg->output.dir;
     *out = NULL;
     *n_out = 0;
-    if (cfg->decontam.vector_threshold <= 0) { *why = "off (decontam.vector_threshold 0)"; return 0; }
+    if (dopts->vector_threshold <= 0) { *why = "off (decontam.vector_threshold 0)"; return 0; }
     cm_embed_manifest em;
     if (cm_embed_manifest_read(outd, &em, NULL)) { *why = "skipped: no embed output"; return 0; }
     free(em.raw);
     if (em.lexical) { *why = "skipped: the hash model is lexical (the n-grams cover that)"; return 0; }
     *why = "on";
+    const cm_embed_options *eo = cm_config_options(cfg, "embed");
+    if (!eo) { *why = "skipped: no embed section"; return 0; }
     cm_embedder_opts o;
     cm_embedder_opts_init(&o);
-    o.threads = cfg->embed.threads;
-    o.batch = (size_t)cfg->embed.batch;
-    cm_embedder *e = cm_embedder_open(cfg->embed.model, &o, err);
+    o.threads = eo->threads;
+    o.batch = (size_t)eo->batch;
+    cm_embedder *e = cm_embedder_open(eo->model, &o, err);
     if (!e) return -1;
     size_t dim = cm_embedder_dim(e), ni = it->n;
     float *q = cm_malloc(ni * dim * sizeof *q);
@@ -314,7 +345,7 @@ static int vector_hits(const cm_config *cfg, const items *it, vhit **out, size_t
     char **parts = cm_list_dir(dir, "part-", &np);
     vhit *h = NULL;
     size_t nh = 0, cap = 0;
-    float thr = (float)cfg->decontam.vector_threshold;
+    float thr = (float)dopts->vector_threshold;
     for (size_t p = 0; p < np && rc == 0; p++) {
         size_t l = strlen(parts[p]);
         if (l < 8 || strcmp(parts[p] + l - 8, ".ids.npy")) continue;
@@ -371,6 +402,7 @@ static int vector_hits(const cm_config *cfg, const items *it, vhit **out, size_t
 typedef struct scan {
     items *it;
     const cm_config *cfg;
+    const cm_decontam_options *o;
     const cm_stage_record *rec;
     long hit_item;       /* the first item hit in this document, -1 none */
     size_t hit_begin, hit_end;
@@ -410,7 +442,7 @@ static int scan_each(void *user, const cm_stage_record *r, cm_err *err)
         s->vector_hits++;
     }
     const char *reason = v ? "decontam:vector" : "decontam:ngram";
-    int remove = s->hit_item >= 0 && s->cfg->decontam.remove;
+    int remove = s->hit_item >= 0 && s->o->remove;
     if (s->hit_item >= 0) {
         s->hits++;
         long ii = cm_json_find(r->rec, s->cfg->input.id_field, NULL);
@@ -432,7 +464,7 @@ static int scan_each(void *user, const cm_stage_record *r, cm_err *err)
         cm_buf_append_json_bytes(&s->report, r->text, r->text_len);
         cm_buf_appendf(&s->report, ",\"removed\":%s}\n", remove ? "true" : "false");
     }
-    if (!s->cfg->decontam.remove) return 0;
+    if (!s->o->remove) return 0;
     size_t n = r->line_len;
     if (!remove) {
         s->st->counts.kept++;
@@ -454,92 +486,114 @@ static int scan_each(void *user, const cm_stage_record *r, cm_err *err)
     return cm_part_writer_flush_zstd(&s->rejected, s->cctx, &s->rbuf, &s->z, 4u << 20, err);
 }
 
-int cm_decontam_task(const cm_config *cfg, int force, cm_task_stats *st, int *already_done, cm_err *err)
+static void free_items(items *it)
 {
-    double t0 = cm_now();
-    *already_done = 0;
-    const char *out = cfg->output.dir, *input = cfg->dedup.enabled ? "dedup" : "clean";
-    if (!cfg->decontam.n_eval_sets) return cm_errorf(err, "decontam.eval_sets is empty"), CM_EXIT_USAGE;
-    int tasks = cm_stage_tasks(out, input);
-    if (!tasks) return cm_errorf(err, "%s has no %s output (run %s first)", out, input, input), CM_EXIT_USAGE;
-    char path[4400], marker[4400];
-    for (int t = 0; t < tasks; t++) {
-        snprintf(path, sizeof path, "%s/_done/%s/%05d", out, input, t);
-        if (!cm_path_exists(path)) return cm_errorf(err, "%s task %d has not finished", input, t), CM_EXIT_USAGE;
+    for (size_t i = 0; i < it->n; i++) { free(it->text[i]); free(it->file[i]); }
+    free(it->text);
+    free(it->file);
+    free(it->grams);
+    free(it->units);
+    cm_buf_free(&it->cur);
+}
+
+/* Walks every task of the document stage: the report, and with remove the
+ * documents without the hits. */
+static int scan_documents(const cm_stage_task *t, scan *s, cm_stage_reader *reader, int tasks, cm_err *err)
+{
+    const cm_config *cfg = t->cfg;
+    const cm_decontam_options *o = t->opts;
+    const char *out = cfg->output.dir;
+    char kdir[CM_PATH_MAX], rdir[CM_PATH_MAX];
+    snprintf(kdir, sizeof kdir, "%s", cm_out_dir(out, "decontam/kept").s);
+    snprintf(rdir, sizeof rdir, "%s", cm_out_dir(out, "rejected/decontam").s);
+    if (o->remove && (cm_mkdirs(kdir, err) || cm_mkdirs(rdir, err))) return cm_err_usage(err);
+    int rc = 0;
+    for (int task = 0; task < tasks && rc == 0; task++) {
+        cm_part_prefix part = cm_part_prefix_of(task);
+        const char *prefix = part.s;
+        if (o->remove) {
+            cm_remove_prefixed(kdir, prefix, NULL);
+            cm_remove_prefixed(rdir, prefix, NULL);
+        }
+        cm_part_writer_init(&s->kept, kdir, prefix, ".jsonl.zst", cfg->output.part_size);
+        cm_part_writer_init(&s->rejected, rdir, prefix, ".jsonl.zst", cfg->output.part_size);
+        rc = cm_stage_reader_walk(reader, t->source, task, scan_each, s, err);
+        if (rc == 0 && o->remove &&
+            (cm_part_writer_flush_zstd(&s->kept, s->cctx, &s->kbuf, &s->z, 0, err) ||
+             cm_part_writer_flush_zstd(&s->rejected, s->cctx, &s->rbuf, &s->z, 0, err) ||
+             cm_part_writer_close(&s->kept, err) || cm_part_writer_close(&s->rejected, err)))
+            rc = -1;
+        cm_part_writer_free(&s->kept);
+        cm_part_writer_free(&s->rejected);
     }
-    if (cm_mkdirs_under(out, "decontam", err) ||
-        cm_stage_begin(cfg, "decontam", 0, 1, force, marker, sizeof marker, already_done, err))
-        return CM_EXIT_USAGE;
-    if (*already_done) return CM_EXIT_OK;
+    return rc;
+}
+
+static int decontam_run(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
+{
+    const cm_config *cfg = t->cfg;
+    const cm_decontam_options *o = t->opts;
+    const char *out = cfg->output.dir;
+    if (!o->n_eval_sets) return cm_usagef(err, "decontam.eval_sets is empty");
+    if (cm_mkdirs(cm_out_dir(out, "decontam").s, err)) return cm_err_usage(err);
+    int tasks = cm_stage_tasks(out, t->source);
 
     items it;
     memset(&it, 0, sizeof it);
-    it.words = (int)cfg->decontam.ngram;
-    it.chars = (int)cfg->decontam.cjk_ngram;
+    it.words = (int)o->ngram;
+    it.chars = (int)o->cjk_ngram;
     cm_buf_init(&it.cur);
-    int rc = load_eval(&it, cfg->decontam.eval_sets, cfg->decontam.n_eval_sets, err) ? CM_EXIT_USAGE : CM_EXIT_OK;
+    int rc = load_eval(&it, o->eval_sets, o->n_eval_sets, err) ? cm_err_usage(err) : 0;
     vhit *vh = NULL;
     size_t n_vh = 0;
     const char *vector_check = "off";
-    if (rc == CM_EXIT_OK && vector_hits(cfg, &it, &vh, &n_vh, &vector_check, err)) rc = CM_EXIT_FAILED;
+    if (rc == 0) rc = vector_hits(cfg, o, &it, &vh, &n_vh, &vector_check, err);
     cm_stage_reader *reader = rc ? NULL : cm_stage_reader_create(cfg, err);
     if (reader) cm_stage_reader_progress(reader, "decontaminate");
-    if (rc == CM_EXIT_OK && !reader) rc = CM_EXIT_USAGE;
+    if (rc == 0 && !reader) rc = cm_err_usage(err);
     scan s;
     memset(&s, 0, sizeof s);
     s.it = &it;
     s.cfg = cfg;
+    s.o = o;
     s.st = st;
     s.vh = vh;
     s.n_vh = n_vh;
     s.cctx = ZSTD_createCCtx();
-    char kdir[4300], rdir[4300], prefix[32];
-    snprintf(kdir, sizeof kdir, "%s/decontam/kept", out);
-    snprintf(rdir, sizeof rdir, "%s/rejected/decontam", out);
-    if (rc == CM_EXIT_OK && cfg->decontam.remove && (cm_mkdirs(kdir, err) || cm_mkdirs(rdir, err))) rc = CM_EXIT_USAGE;
-    for (int task = 0; task < tasks && rc == CM_EXIT_OK; task++) {
-        snprintf(prefix, sizeof prefix, "part-%05d", task);
-        if (cfg->decontam.remove) {
-            cm_remove_prefixed(kdir, prefix, NULL);
-            cm_remove_prefixed(rdir, prefix, NULL);
-        }
-        cm_part_writer_init(&s.kept, kdir, prefix, ".jsonl.zst", cfg->output.part_bytes);
-        cm_part_writer_init(&s.rejected, rdir, prefix, ".jsonl.zst", cfg->output.part_bytes);
-        if (cm_stage_reader_walk(reader, input, task, scan_each, &s, err)) rc = CM_EXIT_FAILED;
-        if (rc == CM_EXIT_OK && cfg->decontam.remove &&
-            (cm_part_writer_flush_zstd(&s.kept, s.cctx, &s.kbuf, &s.z, 0, err) ||
-             cm_part_writer_flush_zstd(&s.rejected, s.cctx, &s.rbuf, &s.z, 0, err) || cm_part_writer_close(&s.kept, err) ||
-             cm_part_writer_close(&s.rejected, err)))
-            rc = CM_EXIT_FAILED;
-        cm_part_writer_free(&s.kept);
-        cm_part_writer_free(&s.rejected);
-    }
-    if (!cfg->decontam.remove) st->counts.kept = st->counts.read; /* a report only */
-    if (rc == CM_EXIT_OK) {
-        snprintf(path, sizeof path, "%s/decontam/report.jsonl", out);
-        if (cm_write_file_atomic(path, s.report.data ? s.report.data : "", s.report.len, err)) rc = CM_EXIT_FAILED;
-    }
-    snprintf(st->stage, sizeof st->stage, "decontam");
-    st->tasks = 1;
+    if (rc == 0) rc = scan_documents(t, &s, reader, tasks, err);
+    if (!o->remove) st->counts.kept = st->counts.read; /* a report only */
+    if (rc == 0)
+        rc = cm_write_file_atomic(cm_out_dir(out, "decontam/report.jsonl").s, s.report.data ? s.report.data : "",
+                                  s.report.len, err);
     cm_reasons_add(&st->outputs, "contaminated", s.hits);
     cm_reasons_add(&st->outputs, "contaminated_by_vector", s.vector_hits);
-    if (rc == CM_EXIT_OK) fprintf(stderr, "corpusmill: decontaminate: vector check %s\n", vector_check);
-    free(vh);
     cm_reasons_add(&st->outputs, "eval_items", it.n);
-    st->seconds = cm_now() - t0;
-    st->peak_rss_kb = cm_peak_rss_kb();
+    if (rc == 0) cm_logf(&t->log, "decontaminate: vector check %s", vector_check);
+    free(vh);
     ZSTD_freeCCtx(s.cctx);
     cm_buf_free(&s.kbuf);
     cm_buf_free(&s.rbuf);
     cm_buf_free(&s.z);
     cm_buf_free(&s.report);
     cm_stage_reader_free(reader);
-    for (size_t i = 0; i < it.n; i++) { free(it.text[i]); free(it.file[i]); }
-    free(it.text);
-    free(it.file);
-    free(it.grams);
-    free(it.units);
-    cm_buf_free(&it.cur);
-    if (rc != CM_EXIT_OK) return rc;
-    return cm_stage_finish(cfg, "decontam", st, marker, err) ? CM_EXIT_FAILED : CM_EXIT_OK;
+    free_items(&it);
+    return rc;
 }
+
+static const cm_stage_step DECONTAM_STEPS[] = {
+    {.name = NULL, .marker = "decontam", .split = CM_SPLIT_ONE, .stats = 1, .needs_source_done = 1, .run = decontam_run},
+};
+
+const cm_stage_def cm_stage_decontam = {
+    .name = "decontam",
+    .command = "decontaminate",
+    .summary = "documents sharing 13-grams with evaluation sets: report, or remove",
+    .usage = DECONTAM_USAGE,
+    .reference = DECONTAM_REFERENCE,
+    .reads = "documents",
+    .opts_size = sizeof(cm_decontam_options),
+    .read = decontam_read,
+    .free = decontam_free,
+    .steps = DECONTAM_STEPS,
+    .n_steps = 1,
+};

@@ -1,5 +1,5 @@
-/* eval.c -- `corpusmill eval-retrieval --qa FILE [--config CONFIG] [--json]`:
- * retrieval quality on a QA set. The passages of the set (SQuAD contexts,
+/* eval.c -- retrieval quality on a QA set (see eval.h), what
+ * `corpusmill eval-retrieval` measures. The passages of the set (SQuAD contexts,
  * or RGB-style positive + negative passages; identical texts once) become a
  * temporary export, one passage = one document = one chunk, built with the
  * config's embedder and index settings by the same code as `index`; every
@@ -22,55 +22,23 @@
 #include <unicode/utf16.h>
 #include <xxhash.h>
 
+#include "../embed/embed_stage.h"
 #include "../embed/embedder.h"
 #include "../embed/npy.h"
-#include "../pipeline/clean.h"
 #include "../pipeline/json.h"
 #include "../pipeline/progress.h"
 #include "../pipeline/stage_reader.h"
+#include "index_stage.h"
 #include "rag.h"
+#include "squad.h"
 
 #define DEPTH 20
 #define WINDOW 512
 
-const char cm_eval_usage[] =
-    "usage: corpusmill eval-retrieval [RAG_DIR] --qa FILE [--config CONFIG] [--json]\n"
-    "\n"
-    "Measures retrieval on a QA set: SQuAD-format JSON (each paragraph's context\n"
-    "is a passage, its questions' gold) or JSON Lines with query, positive and\n"
-    "negative (RGB: every passage joins the collection, the positives are gold).\n"
-    "The passages are embedded and indexed with the config's embed and index\n"
-    "settings (default: the hash model, factory auto) into a temporary export,\n"
-    "and every question is searched in each mode. Prints recall@1, recall@5,\n"
-    "recall@20, MRR@10 and precision@5 per mode; --json gives\n"
-    "{\"dense\": {...}, \"bm25\": {...}, \"hybrid\": {...}}.\n"
-    "\n"
-    "With RAG_DIR, the questions are searched in that export instead, and a\n"
-    "retrieved chunk is a hit when its text lies inside a gold passage (or the\n"
-    "passage inside it), compared after NFKC case folding with only letters,\n"
-    "digits and CJK characters kept.\n";
-
 /* ---- the QA set ---- */
 
-typedef struct question {
-    char *text;
-    size_t *gold;
-    size_t n_gold;
-} question;
 
-typedef struct qa_set {
-    char **passages;      /* unique texts */
-    size_t n_passages, cap_passages;
-    size_t *table;        /* open addressing: passage index + 1, 0 empty */
-    size_t table_cap;
-    question *q;
-    size_t n_q, cap_q;
-    /* SQuAD parsing state */
-    long para;            /* index of the current paragraph's passage, -1 none */
-    char cur_key[64];     /* "data.N.paragraphs.M" of para */
-} qa_set;
-
-static size_t passage_id(qa_set *s, const char *text, size_t len)
+static size_t passage_id(cm_qa_set *s, const char *text, size_t len)
 {
     if (2 * (s->n_passages + 1) > s->table_cap) {
         size_t cap = s->table_cap ? 2 * s->table_cap : 1024;
@@ -101,19 +69,19 @@ static size_t passage_id(qa_set *s, const char *text, size_t len)
     return s->n_passages - 1;
 }
 
-static question *add_question(qa_set *s, const char *text, size_t len)
+static cm_qa_question *add_question(cm_qa_set *s, const char *text, size_t len)
 {
     if (s->n_q == s->cap_q) {
         s->cap_q = s->cap_q ? 2 * s->cap_q : 256;
         s->q = cm_realloc(s->q, s->cap_q * sizeof *s->q);
     }
-    question *q = &s->q[s->n_q++];
+    cm_qa_question *q = &s->q[s->n_q++];
     memset(q, 0, sizeof *q);
     q->text = cm_strndup(text, len);
     return q;
 }
 
-static void add_gold(question *q, size_t id)
+static void add_gold(cm_qa_question *q, size_t id)
 {
     for (size_t i = 0; i < q->n_gold; i++)
         if (q->gold[i] == id) return;
@@ -121,30 +89,19 @@ static void add_gold(question *q, size_t id)
     q->gold[q->n_gold++] = id;
 }
 
-/* SQuAD: data.N.paragraphs.M.context, data.N.paragraphs.M.qas.K.question;
- * the context comes before its questions in every file we know, but the
- * question keeps the key of its paragraph to be sure. */
-static int visit_squad(void *user, const char *const *path, int depth, cm_json_type type, double num, const char *str,
-                       size_t len)
+/* SQuAD: each paragraph's context is a passage, the gold of its questions. */
+static int squad_question(void *user, const cm_squad_question *q, cm_err *err)
 {
-    (void)num;
-    qa_set *s = user;
-    if (type != CM_JSON_STRING || depth < 5 || strcmp(path[0], "data") || strcmp(path[2], "paragraphs")) return 0;
-    char key[64];
-    snprintf(key, sizeof key, "%s.%s", path[1], path[3]);
-    if (depth == 5 && !strcmp(path[4], "context")) {
-        s->para = (long)passage_id(s, str, len);
-        snprintf(s->cur_key, sizeof s->cur_key, "%s", key);
-    } else if (depth == 7 && !strcmp(path[4], "qas") && !strcmp(path[6], "question") && s->para >= 0 &&
-               !strcmp(key, s->cur_key)) {
-        add_gold(add_question(s, str, len), (size_t)s->para);
-    }
+    (void)err;
+    cm_qa_set *s = user;
+    size_t para = passage_id(s, q->context, q->context_len);
+    add_gold(add_question(s, q->question, q->question_len), para);
     return 0;
 }
 
 typedef struct rgb_ctx {
-    qa_set *s;
-    question *q;
+    cm_qa_set *s;
+    cm_qa_question *q;
     int positive;
 } rgb_ctx;
 
@@ -162,7 +119,7 @@ static int visit_passages(void *user, const char *const *path, int depth, cm_jso
 static int rgb_line(void *user, const char *line, size_t len, const cm_json_record *rec, cm_err *err)
 {
     (void)len;
-    qa_set *s = user;
+    cm_qa_set *s = user;
     long q = cm_json_find(rec, "query", NULL), pos = cm_json_find(rec, "positive", NULL),
          neg = cm_json_find(rec, "negative", NULL);
     if (q < 0 || rec->members[q].type != CM_JSON_STRING || pos < 0 || rec->members[pos].type != CM_JSON_ARRAY)
@@ -178,10 +135,9 @@ static int rgb_line(void *user, const char *line, size_t len, const cm_json_reco
     return 0;
 }
 
-static int load_qa(const char *path, qa_set *s, cm_err *err)
+int cm_qa_load(const char *path, cm_qa_set *s, cm_err *err)
 {
     memset(s, 0, sizeof *s);
-    s->para = -1;
     FILE *f = fopen(path, "rb");
     if (!f) return cm_errorf(err, "%s: %s", path, strerror(errno));
     int c;
@@ -193,7 +149,7 @@ static int load_qa(const char *path, qa_set *s, cm_err *err)
         cm_buf_init(&b);
         cm_err e;
         rc = cm_read_file(path, &b, (size_t)1 << 31, err);
-        if (rc == 0 && strstr(b.data, "\"paragraphs\"") && cm_json_visit(b.data, b.len, visit_squad, s, &e) == 0) rc = 0;
+        if (rc == 0 && cm_squad_looks_like(b.data, b.len) && cm_squad_read(b.data, b.len, squad_question, s, &e) == 0) rc = 0;
         else if (rc == 0) rc = cm_walk_json_lines(path, rgb_line, s, err);
         cm_buf_free(&b);
     } else {
@@ -203,7 +159,7 @@ static int load_qa(const char *path, qa_set *s, cm_err *err)
     return rc;
 }
 
-static void free_qa(qa_set *s)
+void cm_qa_free(cm_qa_set *s)
 {
     for (size_t i = 0; i < s->n_passages; i++) free(s->passages[i]);
     free(s->passages);
@@ -214,7 +170,7 @@ static void free_qa(qa_set *s)
 
 /* ---- the temporary export ---- */
 
-static int write_collection(const cm_config *cfg, const qa_set *s, const char *out, cm_err *err)
+static int write_collection(const cm_embed_options *eo, const cm_qa_set *s, const char *out, cm_err *err)
 {
     char dir[4300], path[4400];
     snprintf(dir, sizeof dir, "%s/chunks", out);
@@ -235,12 +191,8 @@ static int write_collection(const cm_config *cfg, const qa_set *s, const char *o
     if (fclose(f)) return cm_errorf(err, "%s: write error", path);
 
     cm_embedder_opts o;
-    cm_embedder_opts_init(&o);
-    o.hash_dim = (size_t)cfg->embed.dim;
-    o.threads = cfg->embed.threads;
-    o.batch = (size_t)cfg->embed.batch;
-    o.query_prefix = cfg->embed.query_prefix;
-    cm_embedder *e = cm_embedder_open(cfg->embed.model, &o, err);
+    cm_embed_embedder_opts(eo, 0, &o);
+    cm_embedder *e = cm_embedder_open(eo->model, &o, err);
     if (!e) return -1;
     size_t dim = cm_embedder_dim(e);
     snprintf(dir, sizeof dir, "%s/embeddings", out);
@@ -265,7 +217,7 @@ static int write_collection(const cm_config *cfg, const qa_set *s, const char *o
     if (rc == 0) {
         cm_buf_init(&b);
         cm_buf_append_str(&b, "{\"model\": ");
-        cm_buf_append_json_bytes(&b, cfg->embed.model, strlen(cfg->embed.model));
+        cm_buf_append_json_bytes(&b, eo->model, strlen(eo->model));
         cm_buf_appendf(&b, ", \"lexical\": %s, \"dim\": %zu, \"chunk\": {\"unit\": \"passages\", \"max\": 0, \"overlap\": 0}}\n",
                        cm_embedder_is_lexical(e) ? "true" : "false", dim);
         snprintf(path, sizeof path, "%s/manifest.json", dir);
@@ -317,7 +269,7 @@ typedef struct folded {
     cm_buf chunk;
 } folded;
 
-static int chunk_in_gold(cm_rag *r, folded *fo, const question *q, int64_t chunk)
+static int chunk_in_gold(cm_rag *r, folded *fo, const cm_qa_question *q, int64_t chunk)
 {
     size_t len;
     const char *t = cm_rag_chunk_text(r, chunk, &len);
@@ -333,12 +285,9 @@ static int chunk_in_gold(cm_rag *r, folded *fo, const question *q, int64_t chunk
 
 /* ---- scoring ---- */
 
-typedef struct scores {
-    double r1, r5, r20, mrr10, p5;
-} scores;
 
 /* fo NULL: the temporary export, where chunk ids are passage ids */
-static void score_question(cm_rag *r, folded *fo, const question *q, const cm_rag_hit *hits, long n, scores *sc)
+static void score_question(cm_rag *r, folded *fo, const cm_qa_question *q, const cm_rag_hit *hits, long n, cm_eval_scores *sc)
 {
     long first = 0;
     int gold5 = 0;
@@ -357,125 +306,90 @@ static void score_question(cm_rag *r, folded *fo, const question *q, const cm_ra
     sc->p5 += gold5 / 5.0;
 }
 
-int cm_eval_main(int argc, char **argv)
+int cm_eval_retrieval(const cm_config *cfg, const cm_qa_set *s, const char *export_dir, cm_eval_result *res,
+                      cm_err *err)
 {
-    const char *qa = NULL, *config = NULL, *export_dir = NULL;
-    int json = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(cm_eval_usage, stdout); return CM_EXIT_OK; }
-        if (!strcmp(a, "--json")) { json = 1; continue; }
-        if ((!strcmp(a, "--qa") || !strcmp(a, "--config")) && i + 1 < argc) {
-            if (!strcmp(a, "--qa")) qa = argv[++i];
-            else config = argv[++i];
-            continue;
-        }
-        if (a[0] != '-' && !export_dir) { export_dir = a; continue; }
-        fprintf(stderr, "corpusmill eval-retrieval: unexpected '%s'\n\n%s", a, cm_eval_usage);
-        return CM_EXIT_USAGE;
-    }
-    if (!qa) { fprintf(stderr, "corpusmill eval-retrieval: --qa FILE is required\n\n%s", cm_eval_usage); return CM_EXIT_USAGE; }
-    cm_err err;
-    cm_config *cfg = config ? cm_config_load(config, &err) : cm_config_parse("", "defaults", &err);
-    if (!cfg) { fprintf(stderr, "corpusmill eval-retrieval: %s\n", err.msg); return CM_EXIT_USAGE; }
-    qa_set s;
-    if (load_qa(qa, &s, &err)) {
-        fprintf(stderr, "corpusmill eval-retrieval: %s\n", err.msg);
-        free_qa(&s);
-        cm_config_free(cfg);
-        return CM_EXIT_USAGE;
-    }
+    memset(res, 0, sizeof *res);
+    res->questions = s->n_q;
+    res->passages = s->n_passages;
+    const cm_embed_options *eo = cm_config_options(cfg, "embed");
+    const cm_index_options *io = cm_config_options(cfg, "index");
+    if (!eo || !io) return cm_usagef(err, "eval-retrieval needs a config loaded with the embed and index stages");
     const char *tmpdir = getenv("TMPDIR");
-    char out[4096];
+    char out[4096], rag_dir[4200];
     snprintf(out, sizeof out, "%s/corpusmill-eval.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-    int rc = CM_EXIT_OK;
-    char rag_dir[4200];
+    int rc = 0;
     double t0 = cm_now();
     folded fo = {NULL, {0}}, *fop = NULL;
     if (export_dir) { /* an existing export: gold passages compared by text */
         out[0] = 0;
         snprintf(rag_dir, sizeof rag_dir, "%s", export_dir);
-        fo.passage = cm_calloc(s.n_passages, sizeof *fo.passage);
-        for (size_t i = 0; i < s.n_passages; i++) {
-            fold(s.passages[i], strlen(s.passages[i]), &fo.chunk);
+        fo.passage = cm_calloc(s->n_passages, sizeof *fo.passage);
+        for (size_t i = 0; i < s->n_passages; i++) {
+            fold(s->passages[i], strlen(s->passages[i]), &fo.chunk);
             fo.passage[i] = cm_strdup(fo.chunk.data);
         }
         fop = &fo;
-    } else {
-        if (!mkdtemp(out)) { cm_errorf(&err, "cannot make a temporary directory: %s", strerror(errno)); rc = CM_EXIT_FAILED; }
-        cm_config_set_out(cfg, out);
+    } else { /* a temporary export of exactly the set's passages */
+        if (!mkdtemp(out)) {
+            out[0] = 0;
+            rc = cm_errorf(err, "cannot make a temporary directory: %s", strerror(errno));
+        }
+        cm_config tmp_cfg = *cfg; /* a shallow copy that writes into the temporary directory */
+        tmp_cfg.output.dir = out;
         uint64_t chunks;
-        if (rc == CM_EXIT_OK && write_collection(cfg, &s, out, &err)) rc = CM_EXIT_FAILED;
-        if (rc == CM_EXIT_OK) rc = cm_rag_export(cfg, &chunks, &err);
+        if (rc == 0) rc = write_collection(eo, s, out, err);
+        if (rc == 0) rc = cm_rag_export(&tmp_cfg, io, eo->query_prefix, &chunks, err);
         snprintf(rag_dir, sizeof rag_dir, "%s/rag", out);
     }
-    cm_rag *r = rc == CM_EXIT_OK ? cm_rag_open(rag_dir, &err) : NULL;
-    if (rc == CM_EXIT_OK && !r) rc = export_dir ? CM_EXIT_USAGE : CM_EXIT_FAILED;
-    double t_build = cm_now() - t0;
-    static const char *const modes[] = {"dense", "bm25", "hybrid"};
-    scores sc[3];
-    memset(sc, 0, sizeof sc);
+    cm_rag *r = rc == 0 ? cm_rag_open(rag_dir, err) : NULL;
+    if (rc == 0 && !r) rc = export_dir ? cm_err_usage(err) : -1;
+    res->build_seconds = cm_now() - t0;
     cm_rag_hit hits[DEPTH];
     t0 = cm_now();
-    cm_progress prog; /* questions searched: a bar on a terminal, a line every 5 s otherwise */
-    cm_progress_init(&prog, json ? CM_PROGRESS_NONE : CM_PROGRESS_AUTO, 0, "eval-retrieval");
-    for (size_t i = 0; i < s.n_q && rc == CM_EXIT_OK; i++) {
-        for (int m = 0; m < 3 && rc == CM_EXIT_OK; m++) {
-            long n = cm_rag_search(r, s.q[i].text, (cm_rag_mode)m, DEPTH, hits, &err);
-            if (n < 0) rc = CM_EXIT_FAILED;
-            else score_question(r, fop, &s.q[i], hits, n, &sc[m]);
+    cm_progress prog; /* questions searched */
+    cm_progress_init(&prog, cfg->run.progress, cfg->run.progress_fd, "eval-retrieval");
+    for (size_t i = 0; i < s->n_q && rc == 0; i++) {
+        for (int m = 0; m < 3 && rc == 0; m++) {
+            long n = cm_rag_search(r, s->q[i].text, (cm_rag_mode)m, DEPTH, hits, err);
+            if (n < 0) rc = -1;
+            else score_question(r, fop, &s->q[i], hits, n, &res->mode[m]);
         }
-        cm_progress_update(&prog, i + 1, 0, i + 1, s.n_q, 0);
+        cm_progress_update(&prog, i + 1, 0, i + 1, s->n_q, 0);
     }
-    cm_progress_update(&prog, s.n_q, 0, s.n_q, s.n_q, 1);
+    cm_progress_update(&prog, s->n_q, 0, s->n_q, s->n_q, 1);
     cm_progress_end(&prog);
-    double t_search = cm_now() - t0;
-    if (rc == CM_EXIT_OK) {
-        double n = (double)s.n_q;
-        cm_buf jb;
-        cm_buf_init(&jb);
-        cm_buf_append_str(&jb, "{");
-        for (int m = 0; m < 3; m++)
-            cm_buf_appendf(&jb, "%s\"%s\": {\"recall@1\": %.4f, \"recall@5\": %.4f, \"recall@20\": %.4f, \"mrr@10\": %.4f, "
-                                "\"precision@5\": %.4f}", m ? ", " : "", modes[m], sc[m].r1 / n, sc[m].r5 / n, sc[m].r20 / n,
-                           sc[m].mrr10 / n, sc[m].p5 / n);
-        cm_buf_appendf(&jb, ", \"questions\": %zu, \"passages\": %zu, \"model\": ", s.n_q, s.n_passages);
-        cm_buf_append_json_bytes(&jb, cfg->embed.model, strlen(cfg->embed.model));
-        cm_buf_append_str(&jb, ", \"qa\": ");
-        cm_buf_append_json_bytes(&jb, qa, strlen(qa));
-        cm_buf_append_str(&jb, "}\n");
-        if (export_dir) { /* the run report shows the last evaluation of an export */
-            char path[4200];
-            snprintf(path, sizeof path, "%s/eval.json", export_dir);
-            cm_err werr;
-            if (cm_write_file_atomic(path, jb.data, jb.len, &werr))
-                fprintf(stderr, "corpusmill eval-retrieval: %s\n", werr.msg);
-        }
-        if (json) {
-            fwrite(jb.data, 1, jb.len, stdout);
-        } else {
-            if (export_dir)
-                printf("%s: %zu questions, %zu gold passages, searched in %s (%.1f s)\n", qa, s.n_q, s.n_passages,
-                       export_dir, t_search);
-            else
-                printf("%s: %zu questions, %zu passages, model %s (built in %.1f s, searched in %.1f s)\n", qa, s.n_q,
-                       s.n_passages, cfg->embed.model, t_build, t_search);
-            printf("%-8s %9s %9s %10s %7s %12s\n", "mode", "recall@1", "recall@5", "recall@20", "MRR@10", "precision@5");
-            for (int m = 0; m < 3; m++)
-                printf("%-8s %9.3f %9.3f %10.3f %7.3f %12.3f\n", modes[m], sc[m].r1 / n, sc[m].r5 / n, sc[m].r20 / n,
-                       sc[m].mrr10 / n, sc[m].p5 / n);
-        }
-        cm_buf_free(&jb);
-    } else {
-        fprintf(stderr, "corpusmill eval-retrieval: %s\n", err.msg);
+    res->search_seconds = cm_now() - t0;
+    for (int m = 0; m < 3 && s->n_q; m++) {
+        cm_eval_scores *sc = &res->mode[m];
+        double n = (double)s->n_q;
+        sc->r1 /= n;
+        sc->r5 /= n;
+        sc->r20 /= n;
+        sc->mrr10 /= n;
+        sc->p5 /= n;
     }
     cm_rag_close(r);
     if (out[0]) nftw(out, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     if (fo.passage)
-        for (size_t i = 0; i < s.n_passages; i++) free(fo.passage[i]);
+        for (size_t i = 0; i < s->n_passages; i++) free(fo.passage[i]);
     free(fo.passage);
     cm_buf_free(&fo.chunk);
-    free_qa(&s);
-    cm_config_free(cfg);
     return rc;
+}
+
+void cm_eval_json(const cm_eval_result *res, const char *model, const char *qa, cm_buf *out)
+{
+    static const char *const modes[] = {"dense", "bm25", "hybrid"};
+    cm_buf_append_str(out, "{");
+    for (int m = 0; m < 3; m++) {
+        const cm_eval_scores *sc = &res->mode[m];
+        cm_buf_appendf(out, "%s\"%s\": {\"recall@1\": %.4f, \"recall@5\": %.4f, \"recall@20\": %.4f, \"mrr@10\": %.4f, "
+                            "\"precision@5\": %.4f}", m ? ", " : "", modes[m], sc->r1, sc->r5, sc->r20, sc->mrr10, sc->p5);
+    }
+    cm_buf_appendf(out, ", \"questions\": %zu, \"passages\": %zu, \"model\": ", res->questions, res->passages);
+    cm_buf_append_json_bytes(out, model, strlen(model));
+    cm_buf_append_str(out, ", \"qa\": ");
+    cm_buf_append_json_bytes(out, qa, strlen(qa));
+    cm_buf_append_str(out, "}\n");
 }

@@ -1,66 +1,146 @@
-/* index_stage.c -- the index stage's steps, markers and stats around the
- * RAG export (see index_stage.h). */
+/* index_stage.c -- the `index` stage: its options, its steps around the RAG
+ * export (index/rag_build.h) and its descriptor:
+ *   corpusmill index CONFIG                       all in one task
+ *   corpusmill index train CONFIG                 one task
+ *   corpusmill index add CONFIG --task I --tasks N
+ *   corpusmill index merge CONFIG                 one task, after every add
+ * after every embed task. Accounting of the export: read = kept = the
+ * chunks in it. */
 #include "index_stage.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "../pipeline/clean.h"
+#include "../embed/embed_stage.h"
 #include "../pipeline/stage.h"
-#include "rag.h"
+#include "rag_build.h"
 
-/* Every task of stage has its marker. */
-static int stage_finished(const char *out, const char *stage, int tasks, cm_err *err)
+/* ---- options: the `index` section ---- */
+
+static int index_read(void *opts, const cm_conf *n, cm_err *err)
 {
-    char path[4400];
-    for (int t = 0; t < tasks; t++) {
-        snprintf(path, sizeof path, "%s/_done/%s/%05d", out, stage, t);
-        if (!cm_path_exists(path)) return cm_errorf(err, "%s task %d has not finished (no %s)", stage, t, path);
-    }
-    return 0;
+    static const char *const known[] = {"factory", "ef_search", "nprobe", "memory", NULL};
+    cm_index_options *o = opts;
+    if (!n) return 0;
+    if (cm_conf_check_keys(n, "index", known, err)) return -1;
+    return cm_conf_string(n, "factory", &o->factory, err) ||
+                   cm_conf_int(n, "ef_search", 1, 1 << 20, &o->ef_search, err) ||
+                   cm_conf_int(n, "nprobe", 1, 1 << 20, &o->nprobe, err) ||
+                   cm_conf_size(n, "memory", &o->memory, err)
+               ? -1
+               : 0;
 }
 
-int cm_index_step(const cm_config *cfg, const char *step, int task, int tasks, int force, cm_task_stats *st,
-                  int *already_done, cm_err *err)
+static void index_free(void *opts) { free(((cm_index_options *)opts)->factory); }
+
+static const char INDEX_REFERENCE[] =
+    "index:                 # present: `run` builds the RAG export OUT/rag/ after embed (see index/README.md)\n"
+    "  factory: auto        # auto: IDMap,Flat below 10,000 vectors, IDMap,HNSW32 while it fits `memory`,\n"
+    "                       #   IVF{K},Flat beyond (K ~ 8 sqrt(N)); or any FAISS factory string\n"
+    "  ef_search: 64        # HNSW search breadth (saved with the index)\n"
+    "  nprobe: 16           # IVF lists searched (saved with the index)\n"
+    "  memory: 8GiB         # what auto may plan for the index\n";
+
+static const char INDEX_USAGE[] =
+    "usage: corpusmill index [train|add|merge] CONFIG [--task I --tasks N] [--out DIR] [--force]\n"
+    "\n"
+    "Builds the RAG export from embed's outputs (after every embed task), in one\n"
+    "go or in steps a cluster can spread: train (one task: the factory, trained\n"
+    "on a sample), add (N tasks, each its share of the embeddings parts), merge\n"
+    "(one task: IVF shards merged, other kinds rebuilt; the chunk store):\n"
+    "  OUT/rag/index.faiss     FAISS index of the chunk vectors (ids = chunk ids)\n"
+    "  OUT/rag/chunks.sqlite   the chunks, and an FTS5 table for BM25\n"
+    "  OUT/rag/manifest.json   embedder, chunking, index factory, counts, sha256\n"
+    "The config's `index` section picks the FAISS factory (`corpusmill config`).\n";
+
+/* ---- the steps ---- */
+
+/* The embed section's query prefix, recorded in the export's manifest. */
+static const char *query_prefix(const cm_config *cfg)
 {
-    double t0 = cm_now();
-    *already_done = 0;
-    const char *out = cfg->output.dir;
-    int which = !step ? 0 : !strcmp(step, "train") ? 1 : !strcmp(step, "add") ? 2 : !strcmp(step, "merge") ? 3 : -1;
-    if (which < 0) return cm_errorf(err, "unknown index step '%s' (train, add, merge)", step), CM_EXIT_USAGE;
-    if (task < 0 || tasks < 1 || task >= tasks) return cm_errorf(err, "--task must be in [0, --tasks)"), CM_EXIT_USAGE;
-    if (which != 2 && tasks != 1)
-        return cm_errorf(err, "index %s is one task (--tasks 1); only add is split", step ? step : ""), CM_EXIT_USAGE;
-    int embed_tasks = cm_stage_tasks(out, "embed");
-    if (!embed_tasks) return cm_errorf(err, "%s has no embed output to index (run embed first)", out), CM_EXIT_USAGE;
-    if (stage_finished(out, "embed", embed_tasks, err)) return CM_EXIT_USAGE;
-    if (which == 2 || which == 3) { /* add and merge need a finished train */
-        if (cm_stage_tasks(out, "index_train") == 0 || stage_finished(out, "index_train", 1, err))
-            return cm_errorf(err, "index train has not finished in %s (run it first)", out), CM_EXIT_USAGE;
-    }
-    int shards = which == 3 ? cm_stage_tasks(out, "index_add") : 0;
-    if (shards && stage_finished(out, "index_add", shards, err)) return CM_EXIT_USAGE;
-    static const char *const stages[] = {"index", "index_train", "index_add", "index"};
-    const char *stage = stages[which];
-    char marker[4400];
-    if (cm_stage_begin(cfg, stage, task, tasks, force, marker, sizeof marker, already_done, err)) return CM_EXIT_USAGE;
-    if (*already_done) return CM_EXIT_OK;
-    uint64_t n = 0;
-    int rc;
-    switch (which) {
-    case 0: rc = cm_rag_export(cfg, &n, err); break;
-    case 1: rc = cm_rag_train(cfg, err) ? CM_EXIT_FAILED : CM_EXIT_OK; break;
-    case 2: rc = cm_rag_add(cfg, task, tasks, &n, err) ? CM_EXIT_FAILED : CM_EXIT_OK; break;
-    default: rc = cm_rag_merge(cfg, shards, &n, err); break;
-    }
-    snprintf(st->stage, sizeof st->stage, "%s", stage);
-    st->task = task;
-    st->tasks = tasks;
+    const cm_embed_options *e = cm_config_options(cfg, "embed");
+    return e ? e->query_prefix : NULL;
+}
+
+static void count_export(cm_task_stats *st, uint64_t n)
+{
     st->counts.read = st->counts.kept = n;
     cm_reasons_add(&st->outputs, "vectors", n);
-    st->seconds = cm_now() - t0;
-    st->peak_rss_kb = cm_peak_rss_kb();
-    if (rc != CM_EXIT_OK) return rc;
-    /* only the complete export has the stage's stats */
-    return cm_stage_finish(cfg, which == 0 || which == 3 ? "index" : NULL, st, marker, err) ? CM_EXIT_FAILED : CM_EXIT_OK;
 }
+
+static int index_all(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
+{
+    uint64_t n = 0;
+    int rc = cm_rag_export(t->cfg, t->opts, query_prefix(t->cfg), &n, err);
+    count_export(st, n);
+    return rc;
+}
+
+static int index_train(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
+{
+    count_export(st, 0);
+    return cm_rag_train(t->cfg, t->opts, err);
+}
+
+static int index_add(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
+{
+    uint64_t n = 0;
+    int rc = cm_rag_add(t->cfg, t->task, t->tasks, &n, err);
+    count_export(st, n);
+    return rc;
+}
+
+static int index_merge(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
+{
+    uint64_t n = 0;
+    /* the shards of the add tasks, every one finished; none: merge adds every part itself */
+    int shards = cm_stage_tasks(t->cfg->output.dir, "index_add");
+    if (shards && cm_stage_finished(t->cfg->output.dir, "index_add", err)) return cm_err_usage(err);
+    int rc = cm_rag_merge(t->cfg, t->opts, query_prefix(t->cfg), shards, &n, err);
+    count_export(st, n);
+    return rc;
+}
+
+/* ---- the descriptor ---- */
+
+/* One task builds it all; more train on a sample, add in shards, merge. */
+static void index_plan(const void *opts, int tasks, cm_stage_plan *plan)
+{
+    (void)opts;
+    const cm_stage_step *s = cm_stage_index.steps;
+    if (tasks == 1) {
+        plan->step[0] = &s[0];
+        plan->tasks[0] = 1;
+        plan->n = 1;
+        return;
+    }
+    for (int i = 1; i < 4; i++) {
+        plan->step[plan->n] = &s[i];
+        plan->tasks[plan->n++] = s[i].split == CM_SPLIT_ONE ? 1 : tasks;
+    }
+}
+
+static const cm_stage_step INDEX_STEPS[] = {
+    {.name = NULL, .marker = "index", .split = CM_SPLIT_ONE, .stats = 1, .needs_source_done = 1, .run = index_all},
+    {.name = "train", .marker = "index_train", .split = CM_SPLIT_ONE, .needs_source_done = 1, .run = index_train},
+    {.name = "add", .marker = "index_add", .split = CM_SPLIT_FREE, .needs_source_done = 1, .after = {"index_train"},
+     .run = index_add},
+    {.name = "merge", .marker = "index", .split = CM_SPLIT_ONE, .stats = 1, .needs_source_done = 1,
+     .after = {"index_train"}, .run = index_merge},
+};
+
+const cm_stage_def cm_stage_index = {
+    .name = "index",
+    .command = "index",
+    .summary = "build the RAG export OUT/rag/ (FAISS index, SQLite chunk store)",
+    .usage = INDEX_USAGE,
+    .reference = INDEX_REFERENCE,
+    .reads = "embed",
+    .opts_size = sizeof(cm_index_options),
+    .read = index_read,
+    .free = index_free,
+    .steps = INDEX_STEPS,
+    .n_steps = 4,
+    .plan = index_plan,
+};

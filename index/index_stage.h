@@ -1,19 +1,13 @@
 /* index_stage.h -- the `index` stage, building the RAG export OUT/rag/
- * (index/rag.h) from embed's outputs once every embed task has finished:
- *   corpusmill index CONFIG                       all in one task
- *   corpusmill index train CONFIG                 one task
- *   corpusmill index add CONFIG --task I --tasks N
- *   corpusmill index merge CONFIG                 one task, after every add
- * Accounting of the export: read = kept = the chunks in it. */
+ * (index/rag_build.h) from embed's outputs once every embed task has
+ * finished: in one task, or train / add (N tasks) / merge. Its options are
+ * cm_index_options (rag_build.h). */
 #ifndef CM_INDEX_STAGE_H
 #define CM_INDEX_STAGE_H
 
-#include "../pipeline/config.h"
-#include "../pipeline/stats.h"
+#include "../pipeline/stage.h"
+#include "rag_build.h"
 
-/* step: NULL (everything), "train", "add" or "merge". Returns a CM_EXIT_*
- * status; sets *already_done when the step's task had finished before. */
-int cm_index_step(const cm_config *cfg, const char *step, int task, int tasks, int force, cm_task_stats *st,
-                  int *already_done, cm_err *err);
+extern const cm_stage_def cm_stage_index;
 
 #endif

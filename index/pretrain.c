@@ -26,13 +26,56 @@
 
 #include "../embed/embed_stage.h"
 #include "../embed/npy.h"
-#include "../pipeline/clean.h"
+#include "../pipeline/layout.h"
 #include "../pipeline/stage.h"
 #include "../pipeline/stage_reader.h"
 #include "../pipeline/writer.h"
+#include "faiss_error.h"
 
 void omp_set_num_threads(int n);          /* libgomp's, for FAISS's OpenMP loops */
 void openblas_set_num_threads(int n);     /* k-means distances run on sgemm */
+
+/* ---- options: the `pretrain` section ---- */
+
+static int pretrain_read(void *opts, const cm_conf *n, cm_err *err)
+{
+    static const char *const known[] = {"clusters", "iterations", "seed", "threads", "semdedup", "epsilon",
+                                        "semdedup_lexical", NULL};
+    cm_pretrain_options *o = opts;
+    if (!n) return 0;
+    if (cm_conf_check_keys(n, "pretrain", known, err)) return -1;
+    long threads = o->threads;
+    if (cm_conf_int(n, "clusters", 0, 1 << 24, &o->clusters, err) ||
+        cm_conf_int(n, "iterations", 1, 1000, &o->iterations, err) ||
+        cm_conf_int(n, "seed", 0, 2147483647, &o->seed, err) || cm_conf_int(n, "threads", 1, 256, &threads, err) ||
+        cm_conf_bool(n, "semdedup", &o->semdedup, err) ||
+        cm_conf_double(n, "epsilon", 0, 1, &o->epsilon, err) ||
+        cm_conf_bool(n, "semdedup_lexical", &o->semdedup_lexical, err))
+        return -1;
+    o->threads = (int)threads;
+    return 0;
+}
+
+static const char PRETRAIN_REFERENCE[] =
+    "pretrain:              # present: `run` clusters the documents after embed (OUT/index/pretrain/)\n"
+    "  clusters: 0          # k-means K over document vectors (mean of their chunks); 0 = sqrt(documents)\n"
+    "  iterations: 20\n"
+    "  seed: 1234\n"
+    "  threads: 1           # OpenMP and OpenBLAS threads for k-means (more make times swing on small machines)\n"
+    "  semdedup: false      # SemDeDup: within a cluster, a document with cosine >= 1 - epsilon to an earlier\n"
+    "                       #   kept one goes to OUT/rejected/semdedup/ (kept ones to OUT/semdedup/)\n"
+    "  epsilon: 0.01\n"
+    "  semdedup_lexical: false  # refuse SemDeDup with the hash model (it would remove lexical, not semantic,\n"
+    "                       #   duplicates) unless true\n";
+
+static const char PRETRAIN_USAGE[] =
+    "usage: corpusmill pretrain CONFIG [--out DIR] [--force]\n"
+    "\n"
+    "After embed: every document's vector (the normalized mean of its chunks),\n"
+    "spherical k-means over them with FAISS, and OUT/index/pretrain/: a cluster\n"
+    "for every document (clusters-*.jsonl.zst), the cluster sizes (clusters.json),\n"
+    "the centroids (centroids.npy) and a document index (documents.faiss).\n"
+    "The config's `pretrain` section sets K, iterations, seed and threads.\n";
 
 typedef struct docs {
     size_t dim, n, cap;
@@ -116,12 +159,6 @@ static int chunk_each(void *user, const char *line, size_t len, const cm_json_re
     }
     for (size_t j = 0; j < d->dim; j++) d->sum[j] += row[j];
     return 0;
-}
-
-static int faiss_fail(cm_err *err, const char *what)
-{
-    const char *e = faiss_get_last_error();
-    return cm_errorf(err, "FAISS: %s: %s", what, e ? e : "unknown error");
 }
 
 /* Reads every task's chunks and vectors into document vectors. */
@@ -283,9 +320,9 @@ static int semdedup_each(void *user, const cm_stage_record *r, cm_err *err)
 
 /* Writes OUT/semdedup/ (kept) and OUT/rejected/semdedup/ task by task over
  * the documents embed read, and the stage's stats. */
-static int write_semdedup(const cm_config *cfg, const twin *t, size_t nt, double t0, cm_err *err)
+static int write_semdedup(const cm_config *cfg, const char *input, const twin *t, size_t nt, double t0, cm_err *err)
 {
-    const char *out = cfg->output.dir, *input = cfg->dedup.enabled ? "dedup" : "clean";
+    const char *out = cfg->output.dir;
     int tasks = cm_stage_tasks(out, "embed");
     cm_stage_reader *reader = cm_stage_reader_create(cfg, err);
     if (reader) cm_stage_reader_progress(reader, "semdedup");
@@ -304,11 +341,11 @@ static int write_semdedup(const cm_config *cfg, const twin *t, size_t nt, double
     snprintf(rdir, sizeof rdir, "%s/rejected/semdedup", out);
     int rc = cm_mkdirs(kdir, err) || cm_mkdirs(rdir, err) ? -1 : 0;
     for (int task = 0; task < tasks && rc == 0; task++) {
-        snprintf(prefix, sizeof prefix, "part-%05d", task);
+        snprintf(prefix, sizeof prefix, "%s", cm_part_prefix_of(task).s);
         cm_remove_prefixed(kdir, prefix, NULL);
         cm_remove_prefixed(rdir, prefix, NULL);
-        cm_part_writer_init(&s.kept, kdir, prefix, ".jsonl.zst", cfg->output.part_bytes);
-        cm_part_writer_init(&s.rejected, rdir, prefix, ".jsonl.zst", cfg->output.part_bytes);
+        cm_part_writer_init(&s.kept, kdir, prefix, ".jsonl.zst", cfg->output.part_size);
+        cm_part_writer_init(&s.rejected, rdir, prefix, ".jsonl.zst", cfg->output.part_size);
         rc = cm_stage_reader_walk(reader, input, task, semdedup_each, &s, err);
         if (rc == 0 && (cm_part_writer_flush_zstd(&s.kept, s.cctx, &s.kbuf, &s.z, 0, err) ||
                         cm_part_writer_flush_zstd(&s.rejected, s.cctx, &s.rbuf, &s.z, 0, err) ||
@@ -319,13 +356,11 @@ static int write_semdedup(const cm_config *cfg, const twin *t, size_t nt, double
         cm_part_writer_free(&s.rejected);
     }
     if (rc == 0) {
-        char path[4400];
         snprintf(st.stage, sizeof st.stage, "semdedup");
         st.tasks = 1;
         st.seconds = cm_now() - t0;
         st.peak_rss_kb = cm_peak_rss_kb();
-        snprintf(path, sizeof path, "%s/stats/semdedup-00000.json", out);
-        rc = cm_task_stats_write(&st, path, err);
+        rc = cm_task_stats_write(&st, cm_stats_path(out, "semdedup", 0).s, err);
     }
     ZSTD_freeCCtx(s.cctx);
     cm_buf_free(&s.kbuf);
@@ -336,146 +371,160 @@ static int write_semdedup(const cm_config *cfg, const twin *t, size_t nt, double
     return rc;
 }
 
-int cm_pretrain_task(const cm_config *cfg, int force, cm_task_stats *st, int *already_done, cm_err *err)
+/* Spherical k-means over the document vectors (FAISS): the k centroids,
+ * each document's nearest one and its similarity. */
+static int cluster_docs(const cm_pretrain_options *o, const docs *d, size_t k, float **centroids, idx_t **assign,
+                        float **sim, cm_err *err)
+{
+    FaissClusteringParameters cp;
+    faiss_ClusteringParameters_init(&cp);
+    cp.niter = (int)o->iterations;
+    cp.seed = (int)o->seed;
+    cp.spherical = 1;               /* unit vectors: cosine */
+    cp.min_points_per_centroid = 1; /* no warnings for small runs */
+    FaissClustering *km = NULL;
+    FaissIndexFlatIP *q = NULL;
+    int rc = 0;
+    if (faiss_Clustering_new_with_params(&km, (int)d->dim, (int)k, &cp) || faiss_IndexFlatIP_new_with(&q, (idx_t)d->dim) ||
+        faiss_Clustering_train(km, (idx_t)d->n, d->vec, (FaissIndex *)q))
+        rc = cm_faiss_error(err, "k-means");
+    if (rc == 0) {
+        float *c;
+        size_t size;
+        faiss_Clustering_centroids(km, &c, &size);
+        *centroids = cm_malloc(size * sizeof **centroids);
+        memcpy(*centroids, c, size * sizeof **centroids);
+        /* each document's nearest centroid */
+        faiss_Index_reset((FaissIndex *)q);
+        *assign = cm_malloc(d->n * sizeof **assign);
+        *sim = cm_malloc(d->n * sizeof **sim);
+        if (faiss_Index_add((FaissIndex *)q, (idx_t)k, *centroids) ||
+            faiss_Index_search((FaissIndex *)q, (idx_t)d->n, d->vec, 1, *sim, *assign))
+            rc = cm_faiss_error(err, "assign");
+    }
+    if (q) faiss_Index_free((FaissIndex *)q);
+    if (km) faiss_Clustering_free(km);
+    return rc;
+}
+
+/* OUT/index/pretrain/documents.faiss: the document vectors, ids = doc_key. */
+static int write_document_index(const docs *d, const char *path, cm_err *err)
+{
+    FaissIndex *di = NULL;
+    int64_t *keys = cm_malloc(d->n * sizeof *keys);
+    for (size_t i = 0; i < d->n; i++) keys[i] = (int64_t)d->key[i];
+    int rc = 0;
+    if (faiss_index_factory(&di, (int)d->dim, "IDMap,Flat", METRIC_INNER_PRODUCT) ||
+        faiss_Index_add_with_ids(di, (idx_t)d->n, d->vec, keys) || faiss_write_index_fname(di, path))
+        rc = cm_faiss_error(err, path);
+    if (di) faiss_Index_free(di);
+    free(keys);
+    return rc;
+}
+
+/* OUT/index/pretrain/clusters-SSSS.jsonl.zst: every document's cluster and
+ * similarity; the cluster sizes go to sizes (k). */
+static int write_assignments(const docs *d, const idx_t *assign, const float *sim, const char *dir, size_t *sizes,
+                             cm_err *err)
+{
+    cm_remove_prefixed(dir, "clusters-", NULL);
+    cm_part_writer pw;
+    cm_part_writer_init(&pw, dir, "clusters", ".jsonl.zst", 0);
+    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    cm_buf line, z;
+    cm_buf_init(&line);
+    cm_buf_init(&z);
+    int rc = 0;
+    for (size_t i = 0; i < d->n && rc == 0; i++) {
+        sizes[assign[i]]++;
+        cm_buf_appendf(&line, "{\"doc_key\":%llu,\"doc_id\":%s,\"cluster\":%lld,\"similarity\":%.5f}\n",
+                       (unsigned long long)d->key[i], d->id[i], (long long)assign[i], sim[i]);
+        rc = cm_part_writer_flush_zstd(&pw, cctx, &line, &z, 4u << 20, err);
+    }
+    if (rc == 0) rc = cm_part_writer_flush_zstd(&pw, cctx, &line, &z, 0, err) || cm_part_writer_close(&pw, err) ? -1 : 0;
+    cm_part_writer_free(&pw);
+    ZSTD_freeCCtx(cctx);
+    cm_buf_free(&line);
+    cm_buf_free(&z);
+    return rc;
+}
+
+/* OUT/index/pretrain/clusters.json: K, iterations, seed and the sizes. */
+static int write_cluster_sizes(const cm_pretrain_options *o, size_t n_docs, const size_t *sizes, size_t k,
+                               const char *path, cm_err *err)
+{
+    size_t mn = n_docs, mx = 0, empty = 0;
+    cm_buf b;
+    cm_buf_init(&b);
+    cm_buf_appendf(&b, "{\n  \"documents\": %zu,\n  \"clusters\": %zu,\n  \"iterations\": %ld,\n  \"seed\": %ld,\n  \"sizes\": [",
+                   n_docs, k, o->iterations, o->seed);
+    for (size_t c = 0; c < k; c++) {
+        cm_buf_appendf(&b, c ? ", %zu" : "%zu", sizes[c]);
+        mn = sizes[c] < mn ? sizes[c] : mn;
+        mx = sizes[c] > mx ? sizes[c] : mx;
+        empty += sizes[c] == 0;
+    }
+    cm_buf_appendf(&b, "],\n  \"min\": %zu,\n  \"max\": %zu,\n  \"empty\": %zu\n}\n", mn, mx, empty);
+    int rc = cm_write_file_atomic(path, b.data, b.len, err);
+    cm_buf_free(&b);
+    return rc;
+}
+
+static int pretrain_run(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
 {
     double t0 = cm_now();
-    *already_done = 0;
+    const cm_config *cfg = t->cfg;
+    const cm_pretrain_options *o = t->opts;
     const char *out = cfg->output.dir;
-    int tasks = cm_stage_tasks(out, "embed");
-    if (!tasks) return cm_errorf(err, "%s has no embed output (run embed first)", out), CM_EXIT_USAGE;
-    char path[4400];
-    for (int t = 0; t < tasks; t++) {
-        snprintf(path, sizeof path, "%s/_done/embed/%05d", out, t);
-        if (!cm_path_exists(path)) return cm_errorf(err, "embed task %d has not finished (no %s)", t, path), CM_EXIT_USAGE;
-    }
-    char marker[4400];
-    if (cm_mkdirs_under(out, "index/pretrain", err) ||
-        cm_stage_begin(cfg, "pretrain", 0, 1, force, marker, sizeof marker, already_done, err))
-        return CM_EXIT_USAGE;
-    if (*already_done) return CM_EXIT_OK;
-
+    char dir[CM_PATH_MAX], path[CM_PATH_MAX + 32];
+    snprintf(dir, sizeof dir, "%s", cm_out_dir(out, "index/pretrain").s);
+    if (cm_mkdirs(dir, err)) return cm_err_usage(err);
     cm_embed_manifest em;
-    if (cm_embed_manifest_read(out, &em, err)) return CM_EXIT_USAGE;
+    if (cm_embed_manifest_read(out, &em, err)) return cm_err_usage(err);
     free(em.raw);
-    long dim = em.dim;
-    if (cfg->pretrain.semdedup && em.lexical && !cfg->pretrain.semdedup_lexical)
-        return cm_errorf(err, "pretrain.semdedup with the lexical hash model would remove documents that share words, "
+    if (o->semdedup && em.lexical && !o->semdedup_lexical)
+        return cm_usagef(err, "pretrain.semdedup with the lexical hash model would remove documents that share words, "
                               "not meaning (dedup's MinHash does that better); use a BERT model, or set "
-                              "pretrain.semdedup_lexical: true if that is really what you want"),
-               CM_EXIT_USAGE;
+                              "pretrain.semdedup_lexical: true if that is really what you want");
 
     docs d;
     memset(&d, 0, sizeof d);
-    d.dim = (size_t)dim;
+    d.dim = (size_t)em.dim;
     d.sum = cm_calloc(d.dim, sizeof *d.sum);
-    int rc = load_docs(out, &d, err) ? CM_EXIT_FAILED : CM_EXIT_OK;
-    int threads = cfg->pretrain.threads > 0 ? cfg->pretrain.threads : 1;
+    int rc = load_docs(out, &d, err);
+    int threads = o->threads > 0 ? o->threads : 1;
     omp_set_num_threads(threads);
     openblas_set_num_threads(threads);
+    st->threads = threads;
 
-    size_t k = cfg->pretrain.clusters > 0 ? (size_t)cfg->pretrain.clusters : (size_t)llround(sqrt((double)d.n));
+    size_t k = o->clusters > 0 ? (size_t)o->clusters : (size_t)llround(sqrt((double)d.n));
     if (k < 1) k = 1;
     if (k > d.n) k = d.n;
-    float *centroids = NULL;
+    float *centroids = NULL, *sim = NULL;
     idx_t *assign = NULL;
-    float *sim = NULL;
     size_t *sizes = NULL;
-    if (rc == CM_EXIT_OK && d.n == 0) rc = (cm_errorf(err, "no documents to cluster"), CM_EXIT_FAILED);
-    if (rc == CM_EXIT_OK) {
-        FaissClusteringParameters cp;
-        faiss_ClusteringParameters_init(&cp);
-        cp.niter = (int)cfg->pretrain.iterations;
-        cp.seed = (int)cfg->pretrain.seed;
-        cp.spherical = 1;               /* unit vectors: cosine */
-        cp.min_points_per_centroid = 1; /* no warnings for small runs */
-        FaissClustering *km = NULL;
-        FaissIndexFlatIP *q = NULL;
-        if (faiss_Clustering_new_with_params(&km, (int)dim, (int)k, &cp) || faiss_IndexFlatIP_new_with(&q, dim) ||
-            faiss_Clustering_train(km, (idx_t)d.n, d.vec, (FaissIndex *)q))
-            rc = (faiss_fail(err, "k-means"), CM_EXIT_FAILED);
-        if (rc == CM_EXIT_OK) {
-            float *c;
-            size_t size;
-            faiss_Clustering_centroids(km, &c, &size);
-            centroids = cm_malloc(size * sizeof *centroids);
-            memcpy(centroids, c, size * sizeof *centroids);
-            /* each document's nearest centroid */
-            faiss_Index_reset((FaissIndex *)q);
-            assign = cm_malloc(d.n * sizeof *assign);
-            sim = cm_malloc(d.n * sizeof *sim);
-            if (faiss_Index_add((FaissIndex *)q, (idx_t)k, centroids) ||
-                faiss_Index_search((FaissIndex *)q, (idx_t)d.n, d.vec, 1, sim, assign))
-                rc = (faiss_fail(err, "assign"), CM_EXIT_FAILED);
-        }
-        if (q) faiss_Index_free((FaissIndex *)q);
-        if (km) faiss_Clustering_free(km);
+    if (rc == 0 && d.n == 0) rc = cm_errorf(err, "no documents to cluster");
+    if (rc == 0) rc = cluster_docs(o, &d, k, &centroids, &assign, &sim, err);
+    /* outputs: centroids, the document index, a cluster per document, the sizes */
+    if (rc == 0) {
+        snprintf(path, sizeof path, "%s/centroids.npy", dir);
+        cm_npy_writer *w = cm_npy_create(path, CM_NPY_F32, d.dim, err);
+        if (!w || cm_npy_append(w, centroids, k, err) || cm_npy_close(w, err)) rc = -1;
     }
-    /* outputs: centroids, the document index, a cluster per document */
-    if (rc == CM_EXIT_OK) {
-        snprintf(path, sizeof path, "%s/index/pretrain/centroids.npy", out);
-        cm_npy_writer *w = cm_npy_create(path, CM_NPY_F32, (size_t)dim, err);
-        if (!w || cm_npy_append(w, centroids, k, err) || cm_npy_close(w, err)) rc = CM_EXIT_FAILED;
-    }
-    if (rc == CM_EXIT_OK) {
-        FaissIndex *di = NULL;
-        int64_t *keys = cm_malloc(d.n * sizeof *keys);
-        for (size_t i = 0; i < d.n; i++) keys[i] = (int64_t)d.key[i];
-        snprintf(path, sizeof path, "%s/index/pretrain/documents.faiss", out);
-        if (faiss_index_factory(&di, (int)dim, "IDMap,Flat", METRIC_INNER_PRODUCT) ||
-            faiss_Index_add_with_ids(di, (idx_t)d.n, d.vec, keys) || faiss_write_index_fname(di, path))
-            rc = (faiss_fail(err, path), CM_EXIT_FAILED);
-        if (di) faiss_Index_free(di);
-        free(keys);
-    }
-    if (rc == CM_EXIT_OK) {
+    snprintf(path, sizeof path, "%s/documents.faiss", dir);
+    if (rc == 0) rc = write_document_index(&d, path, err);
+    if (rc == 0) {
         sizes = cm_calloc(k, sizeof *sizes);
-        snprintf(path, sizeof path, "%s/index/pretrain", out);
-        cm_remove_prefixed(path, "clusters-", NULL);
-        cm_part_writer pw;
-        cm_part_writer_init(&pw, path, "clusters", ".jsonl.zst", 0);
-        ZSTD_CCtx *cctx = ZSTD_createCCtx();
-        cm_buf line, z;
-        cm_buf_init(&line);
-        cm_buf_init(&z);
-        for (size_t i = 0; i < d.n && rc == CM_EXIT_OK; i++) {
-            sizes[assign[i]]++;
-            cm_buf_appendf(&line, "{\"doc_key\":%llu,\"doc_id\":%s,\"cluster\":%lld,\"similarity\":%.5f}\n",
-                           (unsigned long long)d.key[i], d.id[i], (long long)assign[i], sim[i]);
-            if (cm_part_writer_flush_zstd(&pw, cctx, &line, &z, 4u << 20, err)) rc = CM_EXIT_FAILED;
-        }
-        if (rc == CM_EXIT_OK && (cm_part_writer_flush_zstd(&pw, cctx, &line, &z, 0, err) || cm_part_writer_close(&pw, err)))
-            rc = CM_EXIT_FAILED;
-        cm_part_writer_free(&pw);
-        ZSTD_freeCCtx(cctx);
-        cm_buf_free(&line);
-        cm_buf_free(&z);
+        rc = write_assignments(&d, assign, sim, dir, sizes, err);
     }
-    if (rc == CM_EXIT_OK) {
-        size_t mn = d.n, mx = 0, empty = 0;
-        cm_buf b;
-        cm_buf_init(&b);
-        cm_buf_appendf(&b, "{\n  \"documents\": %zu,\n  \"clusters\": %zu,\n  \"iterations\": %ld,\n  \"seed\": %ld,\n  \"sizes\": [",
-                       d.n, k, cfg->pretrain.iterations, cfg->pretrain.seed);
-        for (size_t c = 0; c < k; c++) {
-            cm_buf_appendf(&b, c ? ", %zu" : "%zu", sizes[c]);
-            mn = sizes[c] < mn ? sizes[c] : mn;
-            mx = sizes[c] > mx ? sizes[c] : mx;
-            empty += sizes[c] == 0;
-        }
-        cm_buf_appendf(&b, "],\n  \"min\": %zu,\n  \"max\": %zu,\n  \"empty\": %zu\n}\n", mn, mx, empty);
-        snprintf(path, sizeof path, "%s/index/pretrain/clusters.json", out);
-        if (cm_write_file_atomic(path, b.data, b.len, err)) rc = CM_EXIT_FAILED;
-        cm_buf_free(&b);
-    }
-    if (rc == CM_EXIT_OK && cfg->pretrain.semdedup) {
+    snprintf(path, sizeof path, "%s/clusters.json", dir);
+    if (rc == 0) rc = write_cluster_sizes(o, d.n, sizes, k, path, err);
+    if (rc == 0 && o->semdedup) {
         size_t nt = 0;
-        twin *t = find_twins(&d, assign, k, cfg->pretrain.epsilon, &nt);
-        if (write_semdedup(cfg, t, nt, t0, err)) rc = CM_EXIT_FAILED;
-        free(t);
+        twin *tw = find_twins(&d, assign, k, o->epsilon, &nt);
+        rc = write_semdedup(cfg, t->documents, tw, nt, t0, err);
+        free(tw);
     }
-    snprintf(st->stage, sizeof st->stage, "pretrain");
-    st->task = 0;
-    st->tasks = 1;
     st->counts.read = st->counts.kept = d.n;
     cm_reasons_add(&st->outputs, "clusters", k);
     if (sizes) { /* the cluster sizes' range (all of them are in clusters.json) */
@@ -487,14 +536,27 @@ int cm_pretrain_task(const cm_config *cfg, int force, cm_task_stats *st, int *al
         cm_reasons_add(&st->outputs, "largest_cluster", mx);
         cm_reasons_add(&st->outputs, "smallest_cluster", mn);
     }
-    st->threads = threads;
-    st->seconds = cm_now() - t0;
-    st->peak_rss_kb = cm_peak_rss_kb();
     free(centroids);
     free(assign);
     free(sim);
     free(sizes);
     free_docs(&d);
-    if (rc != CM_EXIT_OK) return rc;
-    return cm_stage_finish(cfg, "pretrain", st, marker, err) ? CM_EXIT_FAILED : CM_EXIT_OK;
+    return rc;
 }
+
+static const cm_stage_step PRETRAIN_STEPS[] = {
+    {.name = NULL, .marker = "pretrain", .split = CM_SPLIT_ONE, .stats = 1, .needs_source_done = 1, .run = pretrain_run},
+};
+
+const cm_stage_def cm_stage_pretrain = {
+    .name = "pretrain",
+    .command = "pretrain",
+    .summary = "document vectors, k-means clusters, a document index (OUT/index/pretrain/)",
+    .usage = PRETRAIN_USAGE,
+    .reference = PRETRAIN_REFERENCE,
+    .reads = "embed",
+    .opts_size = sizeof(cm_pretrain_options),
+    .read = pretrain_read,
+    .steps = PRETRAIN_STEPS,
+    .n_steps = 1,
+};

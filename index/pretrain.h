@@ -1,4 +1,4 @@
-/* pretrain.h -- the pretraining index: corpusmill pretrain CONFIG (one task,
+/* pretrain.h -- the `pretrain` stage, the pretraining index: corpusmill pretrain CONFIG (one task,
  * after every embed task) writes OUT/index/pretrain/:
  *   documents.faiss        a document-level index (ids = doc_key), vectors =
  *                          the normalized mean of each document's chunks
@@ -9,9 +9,20 @@
 #ifndef CM_PRETRAIN_H
 #define CM_PRETRAIN_H
 
-#include "../pipeline/config.h"
-#include "../pipeline/stats.h"
+#include "../pipeline/stage.h"
 
-int cm_pretrain_task(const cm_config *cfg, int force, cm_task_stats *st, int *already_done, cm_err *err);
+/* The `pretrain` section. */
+typedef struct cm_pretrain_options {
+    long clusters;             /* k-means K; 0 = sqrt(documents)                  default: 0 */
+    long iterations;           /*                                                 default: 20 */
+    long seed;                 /*                                                 default: 1234 */
+    int threads;               /* OpenMP / OpenBLAS threads for k-means           default: 1 */
+    int semdedup;              /* SemDeDup within clusters                        default: false */
+    double epsilon;            /* pairs with cosine >= 1 - epsilon are duplicates default: 0.01 */
+    int semdedup_lexical;      /* allow it with the lexical hash model            default: false */
+} cm_pretrain_options;
+
+/* The stage's descriptor: one task, after every embed task. */
+extern const cm_stage_def cm_stage_pretrain;
 
 #endif

@@ -1,4 +1,4 @@
-/* rag.h -- the RAG export (OUT/rag/) and searching it.
+/* rag.h -- searching the RAG export (OUT/rag/; rag_build.h builds it).
  *
  *   index.faiss     the chunk vectors, ids = chunk ids, inner product (the
  *                   vectors are unit length: cosine); faiss.read_index reads it
@@ -17,20 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../pipeline/config.h"
-
-/* Builds OUT/rag/ from OUT/chunks/ and OUT/embeddings/ in one go (train,
- * then merge with every part). Returns a CM_EXIT_* status; counts go to
- * *chunks. */
-int cm_rag_export(const cm_config *cfg, uint64_t *chunks, cm_err *err);
-
-/* The same in steps a cluster can spread (rag.c explains them): train
- * (one task; returns 0 or -1), add (task of tasks: its share of the parts;
- * 0 or -1), merge (one task, after shards add tasks; shards 0 adds every
- * part itself; returns a CM_EXIT_* status). */
-int cm_rag_train(const cm_config *cfg, cm_err *err);
-int cm_rag_add(const cm_config *cfg, int task, int tasks, uint64_t *added, cm_err *err);
-int cm_rag_merge(const cm_config *cfg, int shards, uint64_t *chunks, cm_err *err);
+#include "../pipeline/util.h"
 
 typedef enum cm_rag_mode { CM_RAG_DENSE, CM_RAG_BM25, CM_RAG_HYBRID } cm_rag_mode;
 
@@ -71,6 +58,12 @@ int cm_rag_hit_text(cm_rag *r, const cm_rag_hit *h, int rank, cm_buf *out, cm_er
 
 /* The text of chunk id (valid until the next call on r), or NULL. */
 const char *cm_rag_chunk_text(cm_rag *r, int64_t id, size_t *len);
+
+/* The OpenMP team FAISS searches with from the calling thread (the setting
+ * is per thread). The program sets it: one query gains nothing from a team,
+ * whose idle threads spin (a quarter of the CPU of eval-retrieval went
+ * there), so searchers call it with 1 in each searching thread. */
+void cm_rag_search_threads(int n);
 
 /* "dense" / "bm25" / "hybrid" to a mode; -1 when none. */
 int cm_rag_mode_parse(const char *s);

@@ -1,5 +1,5 @@
-/* serve.c -- `corpusmill serve RAG_DIR`: HTTP search over an export, with
- * libmicrohttpd.
+/* serve.c -- the HTTP search server over an export (`corpusmill serve
+ * RAG_DIR`, programs/cmd_serve.c), with libmicrohttpd.
  *
  *   POST /search    {"query": "...", "k": 5, "mode": "hybrid"} -> {"query", "mode", "results": [...]}
  *   GET  /healthz   {"status": "ok", "chunks": N}
@@ -29,24 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../pipeline/clean.h"
 #include "../pipeline/json.h"
 #include "rag.h"
-
-const char cm_serve_usage[] =
-    "usage: corpusmill serve RAG_DIR [--host 127.0.0.1] [--port 8080] [--threads N]\n"
-    "                        [--max-body BYTES] [--timeout S] [--max-connections N]\n"
-    "\n"
-    "Serves the export RAG_DIR over HTTP until interrupted:\n"
-    "  POST /search    {\"query\": \"...\", \"k\": 5, \"mode\": \"dense|bm25|hybrid\"}\n"
-    "  GET  /healthz   {\"status\": \"ok\", \"chunks\": N}\n"
-    "  GET  /manifest  the export's manifest.json\n"
-    "  --host H            address to bind (default 127.0.0.1: this machine only)\n"
-    "  --port P            port (default 8080; 0 picks a free one, printed at start)\n"
-    "  --threads N         worker threads, each with its own searcher (default 2)\n"
-    "  --max-body BYTES    largest request body (default 65536; more gets 413)\n"
-    "  --timeout S         close a connection idle this long (default 10)\n"
-    "  --max-connections N connections at once (default 256)\n";
 
 #define MAX_K 1000
 
@@ -173,6 +157,7 @@ static enum MHD_Result search(server *s, struct MHD_Connection *c, cm_buf *body)
         int slot;
         cm_rag *r = checkout(s, &slot);
         cm_rag_hit *hits = cm_malloc((size_t)k * sizeof *hits);
+        cm_rag_search_threads(1); /* the server's threads are its parallelism: one FAISS thread each */
         long n = cm_rag_search(r, query, (cm_rag_mode)mode, (size_t)k, hits, &err);
         cm_buf out;
         cm_buf_init(&out);
@@ -258,7 +243,6 @@ static void finished(void *cls, struct MHD_Connection *c, void **con_cls, enum M
     *con_cls = NULL;
 }
 
-static int usage(const char *fmt, const char *what) { return cm_usage_error("serve", cm_serve_usage, fmt, what); }
 
 cm_server *cm_server_open(const char *dir, int threads, size_t max_body, unsigned timeout, unsigned max_active,
                           cm_err *err)
@@ -337,61 +321,4 @@ void cm_server_close(cm_server *s)
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->freed);
     free(s);
-}
-
-int cm_serve_main(int argc, char **argv)
-{
-    const char *dir = NULL, *host = "127.0.0.1";
-    long port = 8080, threads = 2, max_body = 65536, timeout = 10, max_conn = 256;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(cm_serve_usage, stdout); return CM_EXIT_OK; }
-        if (a[0] != '-') {
-            if (dir) return usage("one export at a time: '%s'", a);
-            dir = a;
-            continue;
-        }
-        if (i + 1 >= argc) return usage("option '%s' needs a value", a);
-        const char *v = argv[++i];
-        if (!strcmp(a, "--host")) host = v;
-        else if (!strcmp(a, "--port")) { if (cm_parse_long(v, 0, 65535, &port)) return usage("--port '%s' must be 0..65535", v); }
-        else if (!strcmp(a, "--threads")) { if (cm_parse_long(v, 1, 256, &threads)) return usage("--threads '%s' must be 1..256", v); }
-        else if (!strcmp(a, "--max-body")) { if (cm_parse_long(v, 64, 1 << 30, &max_body)) return usage("--max-body '%s' must be 64..2^30", v); }
-        else if (!strcmp(a, "--timeout")) { if (cm_parse_long(v, 1, 3600, &timeout)) return usage("--timeout '%s' must be 1..3600", v); }
-        else if (!strcmp(a, "--max-connections")) { if (cm_parse_long(v, 1, 100000, &max_conn)) return usage("--max-connections '%s' must be 1..100000", v); }
-        else return usage("unknown option '%s'", a);
-    }
-    if (!dir) return usage("%s", "RAG_DIR is required");
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) return usage("--host '%s' is not an IPv4 address", host);
-
-    cm_err err;
-    cm_server *s = cm_server_open(dir, (int)threads, (size_t)max_body, (unsigned)timeout, (unsigned)max_conn, &err);
-    if (!s) {
-        fprintf(stderr, "corpusmill serve: %s\n", err.msg);
-        return CM_EXIT_USAGE;
-    }
-    /* the signals that stop the server are taken by sigwait below, in every
-     * thread (blocked before MHD starts its own) */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    int rc = CM_EXIT_OK;
-    if (cm_server_start(s, &addr, (unsigned)max_conn, &err)) {
-        fprintf(stderr, "corpusmill serve: cannot listen on %s:%ld: %s\n", host, port, err.msg);
-        rc = CM_EXIT_FAILED;
-    } else {
-        fprintf(stderr, "corpusmill serve: %s (%llu chunks) on http://%s:%u/ with %ld threads; Ctrl-C stops\n", dir,
-                (unsigned long long)s->chunks, host, cm_server_port(s), threads);
-        int sig;
-        sigwait(&stop, &sig);
-        fprintf(stderr, "corpusmill serve: stopping (signal %d)\n", sig);
-    }
-    cm_server_close(s);
-    return rc;
 }

@@ -1,4 +1,5 @@
-/* serve.h -- `corpusmill serve RAG_DIR`: HTTP search over an export (see serve.c). */
+/* serve.h -- the HTTP search server over an export (see serve.c); the
+ * command `corpusmill serve` is programs/cmd_serve.c. */
 #ifndef CM_SERVE_H
 #define CM_SERVE_H
 
@@ -8,8 +9,6 @@
 #include "../pipeline/util.h"
 
 struct sockaddr_in;
-
-extern const char cm_serve_usage[];
 
 /* The server: an export opened with `threads` searchers. Requests over
  * max_active in progress get 503; a body larger than max_body 413; a
@@ -27,8 +26,5 @@ unsigned cm_server_port(const cm_server *s);
 uint64_t cm_server_chunks(const cm_server *s);
 /* Stops serving and frees everything. */
 void cm_server_close(cm_server *s);
-
-/* argv after the command name. Runs until SIGINT or SIGTERM. */
-int cm_serve_main(int argc, char **argv);
 
 #endif

@@ -18,8 +18,8 @@ int cm_conf_error(cm_err *err, const cm_conf *node, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (node) cm_errorf(err, "%s:%d:%d: %s", node->file, node->line, node->col, msg);
-    else cm_errorf(err, "%s", msg);
+    if (node) cm_usagef(err, "%s:%d:%d: %s", node->file, node->line, node->col, msg);
+    else cm_usagef(err, "%s", msg);
     return -1;
 }
 
@@ -51,11 +51,11 @@ static cm_conf *convert(yaml_document_t *doc, yaml_node_t *yn, const char *file,
                         cm_err *err)
 {
     if (depth > 64) {
-        cm_errorf(err, "%s:%lu: YAML nested too deeply", file, (unsigned long)yn->start_mark.line + 1);
+        cm_usagef(err, "%s:%lu: YAML nested too deeply", file, (unsigned long)yn->start_mark.line + 1);
         return NULL;
     }
     if (*budget == 0) {
-        cm_errorf(err, "%s:%lu: the YAML expands to more than %d nodes (aliases of aliases?)", file,
+        cm_usagef(err, "%s:%lu: the YAML expands to more than %d nodes (aliases of aliases?)", file,
                   (unsigned long)yn->start_mark.line + 1, MAX_NODES);
         return NULL;
     }
@@ -92,7 +92,7 @@ static cm_conf *convert(yaml_document_t *doc, yaml_node_t *yn, const char *file,
             yaml_node_t *k = yaml_document_get_node(doc, p->key);
             yaml_node_t *v = yaml_document_get_node(doc, p->value);
             if (!k || !v || k->type != YAML_SCALAR_NODE) {
-                cm_errorf(err, "%s:%lu:%lu: map keys must be plain strings", file,
+                cm_usagef(err, "%s:%lu:%lu: map keys must be plain strings", file,
                           (unsigned long)(k ? k->start_mark.line + 1 : 0),
                           (unsigned long)(k ? k->start_mark.column + 1 : 0));
                 free_node(n);
@@ -101,7 +101,7 @@ static cm_conf *convert(yaml_document_t *doc, yaml_node_t *yn, const char *file,
             const char *key = (const char *)k->data.scalar.value;
             for (size_t j = 0; j < i; j++) {
                 if (strcmp(n->keys[j], key) == 0) {
-                    cm_errorf(err, "%s:%lu:%lu: duplicate key '%s'", file,
+                    cm_usagef(err, "%s:%lu:%lu: duplicate key '%s'", file,
                               (unsigned long)k->start_mark.line + 1,
                               (unsigned long)k->start_mark.column + 1, key);
                     free_node(n);
@@ -121,7 +121,7 @@ static cm_conf *convert(yaml_document_t *doc, yaml_node_t *yn, const char *file,
         break;
     }
     free(n);
-    cm_errorf(err, "%s: empty YAML node", file);
+    cm_usagef(err, "%s: empty YAML node", file);
     return NULL;
 }
 
@@ -130,12 +130,12 @@ cm_conf *cm_conf_load_string(const char *text, size_t len, const char *name, cm_
     yaml_parser_t parser;
     yaml_document_t doc;
     if (!yaml_parser_initialize(&parser)) {
-        cm_errorf(err, "%s: cannot initialize the YAML parser", name);
+        cm_usagef(err, "%s: cannot initialize the YAML parser", name);
         return NULL;
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &doc)) {
-        cm_errorf(err, "%s:%lu:%lu: YAML error: %s%s%s", name, (unsigned long)parser.problem_mark.line + 1,
+        cm_usagef(err, "%s:%lu:%lu: YAML error: %s%s%s", name, (unsigned long)parser.problem_mark.line + 1,
                   (unsigned long)parser.problem_mark.column + 1, parser.problem ? parser.problem : "syntax error",
                   parser.context ? " " : "", parser.context ? parser.context : "");
         yaml_parser_delete(&parser);
@@ -207,7 +207,7 @@ int cm_conf_check_keys(const cm_conf *node, const char *what, const char *const 
             cm_buf list;
             cm_buf_init(&list);
             join_names(known, &list);
-            int r = cm_errorf(err, "%s:%d:%d: unknown key '%s' in %s (known: %s)", node->file, node->items[i]->key_line,
+            int r = cm_usagef(err, "%s:%d:%d: unknown key '%s' in %s (known: %s)", node->file, node->items[i]->key_line,
                               node->items[i]->key_col, node->keys[i], what, list.data);
             cm_buf_free(&list);
             return r;

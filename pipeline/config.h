@@ -1,140 +1,103 @@
 /* config.h -- the typed configuration of a corpusmill run, read from YAML.
  *
- * Every option has a default (below, and in the README); every section's
- * keys are checked, so a misspelt key is an error naming the key, the file
- * and the line. Relative paths are relative to the current directory. */
+ * The core config is what every stage shares: `input:` (what to read),
+ * `output:` (where and how to write) and `run:` (tasks, threads, error
+ * policy). Each stage owns its section (`clean:`, `dedup:`, `embed:` ...):
+ * the loader hands the section's subtree to the stage's descriptor
+ * (pipeline/stage.h), which fills its own options struct; a stage reads its
+ * options back with cm_config_options().
+ *
+ * Every option has a default, written once in a reference text (the core's
+ * is cm_config_reference, a stage's its descriptor's) that the loader reads
+ * before the file; every section's keys are checked, so a misspelt key is an
+ * error naming the key, the file and the line. Relative paths are relative
+ * to the current directory. Option names are the YAML names all the way
+ * down. */
 #ifndef CM_CONFIG_H
 #define CM_CONFIG_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include "conf.h"
-#include "../filters/signals.h"
-#include "../dedup/minhash.h"
+
+struct cm_stage_def;
 
 typedef enum cm_format_kind { CM_FORMAT_AUTO, CM_FORMAT_JSONL, CM_FORMAT_TEXT, CM_FORMAT_LINES } cm_format_kind;
 typedef enum cm_exam_mode { CM_EXAM_RENDER, CM_EXAM_SKIP } cm_exam_mode;
 typedef enum cm_keep_rejected { CM_REJECTED_FULL, CM_REJECTED_IDS } cm_keep_rejected;
 typedef enum cm_on_error { CM_ON_ERROR_SKIP, CM_ON_ERROR_FAIL } cm_on_error;
-typedef enum cm_bad_utf8 { CM_UTF8_REPLACE, CM_UTF8_QUARANTINE } cm_bad_utf8;
-/* exact: Jaccard of the shingle sets, recomputed for the documents in pairs;
- * signature: the fraction of equal signature values; off: every candidate */
-typedef enum cm_dedup_verify { CM_VERIFY_EXACT, CM_VERIFY_SIGNATURE, CM_VERIFY_OFF } cm_dedup_verify;
+
+/* A stage's section: its descriptor, its node in the file (NULL when the
+ * file has none: the stage is off), its options (defaults when absent) and
+ * its reference read as YAML (the defaults; options may point into it). */
+typedef struct cm_config_section {
+    const struct cm_stage_def *def;
+    const cm_conf *node;
+    void *opts;
+    cm_conf *defaults;
+} cm_config_section;
 
 typedef struct cm_config {
     char *path;      /* the config file */
-    cm_conf *root;   /* its tree (filter blocks point into it) */
+    cm_conf *root;   /* its tree (stage sections and filter blocks point into it) */
 
     struct {
-        char **paths;        /* files, directories, globs                   default: none */
+        char **paths;        /* files, directories, globs */
         size_t n_paths;
-        int format;          /* cm_format_kind                               default: auto */
-        char **text_fields;  /* first present wins                           default: [content] */
+        int format;          /* cm_format_kind */
+        char **text_fields;  /* text_field: first present wins */
         size_t n_text_fields;
-        char *id_field;      /*                                              default: id */
-        int exam_cn;         /* records with q_main and no text              default: render */
-        char *exam_template; /* {field} placeholders                         default: see config.c */
-        uint64_t max_member_bytes; /* a file or archive member decompressed default: 64 GiB */
-        double max_ratio;    /* decompressed / compressed, past 64 MiB       default: 200 */
+        char *id_field;
+        int exam_cn;         /* records with q_main and no text */
+        char *exam_template; /* {field} placeholders */
+        uint64_t max_member_size; /* a file or archive member decompressed */
+        double max_ratio;    /* decompressed / compressed, past 64 MiB */
     } input;
 
     struct {
-        char *dir;           /*                                              default: out */
-        uint64_t part_bytes; /* uncompressed bytes per output part           default: 256 MiB */
-        int zstd_level;      /*                                              default: 3 */
-        int keep_rejected;   /* cm_keep_rejected                             default: full */
+        char *dir;
+        uint64_t part_size;  /* uncompressed bytes per output part */
+        int zstd_level;
+        int keep_rejected;   /* cm_keep_rejected */
     } output;
 
     struct {
-        int tasks;                 /* slices of the input                     default: 1 */
-        int jobs;                  /* processes for `run`                     default: 1 */
-        int threads;               /* worker threads per task; 0 = cores/jobs  default: 0 */
-        int on_error;              /* cm_on_error                             default: skip */
-        double max_malformed_fraction; /* exit 1 above this                  default: 0.01 */
-        uint64_t max_record_bytes; /* longer records are malformed            default: 64 MiB */
-        uint64_t batch_bytes;      /* records handed to a worker at once      default: 4 MiB */
-        int max_error_lines;       /* per task, then a count                  default: 50 */
+        int tasks;                 /* slices of the input */
+        int jobs;                  /* processes for `run` */
+        int threads;               /* worker threads per task; 0 = cores/jobs */
+        int on_error;              /* cm_on_error */
+        double max_malformed_fraction; /* exit 1 above this */
+        uint64_t max_record_size;  /* longer records are malformed */
+        uint64_t batch_size;       /* records handed to a worker at once */
+        int max_error_lines;       /* per task, then a count */
         int progress, progress_fd; /* cm_progress_mode: set by the command line (--progress), not YAML */
     } run;
 
-    struct {
-        int invalid_utf8;          /* cm_bad_utf8                             default: replace */
-        const cm_conf *steps;      /* the steps list (NULL: normalize only) */
-        cm_signal_opts signals;    /* how signals are computed and stored      see filters/signals.c */
-    } clean;
-
-    struct {
-        int enabled;               /* a `dedup` section is present: run chains the dedup stages */
-        int exact;                 /* exact duplicates (simplified text, XXH3-128)    default: true */
-        int minhash;               /* near duplicates (MinHash-LSH)                   default: true */
-        cm_minhash_params params;  /* ngram 5, bands 14, rows 8, seed 1 */
-        int verify;                /* cm_dedup_verify: how candidate pairs are checked default: exact */
-        double threshold;          /* the similarity a verified pair needs            default: 0.8 */
-        uint64_t memory;           /* band records a signatures task holds before it
-                                      writes a sorted run to disk                      default: 1 GiB */
-        char **previous;           /* OUT dirs of earlier runs to dedup against       default: none */
-        size_t n_previous;
-    } dedup;
-
-    struct {
-        int enabled;               /* an `embed` section is present: run chunks and embeds */
-        char *model;               /* "hash" or a Hugging Face BERT folder            default: hash */
-        long dim;                  /* hash model: vector size                         default: 512 */
-        char *backend;             /* BERT: where the forward pass runs               default: cpu */
-        int threads;               /* BERT: compute threads; 0 = cores / jobs         default: 0 */
-        long batch;                /* BERT: sequences per forward pass                default: 32 */
-        char *query_prefix;        /* NULL: the model's own                           default: NULL */
-        long max_tokens;           /* chunk limit in the model's unit; 0 = auto: 900 characters
-                                      (hash) or the model's maximum (BERT)           default: 0 */
-        long overlap;              /* units repeated from the previous chunk          default: 32 */
-        int markdown;              /* Markdown headings start chunks                  default: true */
-        long part_rows;            /* vectors per embeddings part                     default: 1000000 */
-        uint64_t max_document_bytes; /* longer documents are not chunked (embed:too_long) default: 16 MiB */
-    } embed;
-
-    struct {
-        int enabled;               /* an `index` section is present: run builds OUT/rag/ after embed */
-        char *factory;             /* a FAISS factory string, or auto                 default: auto */
-        long ef_search;            /* HNSW search breadth                             default: 64 */
-        long nprobe;               /* IVF lists searched                              default: 16 */
-        uint64_t memory;           /* budget for auto's choice                        default: 8 GiB */
-    } index;
-
-    struct {
-        int enabled;               /* a `pretrain` section is present: run clusters after embed */
-        long clusters;             /* k-means K; 0 = sqrt(documents)                  default: 0 */
-        long iterations;           /*                                                 default: 20 */
-        long seed;                 /*                                                 default: 1234 */
-        int threads;               /* OpenMP / OpenBLAS threads for k-means           default: 1 */
-        int semdedup;              /* SemDeDup within clusters                        default: false */
-        double epsilon;            /* pairs with cosine >= 1 - epsilon are duplicates default: 0.01 */
-        int semdedup_lexical;      /* allow it with the lexical hash model            default: false */
-    } pretrain;
-
-    struct {
-        int enabled;               /* a `decontam` section is present */
-        char **eval_sets;          /* SQuAD JSON or JSON Lines files                  default: none */
-        size_t n_eval_sets;
-        long ngram;                /* shared words that make a hit                    default: 13 */
-        long cjk_ngram;            /* shared CJK characters that make a hit           default: 13 */
-        int remove;                /* write the documents without the hits            default: false */
-        double vector_threshold;   /* a chunk this close (cosine) to an item is a hit;
-                                      BERT models only, 0 = off                       default: 0.95 */
-    } decontam;
+    cm_config_section *sections; /* one per stage the loader was given, in its order */
+    size_t n_sections;
 } cm_config;
 
-/* Loads and validates path. Filter options are validated too. NULL with err. */
-cm_config *cm_config_load(const char *path, cm_err *err);
+/* Loads and validates path: the core sections, then every stage's section
+ * through its descriptor (stages: NULL-terminated; a top-level key that is
+ * neither core nor one of theirs is an error). NULL with err (kind usage). */
+cm_config *cm_config_load(const char *path, const struct cm_stage_def *const *stages, cm_err *err);
 /* Same, from a string (for tests); `name` is used in messages. */
-cm_config *cm_config_parse(const char *text, const char *name, cm_err *err);
+cm_config *cm_config_parse(const char *text, const char *name, const struct cm_stage_def *const *stages, cm_err *err);
 void cm_config_free(cm_config *c);
+
+/* The options of stage `name` (its defaults when the file has no such
+ * section), or NULL when the config was loaded without that stage. */
+const void *cm_config_options(const cm_config *c, const char *name);
+/* Whether the file has the stage's section (the stage is on). */
+int cm_config_has(const cm_config *c, const char *name);
 
 /* Replaces input.paths (command-line --input). */
 void cm_config_set_inputs(cm_config *c, char **paths, size_t n);
 /* Replaces output.dir (command-line --out). */
 void cm_config_set_out(cm_config *c, const char *dir);
 
-/* The documented defaults, as a commented YAML file. */
+/* The core sections with every option's default and what it means, as
+ * commented YAML: the one place those defaults are written. */
 extern const char cm_config_reference[];
 
 #endif

@@ -1,12 +1,10 @@
 /* document.c -- lifetime of the reusable per-worker cm_doc. */
 #include "document.h"
 
-#include "../filters/signals.h"
-
 void cm_doc_init(cm_doc *d)
 {
-    d->signals = NULL;
-    d->signal_opts = NULL;
+    d->cache = NULL;
+    d->cache_ops = NULL;
     cm_json_record_init(&d->json);
     cm_buf_init(&d->text);
     cm_buf_init(&d->scratch);
@@ -20,8 +18,8 @@ void cm_doc_free(cm_doc *d)
     cm_buf_free(&d->text);
     cm_buf_free(&d->scratch);
     cm_buf_free(&d->meta);
-    cm_signals_free(d->signals);
-    d->signals = NULL;
+    if (d->cache && d->cache_ops && d->cache_ops->free) d->cache_ops->free(d->cache);
+    d->cache = NULL;
 }
 
 void cm_doc_reset(cm_doc *d)
@@ -44,7 +42,7 @@ void cm_doc_reset(cm_doc *d)
     d->utf8_replaced = 0;
     d->drop_filter = NULL;
     d->drop_rule = NULL;
-    cm_signals_forget_extras(d->signals);
+    if (d->cache && d->cache_ops && d->cache_ops->reset) d->cache_ops->reset(d->cache);
 }
 
 void cm_doc_swap_text(cm_doc *d)
@@ -54,5 +52,5 @@ void cm_doc_swap_text(cm_doc *d)
     d->scratch = t;
     cm_buf_clear(&d->scratch);
     d->text_changed = 1;
-    cm_signals_invalidate(d->signals);
+    if (d->cache && d->cache_ops && d->cache_ops->text_changed) d->cache_ops->text_changed(d->cache);
 }

@@ -19,6 +19,13 @@ typedef struct cm_origin {
     char *rel;    /* id base for text formats: the member, or the path below the named directory */
 } cm_origin;
 
+/* What the document calls on its cache (each may be NULL). */
+typedef struct cm_doc_cache_ops {
+    void (*text_changed)(void *cache); /* the text was rewritten */
+    void (*reset)(void *cache);        /* a new record starts */
+    void (*free)(void *cache);
+} cm_doc_cache_ops;
+
 typedef struct cm_doc {
     /* where it came from */
     const cm_origin *origin;
@@ -44,10 +51,12 @@ typedef struct cm_doc {
     size_t utf8_replaced; /* invalid UTF-8 sequences replaced by U+FFFD */
     cm_buf meta;          /* extra members of the "corpusmill" object, as `"key":value` pairs joined by commas */
 
-    /* quality signals (filters/signals.h): computed on demand, cached
-     * until the text changes */
-    struct cm_signals *signals;
-    const struct cm_signal_opts *signal_opts;
+    /* state a filter layer keeps on the document across records (the
+     * quality signals of filters/signals.h, computed on demand and cached
+     * until the text changes); the document tells it when its text changes,
+     * when a record starts and when it is freed */
+    void *cache;
+    const struct cm_doc_cache_ops *cache_ops;
 
     /* verdict */
     const char *drop_filter; /* name of the step that removed it, NULL when kept */

@@ -10,11 +10,11 @@
 
 #define READ_CHUNK (1u << 20)
 
-void cm_lines_init(cm_lines *l, cm_source *src, uint64_t max_len)
+void cm_lines_init(cm_lines *l, cm_source *src, uint64_t max_record_size)
 {
     memset(l, 0, sizeof *l);
     l->src = src;
-    l->max_len = max_len;
+    l->max_record_size = max_record_size;
     l->cap = 2 * READ_CHUNK;
     l->buf = cm_malloc(l->cap);
     l->evidence = cm_malloc(CM_EVIDENCE_BYTES);
@@ -73,7 +73,7 @@ int cm_lines_next(cm_lines *l, const char **p, size_t *n, uint64_t *full_len, ui
     size_t scanned = 0; /* bytes after start known to hold no newline */
     for (;;) {
         char *nl = memchr(l->buf + l->start + scanned, '\n', l->end - l->start - scanned);
-        if (nl && (uint64_t)(nl - (l->buf + l->start)) > l->max_len) {
+        if (nl && (uint64_t)(nl - (l->buf + l->start)) > l->max_record_size) {
             size_t k = (size_t)(nl - (l->buf + l->start));
             size_t keep = k < CM_EVIDENCE_BYTES ? k : CM_EVIDENCE_BYTES;
             memcpy(l->evidence, l->buf + l->start, keep);
@@ -99,7 +99,7 @@ int cm_lines_next(cm_lines *l, const char **p, size_t *n, uint64_t *full_len, ui
             return 1;
         }
         scanned = l->end - l->start;
-        if (scanned > l->max_len) {
+        if (scanned > l->max_record_size) {
             /* Too long: keep the start as evidence, skip to the next line. */
             uint64_t at = l->offset;
             size_t keep = scanned < CM_EVIDENCE_BYTES ? scanned : CM_EVIDENCE_BYTES;
@@ -138,10 +138,10 @@ static int is_blank(const char *p, size_t n)
     return 1;
 }
 
-int cm_format_read_lines(cm_source *src, uint64_t max_record, int kind, const cm_record_sink *sink, cm_err *err)
+int cm_format_read_lines(cm_source *src, uint64_t max_record_size, int kind, const cm_record_sink *sink, cm_err *err)
 {
     cm_lines l;
-    cm_lines_init(&l, src, max_record);
+    cm_lines_init(&l, src, max_record_size);
     const char *p;
     size_t n;
     uint64_t full, off;

@@ -34,7 +34,7 @@ typedef struct cm_lines {
     char *buf;
     char *evidence;       /* the start of an over-long line */
     size_t cap, start, end;
-    uint64_t max_len;     /* longer lines are cut */
+    uint64_t max_record_size;     /* longer lines are cut */
     uint64_t line;        /* number of the line last returned */
     uint64_t offset;      /* member offset of buf[start] */
     int eof;
@@ -47,7 +47,7 @@ typedef struct cm_lines {
 #define CM_LINE_TRUNCATED 2 /* the stream broke inside this line */
 #define CM_EVIDENCE_BYTES 65536
 
-void cm_lines_init(cm_lines *l, cm_source *src, uint64_t max_len);
+void cm_lines_init(cm_lines *l, cm_source *src, uint64_t max_record_size);
 void cm_lines_free(cm_lines *l);
 /* Returns 1 with a line (without its \n; valid until the next call), 0 at the
  * end of the member. *full_len is the line's real length, *offset where it
@@ -58,13 +58,13 @@ int cm_lines_next(cm_lines *l, const char **p, size_t *n, uint64_t *full_len, ui
  * a record of `kind` (blank lines go to sink->blank). A UTF-8 byte order
  * mark before the first line and the \r of \r\n endings are dropped. The
  * shared body of the line-based formats. */
-int cm_format_read_lines(cm_source *src, uint64_t max_record, int kind, const cm_record_sink *sink, cm_err *err);
+int cm_format_read_lines(cm_source *src, uint64_t max_record_size, int kind, const cm_record_sink *sink, cm_err *err);
 
 typedef struct cm_format {
     const char *name;
     /* reads the current member of src; returns 0, or -1 when the stream broke
      * (err says where; records before the damage were delivered). */
-    int (*read_member)(cm_source *src, uint64_t max_record, const cm_record_sink *sink, cm_err *err);
+    int (*read_member)(cm_source *src, uint64_t max_record_size, const cm_record_sink *sink, cm_err *err);
 } cm_format;
 
 extern const cm_format cm_format_jsonl;

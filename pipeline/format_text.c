@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int read_member(cm_source *src, uint64_t max_record, const cm_record_sink *sink, cm_err *err)
+static int read_member(cm_source *src, uint64_t max_record_size, const cm_record_sink *sink, cm_err *err)
 {
     cm_buf b;
     cm_buf_init(&b);
@@ -17,7 +17,7 @@ static int read_member(cm_source *src, uint64_t max_record, const cm_record_sink
         long r = cm_source_read(src, chunk, sizeof chunk, err);
         if (r < 0) { broken = 1; break; }
         if (r == 0) break;
-        if (total + (uint64_t)r <= max_record) cm_buf_append(&b, chunk, (size_t)r);
+        if (total + (uint64_t)r <= max_record_size) cm_buf_append(&b, chunk, (size_t)r);
         else if (b.len < CM_EVIDENCE_BYTES) {
             size_t room = CM_EVIDENCE_BYTES - b.len;
             cm_buf_append(&b, chunk, (size_t)r < room ? (size_t)r : room);
@@ -25,7 +25,7 @@ static int read_member(cm_source *src, uint64_t max_record, const cm_record_sink
         total += (uint64_t)r;
     }
     if (total > 0) {
-        int damage = total > max_record ? CM_DAMAGE_TOO_LONG : broken ? CM_DAMAGE_TRUNCATED : 0;
+        int damage = total > max_record_size ? CM_DAMAGE_TOO_LONG : broken ? CM_DAMAGE_TRUNCATED : 0;
         const char *p = b.data;
         size_t n = damage == CM_DAMAGE_TOO_LONG && b.len > CM_EVIDENCE_BYTES ? CM_EVIDENCE_BYTES : b.len;
         if (!damage && n >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF) {

@@ -79,6 +79,27 @@ typedef int (*cm_json_visit_fn)(void *user, const char *const *path, int depth, 
                                 double number, const char *str, size_t str_len);
 int cm_json_visit(const char *text, size_t len, cm_json_visit_fn fn, void *user, cm_err *err);
 
+/* ---- named fields of a small JSON document ---- */
+
+/* A field to read: its dotted name ("model", "chunk.unit"), the type it
+ * must have, and where it goes: a char array of cap bytes for a string, a
+ * double for a number, an int (0 or 1) for a boolean; *found, when not NULL,
+ * is set when it was there. A field of another type is left alone. */
+typedef struct cm_json_field {
+    const char *name; /* NULL ends a table */
+    cm_json_type type;
+    void *out;
+    size_t cap;
+    int *found;
+} cm_json_field;
+
+/* Reads the fields of text (a NULL-name-terminated table). 0, or -1 with
+ * err when text is not valid JSON. */
+int cm_json_fields(const char *text, size_t len, const cm_json_field *fields, cm_err *err);
+/* The same from a file of at most 16 MiB; its text goes to *text (when not
+ * NULL, the caller frees it). -1 with err naming the file. */
+int cm_json_file_fields(const char *path, const cm_json_field *fields, cm_buf *text, cm_err *err);
+
 #ifdef __cplusplus
 }
 #endif

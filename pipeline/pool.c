@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "util.h"
@@ -72,7 +73,8 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-cm_pool *cm_pool_create(int n_workers, void **worker_ctx, void (*process)(void *, void *), void **slots, int n_slots)
+cm_pool *cm_pool_create(int n_workers, void **worker_ctx, void (*process)(void *, void *), void **slots, int n_slots,
+                        cm_err *err)
 {
     cm_pool *p = cm_calloc(1, sizeof *p);
     pthread_mutex_init(&p->mu, NULL);
@@ -93,9 +95,12 @@ cm_pool *cm_pool_create(int n_workers, void **worker_ctx, void (*process)(void *
     for (int i = 0; i < n_workers; i++) {
         p->workers[i].pool = p;
         p->workers[i].ctx = worker_ctx[i];
-        if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0) {
-            fprintf(stderr, "corpusmill: cannot start a worker thread\n");
-            abort();
+        int e = pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]);
+        if (e != 0) { /* the ones started stop with the pool */
+            p->n_workers = i;
+            cm_pool_free(p);
+            cm_errorf(err, "cannot start worker thread %d of %d: %s", i + 1, n_workers, strerror(e));
+            return NULL;
         }
     }
     return p;

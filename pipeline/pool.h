@@ -11,12 +11,15 @@
 #ifndef CM_POOL_H
 #define CM_POOL_H
 
+#include "util.h"
+
 typedef struct cm_pool cm_pool;
 
 /* process(worker_ctx[i], slot) runs on worker thread i. slots are the
- * caller's objects (n_slots of them); the pool never frees them. */
+ * caller's objects (n_slots of them); the pool never frees them. NULL with
+ * err when a worker thread cannot be started. */
 cm_pool *cm_pool_create(int n_workers, void **worker_ctx, void (*process)(void *ctx, void *slot), void **slots,
-                        int n_slots);
+                        int n_slots, cm_err *err);
 /* Waits for the workers to finish and frees the pool (not the slots). Call
  * after the consumer has drained everything. */
 void cm_pool_free(cm_pool *p);

@@ -1,4 +1,6 @@
-/* progress.c -- see progress.h. */
+/* progress.c -- see progress.h. Every line goes to the descriptor the
+ * caller gave: the library writes progress only where the program asked. */
+#define _POSIX_C_SOURCE 200809L
 #include "progress.h"
 
 #include <inttypes.h>
@@ -11,7 +13,7 @@
 void cm_progress_init(cm_progress *p, int mode, int fd, const char *label)
 {
     memset(p, 0, sizeof *p);
-    if (mode == CM_PROGRESS_AUTO) mode = isatty(2) ? CM_PROGRESS_BAR : CM_PROGRESS_LOG;
+    if (mode == CM_PROGRESS_AUTO) mode = isatty(fd) ? CM_PROGRESS_BAR : CM_PROGRESS_LOG;
     p->mode = mode;
     p->fd = fd;
     p->label = label;
@@ -54,12 +56,11 @@ void cm_progress_update(cm_progress *p, uint64_t docs, uint64_t bytes, uint64_t 
         int fill = (int)(frac * 30);
         for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
         bar[30] = 0;
-        fprintf(stderr, "\r\033[K[%s] %s %5.1f%%  %" PRIu64 " docs  %.0f docs/s  %.1f MB/s  ETA %s", p->label, bar,
+        dprintf(p->fd, "\r\033[K[%s] %s %5.1f%%  %" PRIu64 " docs  %.0f docs/s  %.1f MB/s  ETA %s", p->label, bar,
                 frac * 100, docs, dps, mbs, eta);
-        fflush(stderr);
         p->drawn = 1;
     } else {
-        fprintf(stderr, "[%s] %5.1f%% of input  %" PRIu64 " docs  %.0f docs/s  %.1f MB/s  elapsed %s  ETA %s\n",
+        dprintf(p->fd, "[%s] %5.1f%% of input  %" PRIu64 " docs  %.0f docs/s  %.1f MB/s  elapsed %s  ETA %s\n",
                 p->label, frac * 100, docs, dps, mbs, elapsed, eta);
         p->drawn = 1; /* in log mode: something was printed */
     }
@@ -68,7 +69,7 @@ void cm_progress_update(cm_progress *p, uint64_t docs, uint64_t bytes, uint64_t 
 void cm_progress_clear(cm_progress *p)
 {
     if (p->mode == CM_PROGRESS_BAR && p->drawn) {
-        fprintf(stderr, "\r\033[K");
+        dprintf(p->fd, "\r\033[K");
         p->drawn = 0;
     }
 }
@@ -76,7 +77,7 @@ void cm_progress_clear(cm_progress *p)
 void cm_progress_end(cm_progress *p)
 {
     if (p->mode == CM_PROGRESS_BAR && p->drawn) {
-        fputc('\n', stderr);
+        dprintf(p->fd, "\n");
         p->drawn = 0;
     }
 }

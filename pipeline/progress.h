@@ -23,6 +23,9 @@ typedef struct cm_progress {
     int drawn;         /* a bar is on screen */
 } cm_progress;
 
+/* Shows progress in `mode` on descriptor fd (the program passes stderr's
+ * for a bar or log lines, its pipe for FD; AUTO is a bar when fd is a
+ * terminal). */
 void cm_progress_init(cm_progress *p, int mode, int fd, const char *label);
 /* docs and bytes so far (decompressed record bytes), input file bytes done
  * of total. Rate-limited unless force. */

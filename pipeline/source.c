@@ -67,7 +67,7 @@ struct cm_source {
     char errmsg[1100]; /* set by the libarchive callback on a read error */
 
     /* decompression-bomb defence (cm_source_set_limits) */
-    uint64_t max_member_bytes;
+    uint64_t max_member_size;
     double max_ratio;
     uint64_t member_out;      /* decompressed bytes of the current member */
     uint64_t member_in_start; /* file offset where it started */
@@ -427,9 +427,9 @@ int cm_source_next_member(cm_source *s, const char **name, cm_err *err)
     }
 }
 
-void cm_source_set_limits(cm_source *s, uint64_t max_member_bytes, double max_ratio)
+void cm_source_set_limits(cm_source *s, uint64_t max_member_size, double max_ratio)
 {
-    s->max_member_bytes = max_member_bytes;
+    s->max_member_size = max_member_size;
     s->max_ratio = max_ratio;
 }
 
@@ -442,9 +442,9 @@ static long check_limits(cm_source *s, long r, cm_err *err)
     if (r <= 0) return r;
     s->member_out += (uint64_t)r;
     const char *member = s->member_name ? s->member_name : "";
-    if (s->max_member_bytes && s->member_out > s->max_member_bytes)
+    if (s->max_member_size && s->member_out > s->max_member_size)
         return cm_errorf(err, "%s%s%s: limit:member_size: decompresses to more than %llu bytes (input.max_member_size)",
-                         s->path, *member ? ":" : "", member, (unsigned long long)s->max_member_bytes);
+                         s->path, *member ? ":" : "", member, (unsigned long long)s->max_member_size);
     uint64_t in = s->file_offset - s->member_in_start;
     if (s->max_ratio > 0 && s->member_out > RATIO_FLOOR && (double)s->member_out > s->max_ratio * (double)(in ? in : 1))
         return cm_errorf(err,

@@ -38,7 +38,7 @@ long cm_source_read(cm_source *s, char *buf, size_t cap, cm_err *err);
  * multiple of the compressed bytes it took (0 = none; judged past 64 MiB of
  * output). Past a cap, cm_source_read fails with an error that starts with
  * the file (and member) and says "limit:member_size" or "limit:ratio". */
-void cm_source_set_limits(cm_source *s, uint64_t max_member_bytes, double max_ratio);
+void cm_source_set_limits(cm_source *s, uint64_t max_member_size, double max_ratio);
 
 /* Bytes of the file consumed so far, and its size (for progress). */
 uint64_t cm_source_file_offset(const cm_source *s);

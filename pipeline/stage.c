@@ -1,4 +1,5 @@
-/* stage.c -- the stage manifest (see stage.h). */
+/* stage.c -- the stage contract (see stage.h): the runner every task goes
+ * through, the split claim, the input listing and the markers. */
 #define _GNU_SOURCE
 #include "stage.h"
 
@@ -10,6 +11,7 @@
 #include <xxhash.h>
 
 #include "json.h"
+#include "layout.h"
 
 void cm_stage_fingerprint(const cm_config *cfg, char out[17])
 {
@@ -65,9 +67,9 @@ static int parse_inputs(const cm_buf *b, const char *fingerprint, cm_input_list 
 int cm_stage_inputs(const cm_config *cfg, int relist, cm_input_list *list, cm_err *err)
 {
     const char *out = cfg->output.dir;
-    char path[4200], tmp[4300], fingerprint[17];
+    char path[CM_PATH_MAX], tmp[CM_PATH_MAX + 32], fingerprint[17];
     cm_stage_fingerprint(cfg, fingerprint);
-    snprintf(path, sizeof path, "%s/_done/clean/_inputs.tsv", out);
+    snprintf(path, sizeof path, "%s", cm_inputs_path(out).s);
     for (int attempt = 0; attempt < 3; attempt++) {
         if (!relist && cm_path_exists(path)) {
             cm_buf b;
@@ -94,7 +96,7 @@ int cm_stage_inputs(const cm_config *cfg, int relist, cm_input_list *list, cm_er
             cm_buf_appendf(&b, "%llu\t%zu\t%s\n", (unsigned long long)now.files[i].size,
                            (size_t)(now.files[i].rel - now.files[i].path), now.files[i].path);
         }
-        if (cm_mkdirs_under(out, "_done/clean", err)) { cm_inputs_free(&now); cm_buf_free(&b); return -1; }
+        if (cm_mkdirs(cm_done_dir(out, "clean").s, err)) { cm_inputs_free(&now); cm_buf_free(&b); return -1; }
         snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
         int rc = cm_write_file_atomic(tmp, b.data, b.len, err);
         cm_buf_free(&b);
@@ -121,33 +123,24 @@ typedef struct manifest {
     char fingerprint[17];
 } manifest;
 
-static int manifest_visit(void *user, const char *const *path, int depth, cm_json_type type, double num,
-                          const char *str, size_t len)
-{
-    manifest *m = user;
-    if (depth != 1) return 0;
-    if (!strcmp(path[0], "tasks") && type == CM_JSON_NUMBER) m->tasks = (int)num;
-    if (!strcmp(path[0], "fingerprint") && type == CM_JSON_STRING)
-        snprintf(m->fingerprint, sizeof m->fingerprint, "%.*s", (int)len, str);
-    return 0;
-}
-
 static int read_manifest(const char *path, manifest *m, cm_err *err)
 {
-    cm_buf b;
-    cm_buf_init(&b);
     memset(m, 0, sizeof *m);
-    int rc = cm_read_file(path, &b, 1u << 20, err);
-    if (rc == 0) rc = cm_json_visit(b.data, b.len, manifest_visit, m, err);
-    cm_buf_free(&b);
+    double tasks = 0;
+    cm_json_field f[] = {{"tasks", CM_JSON_NUMBER, &tasks, 0, NULL},
+                         {"fingerprint", CM_JSON_STRING, m->fingerprint, sizeof m->fingerprint, NULL},
+                         {NULL, 0, NULL, 0, NULL}};
+    int rc = cm_json_file_fields(path, f, NULL, err);
+    m->tasks = (int)tasks;
     return rc;
 }
 
-int cm_stage_claim(const char *out_dir, const char *stage, int tasks, const char *fingerprint, int force, cm_err *err)
+int cm_stage_claim(const char *out_dir, const char *marker, int tasks, const char *fingerprint, int force, cm_err *err)
 {
-    char path[4200], tmp[4300], body[256];
-    snprintf(path, sizeof path, "%s/_done/%s/_run.json", out_dir, stage);
-    snprintf(body, sizeof body, "{\"stage\": \"%s\", \"tasks\": %d, \"fingerprint\": \"%s\"}\n", stage, tasks, fingerprint);
+    char path[CM_PATH_MAX], tmp[CM_PATH_MAX + 32], body[256];
+    if (cm_mkdirs(cm_done_dir(out_dir, marker).s, err)) return -1;
+    snprintf(path, sizeof path, "%s", cm_claim_path(out_dir, marker).s);
+    snprintf(body, sizeof body, "{\"stage\": \"%s\", \"tasks\": %d, \"fingerprint\": \"%s\"}\n", marker, tasks, fingerprint);
     for (int attempt = 0; attempt < 2; attempt++) {
         if (cm_path_exists(path)) {
             manifest m;
@@ -156,13 +149,13 @@ int cm_stage_claim(const char *out_dir, const char *stage, int tasks, const char
                 return cm_errorf(err,
                                  "%s already holds %s results split into %d tasks; this run asks for %d. "
                                  "Use --tasks %d, or a new --out",
-                                 out_dir, stage, m.tasks, tasks, m.tasks);
+                                 out_dir, marker, m.tasks, tasks, m.tasks);
             if (strcmp(m.fingerprint, fingerprint) != 0) {
                 if (!force)
                     return cm_errorf(err,
                                      "%s holds %s results made with another config or input; use a new --out, "
                                      "or --force to redo every task",
-                                     out_dir, stage);
+                                     out_dir, marker);
                 return cm_write_file_atomic(path, body, strlen(body), err);
             }
             return 0;
@@ -179,38 +172,120 @@ int cm_stage_claim(const char *out_dir, const char *stage, int tasks, const char
     return cm_errorf(err, "cannot settle '%s'", path);
 }
 
-int cm_stage_tasks(const char *out_dir, const char *stage)
+int cm_stage_tasks(const char *out_dir, const char *marker)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/_done/%s/_run.json", out_dir, stage);
+    cm_path path = cm_claim_path(out_dir, marker);
     manifest m;
-    if (!cm_path_exists(path) || read_manifest(path, &m, NULL)) return 0;
+    if (!cm_path_exists(path.s) || read_manifest(path.s, &m, NULL)) return 0;
     return m.tasks;
 }
 
-int cm_stage_begin(const cm_config *cfg, const char *stage, int task, int tasks, int force, char *marker, size_t cap,
-                   int *done, cm_err *err)
+int cm_stage_finished(const char *out_dir, const char *marker, cm_err *err)
 {
-    const char *out = cfg->output.dir;
-    char sub[128], fingerprint[17];
-    *done = 0;
-    snprintf(sub, sizeof sub, "_done/%s", stage);
-    if (cm_mkdirs_under(out, sub, err) || cm_mkdirs_under(out, "stats", err)) return -1;
-    cm_stage_fingerprint(cfg, fingerprint);
-    if (cm_stage_claim(out, stage, tasks, fingerprint, force, err)) return -1;
-    snprintf(marker, cap, "%s/_done/%s/%05d", out, stage, task);
-    *done = !force && cm_path_exists(marker);
+    int tasks = cm_stage_tasks(out_dir, marker);
+    if (tasks == 0) return cm_errorf(err, "%s has not started in %s (run it first)", marker, out_dir);
+    for (int t = 0; t < tasks; t++) {
+        cm_path path = cm_marker_path(out_dir, marker, t);
+        if (!cm_path_exists(path.s)) return cm_errorf(err, "%s task %d has not finished (no %s)", marker, t, path.s);
+    }
     return 0;
 }
 
-int cm_stage_finish(const cm_config *cfg, const char *stats_name, const cm_task_stats *st, const char *marker,
-                    cm_err *err)
+int cm_prepare_out_dir(const char *out, cm_err *err)
 {
-    if (stats_name) {
-        char path[4400];
-        snprintf(path, sizeof path, "%s/stats/%s-%05d.json", cfg->output.dir, stats_name, st->task);
-        if (cm_task_stats_write(st, path, err)) return -1;
-        cm_summary_write(cfg->output.dir, NULL);
+    if (cm_mkdirs(out, err)) return -1;
+    if (access(out, W_OK | X_OK) != 0) return cm_errorf(err, "output directory '%s' is not writable: %s", out, strerror(errno));
+    return 0;
+}
+
+const cm_stage_step *cm_stage_step_find(const cm_stage_def *def, const char *name)
+{
+    for (int i = 0; i < def->n_steps; i++) {
+        const char *s = def->steps[i].name;
+        if ((!name && !s) || (name && s && !strcmp(name, s))) return &def->steps[i];
     }
-    return cm_task_stats_write(st, marker, err);
+    /* a stage of one named step runs it without the name */
+    if (!name && def->n_steps == 1) return &def->steps[0];
+    return NULL;
+}
+
+void cm_stage_plan_make(const cm_stage_def *def, const void *opts, int tasks, cm_stage_plan *plan)
+{
+    memset(plan, 0, sizeof *plan);
+    if (def->plan) {
+        def->plan(opts, tasks, plan);
+        return;
+    }
+    for (int i = 0; i < def->n_steps && plan->n < CM_STAGE_PLAN_MAX; i++) {
+        plan->step[plan->n] = &def->steps[i];
+        plan->tasks[plan->n++] = def->steps[i].split == CM_SPLIT_ONE ? 1 : tasks;
+    }
+}
+
+/* The split and the steps that must come first. */
+static int check_task(const cm_stage_def *def, const cm_stage_step *step, const cm_stage_task *t, cm_err *err)
+{
+    const char *out = t->cfg->output.dir;
+    const char *label = step->name ? step->name : "";
+    if (t->task < 0 || t->tasks < 1 || t->task >= t->tasks) return cm_usagef(err, "--task must be in [0, --tasks)");
+    if (step->split == CM_SPLIT_ONE && t->tasks != 1)
+        return cm_usagef(err, "%s%s%s is one task (--tasks 1): it needs everything at once", def->command,
+                         *label ? " " : "", label);
+    if (step->split == CM_SPLIT_SOURCE && t->source) {
+        int before = cm_stage_tasks(out, t->source);
+        if (before == 0)
+            return cm_usagef(err, "%s has no %s output for %s%s%s (run %s first)", out, t->source, def->command,
+                             *label ? " " : "", label, t->source);
+        if (before != t->tasks)
+            return cm_usagef(err, "%s ran in %d tasks; %s%s%s must use --tasks %d", t->source, before, def->command,
+                             *label ? " " : "", label, before);
+        cm_path path = cm_marker_path(out, t->source, t->task);
+        if (!cm_path_exists(path.s))
+            return cm_usagef(err, "%s task %d has not finished (no %s)", t->source, t->task, path.s);
+    }
+    if (step->needs_source_done && t->source) {
+        if (cm_stage_tasks(out, t->source) == 0)
+            return cm_usagef(err, "%s has no %s output for %s (run %s first)", out, t->source, def->command, t->source);
+        if (cm_stage_finished(out, t->source, err)) return cm_err_usage(err);
+    }
+    for (int i = 0; i < CM_STAGE_MAX_AFTER && step->after[i]; i++)
+        if (cm_stage_finished(out, step->after[i], err)) return cm_err_usage(err);
+    return 0;
+}
+
+int cm_stage_run_task(const cm_stage_def *def, const cm_stage_step *step, const cm_stage_task *t, cm_task_stats *st,
+                      int *already_done, cm_err *err)
+{
+    double t0 = cm_now();
+    const cm_config *cfg = t->cfg;
+    const char *out = cfg->output.dir;
+    *already_done = 0;
+    if (check_task(def, step, t, err)) return -1;
+    /* a changed split of a started step is refused (its files would mix) */
+    char fingerprint[17];
+    cm_stage_fingerprint(cfg, fingerprint);
+    if (cm_prepare_out_dir(out, err) || cm_mkdirs_under(out, "stats", err) ||
+        cm_stage_claim(out, step->marker, t->tasks, fingerprint, t->force, err))
+        return cm_err_usage(err);
+    cm_path marker = cm_marker_path(out, step->marker, t->task);
+    if (!t->force && cm_path_exists(marker.s)) {
+        *already_done = 1;
+        cm_task_stats_read(marker.s, st, NULL);
+        return 0;
+    }
+    int rc = step->run(t, st, err);
+    snprintf(st->stage, sizeof st->stage, "%s", step->marker);
+    st->task = t->task;
+    st->tasks = t->tasks;
+    st->seconds = cm_now() - t0;
+    st->peak_rss_kb = cm_peak_rss_kb();
+    if (rc) return -1;
+    if (step->stats) {
+        cm_path path = cm_stats_path(out, step->marker, t->task);
+        if (cm_task_stats_write(st, path.s, err)) return -1;
+        cm_summary_write(out, NULL);
+    }
+    /* the verdict gates the marker only: the counts stay written */
+    if (step->verdict && step->verdict(t, st, err)) return -1;
+    return cm_task_stats_write(st, marker.s, err);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "layout.h"
 #include "progress.h"
 #include "source.h"
 #include "stage.h"
@@ -138,15 +139,14 @@ static void on_blank(void *user) { (void)user; }
 int cm_stage_reader_walk(cm_stage_reader *r, const char *stage, int task, cm_stage_record_fn fn, void *user,
                          cm_err *err)
 {
-    char dir[4200], prefix[64];
+    char prefix[64];
     /* never another task's unfinished output: its parts may be partial */
-    snprintf(dir, sizeof dir, "%s/_done/%s/%05d", r->cfg->output.dir, stage, task);
-    if (!cm_path_exists(dir))
-        return cm_errorf(err, "%s task %d has not finished (no %s): run it first", stage, task, dir);
-    snprintf(dir, sizeof dir, "%s/%s", r->cfg->output.dir, stage);
-    snprintf(prefix, sizeof prefix, "part-%05d-", task);
+    cm_path marker = cm_marker_path(r->cfg->output.dir, stage, task);
+    if (!cm_path_exists(marker.s))
+        return cm_errorf(err, "%s task %d has not finished (no %s): run it first", stage, task, marker.s);
+    snprintf(prefix, sizeof prefix, "%s-", cm_part_prefix_of(task).s);
     size_t n;
-    char **parts = cm_list_dir(dir, prefix, &n);
+    char **parts = cm_list_dir(cm_out_dir(r->cfg->output.dir, stage).s, prefix, &n);
     r->fn = fn;
     r->user = user;
     r->failed = 0;

@@ -59,8 +59,38 @@ int cm_errorf(cm_err *err, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        err->kind = CM_ERR_FAILED;
     }
     return -1;
+}
+
+int cm_usagef(cm_err *err, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->kind = CM_ERR_USAGE;
+    }
+    return -1;
+}
+
+int cm_err_usage(cm_err *err)
+{
+    if (err) err->kind = CM_ERR_USAGE;
+    return -1;
+}
+
+void cm_logf(const cm_log *log, const char *fmt, ...)
+{
+    if (!log || !log->write) return;
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    log->write(log->user, line);
 }
 
 void cm_buf_init(cm_buf *b) { b->data = NULL; b->len = 0; b->cap = 0; }
@@ -433,12 +463,4 @@ int cm_parse_long(const char *s, long lo, long hi, long *out)
     if (errno || *end || end == s || x < lo || x > hi) return -1;
     *out = x;
     return 0;
-}
-
-int cm_usage_error(const char *command, const char *usage, const char *fmt, const char *what)
-{
-    fprintf(stderr, "corpusmill %s: ", command);
-    fprintf(stderr, fmt, what);
-    fprintf(stderr, "\n\n%s", usage);
-    return 2;
 }

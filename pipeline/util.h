@@ -22,14 +22,40 @@ void *cm_realloc(void *p, size_t n);
 char *cm_strdup(const char *s);
 char *cm_strndup(const char *s, size_t n);
 
-/* ---- errors: a fixed-size message a callee fills and a caller prints ---- */
+/* ---- errors: the library's one convention ----
+ * A function that can fail returns 0 on success and -1 on failure, with a
+ * message in the caller's cm_err and the kind of failure: the work failed
+ * (damaged data, an I/O error), or the caller asked for something that
+ * cannot be (bad usage, a bad config, a missing input). Only the program
+ * (programs/) maps kinds to exit statuses and prints messages. */
+typedef enum cm_err_kind {
+    CM_ERR_FAILED = 1, /* the work failed */
+    CM_ERR_USAGE = 2   /* bad usage or config: nothing was done */
+} cm_err_kind;
+
 typedef struct cm_err {
+    int kind;       /* cm_err_kind */
     char msg[1024];
 } cm_err;
 
-/* Formats a message into err (when err is not NULL). Returns -1 so that
- * `return cm_errorf(err, ...)` reads naturally. */
+/* Formats a message into err (when err is not NULL), of kind
+ * CM_ERR_FAILED. Returns -1 so that `return cm_errorf(err, ...)` reads
+ * naturally. */
 int cm_errorf(cm_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same, of kind CM_ERR_USAGE. */
+int cm_usagef(cm_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Marks a message a callee already wrote as CM_ERR_USAGE; returns -1. */
+int cm_err_usage(cm_err *err);
+
+/* ---- notes while work goes on: the program decides where they go ---- */
+typedef struct cm_log {
+    void (*write)(void *user, const char *line); /* one line, without a line break; NULL: dropped */
+    void *user;
+} cm_log;
+
+/* Formats one line and hands it to log (nothing when log or its writer is
+ * NULL). */
+void cm_logf(const cm_log *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- growable byte buffer; data is always NUL-terminated for convenience ---- */
 typedef struct cm_buf {
@@ -98,10 +124,6 @@ int cm_is_dir(const char *path);
 int cm_parse_u64(const char *s, uint64_t *out);
 /* Parses a decimal integer in [lo, hi]; returns 0 on success. */
 int cm_parse_long(const char *s, long lo, long hi, long *out);
-/* For commands: prints "corpusmill COMMAND: " and the message (fmt with one
- * %s for what), then the usage text, to stderr. Returns 2, the exit status
- * of bad usage. */
-int cm_usage_error(const char *command, const char *usage, const char *fmt, const char *what);
 
 #ifdef __cplusplus
 }

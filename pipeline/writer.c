@@ -11,13 +11,13 @@
 #include <unistd.h>
 #include <zstd.h>
 
-void cm_part_writer_init(cm_part_writer *w, const char *dir, const char *prefix, const char *ext, uint64_t part_bytes)
+void cm_part_writer_init(cm_part_writer *w, const char *dir, const char *prefix, const char *ext, uint64_t part_size)
 {
     memset(w, 0, sizeof *w);
     w->dir = cm_strdup(dir);
     w->prefix = cm_strdup(prefix);
     w->ext = cm_strdup(ext);
-    w->part_bytes = part_bytes;
+    w->part_size = part_size;
 }
 
 static int open_part(cm_part_writer *w, cm_err *err)
@@ -51,7 +51,7 @@ int cm_part_writer_write(cm_part_writer *w, const void *data, size_t n, uint64_t
     if (!w->f && open_part(w, err)) return -1;
     if (fwrite(data, 1, n, w->f) != n) return cm_errorf(err, "cannot write '%s': %s", w->tmp_path, strerror(errno));
     w->cur_raw += raw_bytes;
-    if (w->part_bytes && w->cur_raw >= w->part_bytes) return cm_part_writer_close(w, err);
+    if (w->part_size && w->cur_raw >= w->part_size) return cm_part_writer_close(w, err);
     return 0;
 }
 

@@ -4,7 +4,7 @@
  * Parts are named DIR/PREFIX-SSSS.EXT (S = sequence). The caller hands in
  * bytes ready to be written (for .zst parts: whole zstd frames, compressed by
  * the worker threads) with the uncompressed size they stand for; a part is
- * closed once it holds part_bytes of uncompressed data. */
+ * closed once it holds part_size of uncompressed data. */
 #ifndef CM_WRITER_H
 #define CM_WRITER_H
 
@@ -16,7 +16,7 @@
 
 typedef struct cm_part_writer {
     char *dir, *prefix, *ext;
-    uint64_t part_bytes;  /* 0: a single part */
+    uint64_t part_size;  /* 0: a single part */
     uint64_t cur_raw;
     int seq;
     FILE *f;
@@ -24,7 +24,7 @@ typedef struct cm_part_writer {
     uint64_t parts_done;
 } cm_part_writer;
 
-void cm_part_writer_init(cm_part_writer *w, const char *dir, const char *prefix, const char *ext, uint64_t part_bytes);
+void cm_part_writer_init(cm_part_writer *w, const char *dir, const char *prefix, const char *ext, uint64_t part_size);
 int cm_part_writer_write(cm_part_writer *w, const void *data, size_t n, uint64_t raw_bytes, cm_err *err);
 /* Compresses plain into one zstd frame, writes it to the current part and
  * empties plain -- when plain holds at least min_bytes (0: any). */

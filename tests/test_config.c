@@ -1,12 +1,25 @@
 /* test_config.c -- config loading: defaults, overrides, and errors that
- * name the key, the file and the line. */
+ * name the key, the file and the line; the core config and each stage's
+ * section, as the program loads them (its table of stages). */
 #include "check.h"
 #include "config.h"
+#include "../dedup/dedup_stage.h"
+#include "../embed/embed_stage.h"
+#include "../filters/clean_stage.h"
+#include "../programs/program.h"
+
+static cm_config *parse(const char *yaml, const char *name, cm_err *err)
+{
+    return cm_config_parse(yaml, name, cm_stages, err);
+}
+
+static const cm_clean_options *clean_of(const cm_config *c) { return cm_config_options(c, "clean"); }
+static const cm_embed_options *embed_of(const cm_config *c) { return cm_config_options(c, "embed"); }
 
 int main(void)
 {
     cm_err err;
-    cm_config *c = cm_config_parse("", "empty.yaml", &err);
+    cm_config *c = parse("", "empty.yaml", &err);
     CHECK(c != NULL);
     if (c) {
         CHECK(c->input.format == CM_FORMAT_AUTO);
@@ -14,17 +27,17 @@ int main(void)
         CHECK_STR(c->input.text_fields[0], "content");
         CHECK_STR(c->input.id_field, "id");
         CHECK_STR(c->output.dir, "out");
-        CHECK(c->output.part_bytes == 256u << 20);
+        CHECK(c->output.part_size == 256u << 20);
         CHECK(c->output.zstd_level == 3);
         CHECK(c->output.keep_rejected == CM_REJECTED_FULL);
         CHECK(c->run.on_error == CM_ON_ERROR_SKIP);
-        CHECK(c->run.max_record_bytes == 64u << 20);
-        CHECK(c->clean.invalid_utf8 == CM_UTF8_REPLACE);
-        CHECK(c->clean.steps == NULL);
+        CHECK(c->run.max_record_size == 64u << 20);
+        CHECK(clean_of(c)->invalid_utf8 == CM_UTF8_REPLACE);
+        CHECK(clean_of(c)->steps != NULL && clean_of(c)->steps->n == 1); /* the reference: normalize */
         cm_config_free(c);
     }
 
-    c = cm_config_parse("input:\n  paths: [a, b]\n  format: lines\n  text_field: [text, content]\n"
+    c = parse("input:\n  paths: [a, b]\n  format: lines\n  text_field: [text, content]\n"
                         "output:\n  part_size: 1.5MiB\n  keep_rejected: ids\n"
                         "run:\n  tasks: 4\n  on_error: fail\n  max_record_size: 2KB\n"
                         "clean:\n  invalid_utf8: quarantine\n  steps:\n    - normalize:\n        form: nfc\n",
@@ -35,13 +48,13 @@ int main(void)
         CHECK(c->input.format == CM_FORMAT_LINES);
         CHECK(c->input.n_text_fields == 2);
         CHECK_STR(c->input.text_fields[0], "text");
-        CHECK(c->output.part_bytes == (uint64_t)(1.5 * 1048576));
+        CHECK(c->output.part_size == (uint64_t)(1.5 * 1048576));
         CHECK(c->output.keep_rejected == CM_REJECTED_IDS);
         CHECK(c->run.tasks == 4);
         CHECK(c->run.on_error == CM_ON_ERROR_FAIL);
-        CHECK(c->run.max_record_bytes == 2000);
-        CHECK(c->clean.invalid_utf8 == CM_UTF8_QUARANTINE);
-        CHECK(c->clean.steps != NULL && c->clean.steps->n == 1);
+        CHECK(c->run.max_record_size == 2000);
+        CHECK(clean_of(c)->invalid_utf8 == CM_UTF8_QUARANTINE);
+        CHECK(clean_of(c)->steps != NULL && clean_of(c)->steps->n == 1);
         char *in[] = {"x.jsonl"};
         cm_config_set_inputs(c, in, 1);
         CHECK(c->input.n_paths == 1);
@@ -75,17 +88,23 @@ int main(void)
         {"embed:\n  modle: hash\n", "bad.yaml:2", "unknown key 'modle' in embed"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        c = cm_config_parse(bad[i].yaml, "bad.yaml", &err);
+        c = parse(bad[i].yaml, "bad.yaml", &err);
         CHECK(c == NULL);
         if (c) { fprintf(stderr, "accepted: %s\n", bad[i].yaml); cm_config_free(c); continue; }
         CHECK_CONTAINS(err.msg, bad[i].want1);
         CHECK_CONTAINS(err.msg, bad[i].want2);
     }
 
-    /* the reference `corpusmill config` prints states the real defaults */
+    /* the reference `corpusmill config` prints (the core's, then each
+     * stage's) states the real defaults */
     {
-        cm_config *ref = cm_config_parse(cm_config_reference, "reference.yaml", &err);
-        cm_config *dflt = cm_config_parse("", "empty.yaml", &err);
+        cm_buf text;
+        cm_buf_init(&text);
+        cm_buf_append_str(&text, cm_config_reference);
+        for (size_t i = 0; cm_stages[i]; i++) cm_buf_append_str(&text, cm_stages[i]->reference);
+        cm_config *ref = parse(text.data, "reference.yaml", &err);
+        cm_buf_free(&text);
+        cm_config *dflt = parse("", "empty.yaml", &err);
         CHECK(ref && dflt);
         if (ref && dflt) {
             CHECK(ref->input.format == dflt->input.format);
@@ -94,53 +113,88 @@ int main(void)
             CHECK(ref->input.exam_cn == dflt->input.exam_cn);
             CHECK_STR(ref->input.exam_template, dflt->input.exam_template);
             CHECK_STR(ref->output.dir, dflt->output.dir);
-            CHECK(ref->output.part_bytes == dflt->output.part_bytes);
+            CHECK(ref->output.part_size == dflt->output.part_size);
             CHECK(ref->output.zstd_level == dflt->output.zstd_level);
             CHECK(ref->output.keep_rejected == dflt->output.keep_rejected);
             CHECK(ref->run.tasks == dflt->run.tasks && ref->run.jobs == dflt->run.jobs);
             CHECK(ref->run.threads == dflt->run.threads && ref->run.on_error == dflt->run.on_error);
             CHECK(ref->run.max_malformed_fraction == dflt->run.max_malformed_fraction);
-            CHECK(ref->run.max_record_bytes == dflt->run.max_record_bytes);
-            CHECK(ref->run.batch_bytes == dflt->run.batch_bytes);
+            CHECK(ref->run.max_record_size == dflt->run.max_record_size);
+            CHECK(ref->run.batch_size == dflt->run.batch_size);
             CHECK(ref->run.max_error_lines == dflt->run.max_error_lines);
-            CHECK(ref->clean.invalid_utf8 == dflt->clean.invalid_utf8);
+            CHECK(clean_of(ref)->invalid_utf8 == clean_of(dflt)->invalid_utf8);
         }
         cm_config_free(ref);
         cm_config_free(dflt);
     }
 
+    /* the defaults a module states for library callers agree with the
+     * stage's reference, which the loader reads */
+    c = parse("", "empty.yaml", &err);
+    if (c) {
+        cm_signal_opts so;
+        cm_signal_opts_default(&so);
+        const cm_signal_opts *co = &clean_of(c)->signals;
+        CHECK(co->word_units == so.word_units && co->short_line_chars == so.short_line_chars &&
+              co->short_line_chars_cjk == so.short_line_chars_cjk && co->store == so.store);
+        cm_minhash_params mp;
+        cm_minhash_params_default(&mp);
+        const cm_dedup_options *dd = cm_config_options(c, "dedup");
+        CHECK(dd->params.ngram == mp.ngram && dd->params.bands == mp.bands && dd->params.rows == mp.rows &&
+              dd->params.seed == mp.seed);
+        CHECK(clean_of(c)->steps && clean_of(c)->steps->n == 1); /* normalize only */
+        cm_config_free(c);
+    }
+
     /* embed: off without its section; defaults; null is the model's own prefix */
-    c = cm_config_parse("", "empty.yaml", &err);
-    CHECK(c && !c->embed.enabled && !strcmp(c->embed.model, "hash") && c->embed.dim == 512 && c->embed.overlap == 32 &&
-          c->embed.max_tokens == 0 && c->embed.markdown && c->embed.query_prefix == NULL);
+    c = parse("", "empty.yaml", &err);
+    CHECK(c && !cm_config_has(c, "embed") && !strcmp(embed_of(c)->model, "hash") && embed_of(c)->dim == 512 &&
+          embed_of(c)->overlap == 32 && embed_of(c)->max_tokens == 0 && embed_of(c)->markdown &&
+          embed_of(c)->query_prefix == NULL);
     cm_config_free(c);
-    c = cm_config_parse("embed:\n  model: models/bge\n  query_prefix: null\n  chunk: {max_tokens: 300, markdown: false}\n",
+    c = parse("embed:\n  model: models/bge\n  query_prefix: null\n  chunk: {max_tokens: 300, markdown: false}\n",
                         "embed.yaml", &err);
-    CHECK(c && c->embed.enabled && !strcmp(c->embed.model, "models/bge") && c->embed.query_prefix == NULL &&
-          c->embed.max_tokens == 300 && !c->embed.markdown);
+    CHECK(c && cm_config_has(c, "embed") && !strcmp(embed_of(c)->model, "models/bge") &&
+          embed_of(c)->query_prefix == NULL && embed_of(c)->max_tokens == 300 && !embed_of(c)->markdown);
     cm_config_free(c);
-    c = cm_config_parse("embed:\n  query_prefix: \"query: \"\n", "embed.yaml", &err);
-    CHECK(c && c->embed.query_prefix && !strcmp(c->embed.query_prefix, "query: "));
+    c = parse("embed:\n  query_prefix: \"query: \"\n", "embed.yaml", &err);
+    CHECK(c && embed_of(c)->query_prefix && !strcmp(embed_of(c)->query_prefix, "query: "));
     cm_config_free(c);
 
     /* the shipped demo config loads */
-    c = cm_config_load(CM_SOURCE_DIR "/configs/demo.yaml", &err);
+    c = cm_config_load(CM_SOURCE_DIR "/configs/demo.yaml", cm_stages, &err);
     if (!c) fprintf(stderr, "%s\n", err.msg);
     CHECK(c != NULL);
     cm_config_free(c);
-    CHECK(cm_config_load("/nonexistent/x.yaml", &err) == NULL);
+    CHECK(cm_config_load("/nonexistent/x.yaml", cm_stages, &err) == NULL);
     CHECK_CONTAINS(err.msg, "/nonexistent/x.yaml");
+    CHECK(err.kind == CM_ERR_USAGE);
+
+    /* the core alone knows input, output and run: a stage's section is
+     * unknown to a loader not given that stage, and each stage reads only
+     * its own section */
+    const cm_stage_def *const only_clean[] = {&cm_stage_clean, NULL};
+    c = cm_config_parse("dedup:\n  ngram: 4\n", "core.yaml", only_clean, &err);
+    CHECK(c == NULL);
+    CHECK_CONTAINS(err.msg, "unknown key 'dedup'");
+    c = cm_config_parse("clean:\n  invalid_utf8: quarantine\n", "core.yaml", only_clean, &err);
+    CHECK(c && clean_of(c)->invalid_utf8 == CM_UTF8_QUARANTINE && cm_config_options(c, "dedup") == NULL);
+    cm_config_free(c);
+    c = parse("dedup:\n  ngram: 4\n  previous: [old]\n", "dedup.yaml", &err);
+    const cm_dedup_options *d = c ? cm_config_options(c, "dedup") : NULL;
+    CHECK(d && d->params.ngram == 4 && d->n_previous == 1 && d->params.bands == 14 && cm_config_has(c, "dedup"));
+    cm_config_free(c);
 
     /* found by the hostile suite: aliases of aliases expanded without bound
      * (9^6 nodes here; the loader stops at 100,000) */
     const char *laughs = "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
                          "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
                          "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n";
-    CHECK(cm_config_parse(laughs, "laughs.yaml", &err) == NULL);
+    CHECK(parse(laughs, "laughs.yaml", &err) == NULL);
     CHECK_CONTAINS(err.msg, "more than 100000 nodes");
     /* the input limits parse */
-    c = cm_config_parse("input:\n  max_member_size: 1GiB\n  max_ratio: 50\n", "limits.yaml", &err);
-    CHECK(c && c->input.max_member_bytes == 1ull << 30 && c->input.max_ratio == 50);
+    c = parse("input:\n  max_member_size: 1GiB\n  max_ratio: 50\n", "limits.yaml", &err);
+    CHECK(c && c->input.max_member_size == 1ull << 30 && c->input.max_ratio == 50);
     cm_config_free(c);
     CHECK_DONE();
 }

@@ -6,6 +6,6 @@ source "$(dirname "$0")/lib.sh"
 command -v cppcheck >/dev/null || fail "cppcheck is not installed (scripts/setup.sh installs it)"
 cd "$SRC"
 cppcheck --quiet --enable=warning,portability --std=c11 --error-exitcode=1 --inline-suppr \
-  -I pipeline -I filters -I dedup -I embed -I index --suppress=missingIncludeSystem \
-  pipeline filters dedup embed index fuzz 2>"$WORK/cppcheck.txt" || { cat "$WORK/cppcheck.txt"; fail "cppcheck findings"; }
+  -I pipeline -I filters -I dedup -I embed -I index -I programs --suppress=missingIncludeSystem \
+  pipeline filters dedup embed index programs fuzz 2>"$WORK/cppcheck.txt" || { cat "$WORK/cppcheck.txt"; fail "cppcheck findings"; }
 echo ok

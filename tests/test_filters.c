@@ -42,7 +42,7 @@ int main(void)
 {
     cm_doc_init(&doc);
     cm_signal_opts_default(&sopts);
-    doc.signal_opts = &sopts;
+    cm_signals_setup(&doc, &sopts);
     cm_err err;
     char out[8192];
     cm_buf b;

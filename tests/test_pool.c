@@ -44,7 +44,9 @@ static int run(int workers, int slots_n, int n)
     void **slots = calloc((size_t)slots_n, sizeof *slots);
     void **ctx = calloc((size_t)workers, sizeof *ctx);
     for (int i = 0; i < slots_n; i++) slots[i] = &items[i];
-    cm_pool *pool = cm_pool_create(workers, ctx, work, slots, slots_n);
+    cm_err err;
+    cm_pool *pool = cm_pool_create(workers, ctx, work, slots, slots_n, &err);
+    CHECK(pool != NULL);
     producer pr = {pool, n};
     pthread_t th;
     pthread_create(&th, NULL, produce, &pr);

@@ -29,7 +29,7 @@ int main(void)
 {
     cm_doc_init(&doc);
     cm_signal_opts_default(&opts);
-    doc.signal_opts = &opts;
+    cm_signals_setup(&doc, &opts);
     const cm_signal_values *v;
 
     /* English: tokens are words and punctuation runs */

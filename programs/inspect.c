@@ -4,7 +4,7 @@
  * of the kept records and of the chunk set, the same however the work was
  * split). */
 #define _GNU_SOURCE
-#include "inspect.h"
+#include "program.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -14,26 +14,33 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "clean.h"
-#include "format.h"
-#include "source.h"
-#include "stage.h"
-#include "stats.h"
-#include "writer.h"
+#include "../pipeline/format.h"
+#include "../pipeline/layout.h"
+#include "../pipeline/source.h"
+#include "../pipeline/stats.h"
+#include "../pipeline/writer.h"
 
-/* The order stages run in, and the folder of records each one keeps. */
-static const char *const STAGES[] = {"clean",       "dedup_signatures", "dedup_buckets", "dedup_clusters", "dedup",
-                                     "embed",       "index_train",      "index_add",     "index",          "pretrain",
-                                     "semdedup",    "decontam",         NULL};
+/* Every step's marker, in the order a run goes through them (a marker two
+ * steps share, as index's, where the later one is). Returns how many. */
+static int markers_in_order(const char **out, int cap)
+{
+    int n = 0;
+    for (size_t i = 0; cm_stages[i]; i++) {
+        const cm_stage_def *d = cm_stages[i];
+        for (int k = 0; k < d->n_steps; k++) {
+            const char *m = d->steps[k].marker;
+            int later = 0;
+            for (int j = k + 1; j < d->n_steps; j++) later |= !strcmp(d->steps[j].marker, m);
+            if (!later && n < cap) out[n++] = m;
+        }
+    }
+    return n;
+}
 
 static int count_markers(const char *out, const char *stage, int tasks)
 {
     int done = 0;
-    char path[4400];
-    for (int t = 0; t < tasks; t++) {
-        snprintf(path, sizeof path, "%s/_done/%s/%05d", out, stage, t);
-        done += cm_path_exists(path);
-    }
+    for (int t = 0; t < tasks; t++) done += cm_path_exists(cm_marker_path(out, stage, t).s);
     return done;
 }
 
@@ -42,15 +49,14 @@ static int count_markers(const char *out, const char *stage, int tasks)
  * or how far it got. */
 static void print_log_tails(const char *out, const char *stage, int tasks)
 {
-    char dir[4400], path[4400];
+    char dir[4400];
     snprintf(dir, sizeof dir, "%s/slurm/logs", out);
     size_t n;
     char prefix[64];
     snprintf(prefix, sizeof prefix, "%s-", stage);
     char **logs = cm_list_dir(dir, prefix, &n);
     for (int t = 0; t < tasks; t++) {
-        snprintf(path, sizeof path, "%s/_done/%s/%05d", out, stage, t);
-        if (cm_path_exists(path)) continue;
+        if (cm_path_exists(cm_marker_path(out, stage, t).s)) continue;
         char suffix[32];
         snprintf(suffix, sizeof suffix, "_%d.log", t);
         const char *newest = NULL;
@@ -93,11 +99,19 @@ static void print_log_tails(const char *out, const char *stage, int tasks)
     cm_free_list(logs, n);
 }
 
-int cm_status_main(int argc, char **argv)
+/* The one positional OUT of status and digest. */
+static int parse_out(const char *command, const char *usage, int argc, char **argv, const char **out, int *help)
 {
-    if (argc == 1 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))) { fputs(cm_status_usage, stdout); return CM_EXIT_OK; }
-    if (argc != 1) return cm_usage_error("status", cm_status_usage, "%s", "OUT is required");
-    const char *out = argv[0];
+    static const char *const names[] = {"OUT"};
+    cm_args a = {command, usage, NULL, out, names, 1, 1};
+    return cm_args_parse(&a, argc, argv, help);
+}
+
+int cm_cmd_status(int argc, char **argv)
+{
+    const char *out = NULL;
+    int help, rc = parse_out("status", cm_status_usage, argc, argv, &out, &help);
+    if (rc || help) return rc;
     char path[4400];
     snprintf(path, sizeof path, "%s/_done", out);
     if (!cm_is_dir(path)) {
@@ -106,26 +120,28 @@ int cm_status_main(int argc, char **argv)
     }
     printf("%-17s %11s %9s %9s %9s %9s\n", "stage", "tasks done", "read", "kept", "removed", "malformed");
     int unfinished = 0;
-    for (int i = 0; STAGES[i]; i++) {
-        int tasks = cm_stage_tasks(out, STAGES[i]);
+    const char *markers[32];
+    int n_markers = markers_in_order(markers, 32);
+    for (int i = 0; i < n_markers; i++) {
+        int tasks = cm_stage_tasks(out, markers[i]);
         if (!tasks) continue;
-        int done = count_markers(out, STAGES[i], tasks);
+        int done = count_markers(out, markers[i], tasks);
         unfinished += done < tasks;
         cm_task_stats sum;
         cm_task_stats_init(&sum);
         int with_stats = 0;
-        cm_stage_load(out, STAGES[i], &sum, &with_stats, NULL);
+        cm_stage_load(out, markers[i], &sum, &with_stats, NULL);
         char ratio[32];
         snprintf(ratio, sizeof ratio, "%d/%d", done, tasks);
         if (with_stats)
-            printf("%-17s %11s %9llu %9llu %9llu %9llu%s\n", STAGES[i], ratio, (unsigned long long)sum.counts.read,
+            printf("%-17s %11s %9llu %9llu %9llu %9llu%s\n", markers[i], ratio, (unsigned long long)sum.counts.read,
                    (unsigned long long)sum.counts.kept, (unsigned long long)cm_reasons_total(&sum.counts.removed),
                    (unsigned long long)sum.counts.malformed, done < tasks ? "  (running or failed)" : "");
         else
-            printf("%-17s %11s %9s %9s %9s %9s%s\n", STAGES[i], ratio, "-", "-", "-", "-",
+            printf("%-17s %11s %9s %9s %9s %9s%s\n", markers[i], ratio, "-", "-", "-", "-",
                    done < tasks ? "  (running or failed)" : "");
         cm_task_stats_free(&sum);
-        if (done < tasks) print_log_tails(out, STAGES[i], tasks);
+        if (done < tasks) print_log_tails(out, markers[i], tasks);
     }
     printf("%s\n", unfinished ? "some stages have unfinished tasks: run the same command again (run, or launch slurm --submit)"
                               : "every started stage has finished");
@@ -202,11 +218,11 @@ static void print_digest(const char *what, const char *dir, const digest *d)
            (unsigned long long)(d->sum_hi ^ d->x_lo), (unsigned long long)(d->sum_lo ^ d->x_hi));
 }
 
-int cm_digest_main(int argc, char **argv)
+int cm_cmd_digest(int argc, char **argv)
 {
-    if (argc == 1 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))) { fputs(cm_digest_usage, stdout); return CM_EXIT_OK; }
-    if (argc != 1) return cm_usage_error("digest", cm_digest_usage, "%s", "OUT is required");
-    const char *out = argv[0];
+    const char *out = NULL;
+    int help, rc = parse_out("digest", cm_digest_usage, argc, argv, &out, &help);
+    if (rc || help) return rc;
     /* every output of kept documents there is, one line each */
     static const char *const kept[] = {"clean", "dedup", "semdedup", "decontam/kept", NULL};
     cm_err err;

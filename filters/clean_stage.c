@@ -1,10 +1,11 @@
-/* clean.c -- the `clean` stage (see clean.h).
+/* clean_stage.c -- the `clean` stage (see clean_stage.h): its options, its
+ * descriptor, and the task.
  *
  * Accounting: every record read is counted once, in the worker that decides
  * its fate: kept, removed (reason "filter:rule", or "input:exam_cn_skipped")
  * or malformed (reason in malformed_by). */
 #define _GNU_SOURCE
-#include "clean.h"
+#include "clean_stage.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -16,17 +17,97 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "../filters/filter.h"
-#include "../filters/signals.h"
-#include "document.h"
-#include "format.h"
-#include "inputs.h"
-#include "json.h"
-#include "pool.h"
-#include "progress.h"
-#include "source.h"
-#include "stage.h"
-#include "writer.h"
+#include "../pipeline/document.h"
+#include "../pipeline/format.h"
+#include "../pipeline/inputs.h"
+#include "../pipeline/json.h"
+#include "../pipeline/layout.h"
+#include "../pipeline/pool.h"
+#include "../pipeline/progress.h"
+#include "../pipeline/source.h"
+#include "../pipeline/stage.h"
+#include "../pipeline/writer.h"
+#include "filter.h"
+#include "signals.h"
+
+/* ---- options: the `clean` section ---- */
+
+/* Checks that every step names a known filter and that its options are
+ * valid, by building one instance. */
+static int clean_read(void *opts, const cm_conf *n, cm_err *err)
+{
+    cm_clean_options *o = opts;
+    static const char *const known[] = {"invalid_utf8", "signals", "steps", NULL};
+    static const char *const utf8[] = {"replace", "quarantine", NULL};
+    if (!n) return 0;
+    if (cm_conf_check_keys(n, "clean", known, err)) return -1;
+    if (cm_conf_enum(n, "invalid_utf8", utf8, &o->invalid_utf8, err)) return -1;
+    if (cm_signal_opts_read(cm_conf_get(n, "signals"), &o->signals, err)) return -1;
+    const cm_conf *steps = cm_conf_get(n, "steps");
+    if (!steps) return 0;
+    if (steps->type != CM_CONF_SEQ) return cm_conf_error(err, steps, "clean.steps must be a list of filters");
+    for (size_t i = 0; i < steps->n; i++) {
+        const cm_conf *s = steps->items[i];
+        const char *name;
+        const cm_conf *fopts = NULL;
+        if (s->type == CM_CONF_SCALAR) name = s->value;
+        else if (s->type == CM_CONF_MAP && s->n == 1) {
+            name = s->keys[0];
+            fopts = s->items[0];
+            if (fopts->type == CM_CONF_SCALAR && fopts->plain && (!fopts->value[0] || !strcmp(fopts->value, "null")))
+                fopts = NULL;
+        } else
+            return cm_conf_error(err, s, "each step is a filter name, or a map of one filter name to its options");
+        const cm_filter *f = cm_filter_find(name);
+        if (!f) {
+            cm_buf list;
+            cm_buf_init(&list);
+            for (size_t k = 0; cm_filters[k]; k++) {
+                if (k) cm_buf_append_str(&list, ", ");
+                cm_buf_append_str(&list, cm_filters[k]->name);
+            }
+            int r = cm_conf_error(err, s, "unknown filter '%s' (known: %s)", name, list.data);
+            cm_buf_free(&list);
+            return r;
+        }
+        void *inst = f->create(fopts, err);
+        if (!inst) return -1;
+        f->destroy(inst);
+    }
+    o->steps = steps;
+    return 0;
+}
+
+static const char CLEAN_REFERENCE[] =
+    "clean:\n"
+    "  invalid_utf8: replace  # replace (U+FFFD, counted) | quarantine (to malformed/)\n"
+    "  signals:\n"
+    "    word_units: fast     # fast (UAX #29 core rules; one CJK character = one word) | icu (ICU word break,\n"
+    "                         #   dictionary words for Chinese; 13-41 MB/s)\n"
+    "    short_line_chars: 30 # a short line for short_lines_frac (FineWeb)\n"
+    "    short_line_chars_cjk: 10  # the same for documents that are mostly CJK\n"
+    "    store: auto          # auto (when a step computed them) | always | never: corpusmill.signals\n"
+    "  steps:                 # in order; `corpusmill filters` lists them with their defaults\n"
+    "    - normalize: {}\n";
+
+static const char CLEAN_USAGE[] =
+    "usage: corpusmill clean CONFIG --task I --tasks N [--input PATH]... [--out DIR] [--threads T] [--force]\n"
+    "\n"
+    "Runs task I of N of the clean stage: reads files I, I+N, I+2N, ... of the sorted\n"
+    "input, normalizes and filters every record, and writes\n"
+    "  OUT/clean/part-TTTTT-SSSS.jsonl.zst          kept records\n"
+    "  OUT/rejected/clean/part-TTTTT-SSSS.jsonl.zst removed records with their reason\n"
+    "  OUT/malformed/clean-TTTTT.jsonl              records that could not be read\n"
+    "  OUT/stats/clean-TTTTT.json, OUT/summary.json counts (read = kept + removed + malformed)\n"
+    "  OUT/_done/clean/TTTTT                        completion marker (a rerun is a no-op)\n"
+    "\n"
+    "  --task I       this task's index, 0 <= I < N (default 0)\n"
+    "  --tasks N      number of tasks (default: run.tasks, which defaults to 1)\n"
+    "  --input PATH   input file, directory or glob; repeatable; replaces input.paths\n"
+    "  --out DIR      output directory; replaces output.dir\n"
+    "  --threads T    worker threads (default: run.threads, else all cores)\n"
+    "  --force        run even if the task already finished\n"
+    "  --progress M   auto | bar | log | none | fd:N (default auto)\n";
 
 /* ---- records handed from the reader to the workers ---- */
 
@@ -58,6 +139,7 @@ typedef struct batch {
     cm_buf kept, rejected;    /* uncompressed JSON lines (worker scratch) */
     cm_buf kept_z, rejected_z;/* zstd frames, back to back */
     frames kept_f, rejected_f;/* where each frame ends */
+    int failed;               /* compression failed: the message is in errors */
     cm_buf malformed;         /* JSON lines */
     cm_buf errors;            /* one message per line */
     uint64_t n_errors;
@@ -71,7 +153,8 @@ typedef struct step {
 
 typedef struct task_ctx {
     const cm_config *cfg;
-    const cm_clean_opts *opts;
+    const cm_clean_options *opts;
+    const cm_stage_task *st;
     step *steps;
     size_t n_steps;
     /* reader state (reader thread only, read by this thread after join) */
@@ -115,7 +198,7 @@ static void note(task_ctx *t, const char *fmt, ...)
     va_end(ap);
     pthread_mutex_lock(&t->print_mu);
     cm_progress_clear(t->progress);
-    fprintf(stderr, "corpusmill: %s\n", msg);
+    cm_logf(&t->st->log, "%s", msg);
     pthread_mutex_unlock(&t->print_mu);
 }
 
@@ -143,7 +226,7 @@ static void sink_record(void *user, const char *data, size_t len, uint64_t line,
     task_ctx *t = rs->t;
     rs->records++;
     if (atomic_load(&t->stop_reader)) return;
-    if (t->cur && t->cur->n > 0 && t->cur->in.len + len > t->cfg->run.batch_bytes) submit_current(t);
+    if (t->cur && t->cur->n > 0 && t->cur->in.len + len > t->cfg->run.batch_size) submit_current(t);
     if (!t->cur) {
         atomic_store(&t->file_bytes_done, rs->file_base + cm_source_file_offset(rs->src));
         t->cur = cm_pool_acquire(t->pool);
@@ -211,9 +294,9 @@ static void *reader_main(void *arg)
             /* Its records would be lost, or differ from what the listing
              * promised: the task fails and writes nothing. */
             snprintf(t->vanished, sizeof t->vanished,
-                     "input '%s' %s since the run listed it (%s/_done/clean/_inputs.tsv): restore it and run "
+                     "input '%s' %s since the run listed it (%s): restore it and run "
                      "again, or start over in a new --out",
-                     f->path, gone ? "vanished" : "changed size", cfg->output.dir);
+                     f->path, gone ? "vanished" : "changed size", cm_inputs_path(cfg->output.dir).s);
             break;
         }
         cm_source *src = cm_source_open(f->path, &err);
@@ -223,7 +306,7 @@ static void *reader_main(void *arg)
             base += f->size;
             continue;
         }
-        cm_source_set_limits(src, cfg->input.max_member_bytes, cfg->input.max_ratio);
+        cm_source_set_limits(src, cfg->input.max_member_size, cfg->input.max_ratio);
         t->files++;
         t->file_bytes += cm_source_file_size(src);
         if (cm_source_warning(src)) note(t, "warning: %s", cm_source_warning(src));
@@ -234,7 +317,7 @@ static void *reader_main(void *arg)
         while ((r = cm_source_next_member(src, &member, &err)) == 1 && !atomic_load(&t->stop_reader)) {
             rs.origin = add_origin(t, f->path, f->rel, member);
             const cm_format *fmt = cm_format_for(cfg->input.format, member ? member : f->path);
-            if (fmt->read_member(src, cfg->run.max_record_bytes, &sink, &err) != 0) {
+            if (fmt->read_member(src, cfg->run.max_record_size, &sink, &err) != 0) {
                 input_error(t, &err);
                 note(t, "error: %s (records before the damage are kept)", err.msg);
                 break;
@@ -286,7 +369,7 @@ static void append_corpusmill(cm_buf *o, cm_doc *d, const char *reason_filter, c
         cm_buf_append_char(o, ',');
         cm_buf_append(o, d->meta.data, d->meta.len);
     }
-    int store = d->signal_opts ? d->signal_opts->store : CM_STORE_AUTO;
+    int store = cm_signals_store(d);
     if (store == CM_STORE_ALWAYS || (store == CM_STORE_AUTO && cm_signals_used(d))) {
         cm_buf_append_char(o, ',');
         cm_signals_json(d, o);
@@ -447,7 +530,7 @@ static int decode_json(worker_ctx *w, batch *b, const rec_ref *r, const char *da
     d->is_json = 1;
     int rc = cm_json_parse_record(w->parser, data, r->len, &d->json, &err);
     if (rc == CM_JSON_BAD_UTF8) {
-        if (cfg->clean.invalid_utf8 == CM_UTF8_QUARANTINE) {
+        if (w->task->opts->invalid_utf8 == CM_UTF8_QUARANTINE) {
             size_t i = 0;
             while (i < r->len) {
                 size_t k = cm_utf8_seq_len((const unsigned char *)data + i, r->len - i);
@@ -533,7 +616,7 @@ static int decode_text(worker_ctx *w, batch *b, const rec_ref *r, const char *da
         cm_buf_append(&d->text, data, r->len);
         return DECODED;
     }
-    if (cfg->clean.invalid_utf8 == CM_UTF8_QUARANTINE) {
+    if (w->task->opts->invalid_utf8 == CM_UTF8_QUARANTINE) {
         malformed(b, r, data, r->len, "invalid_utf8", "invalid UTF-8");
         return DECODE_MALFORMED;
     }
@@ -544,8 +627,8 @@ static int decode_text(worker_ctx *w, batch *b, const rec_ref *r, const char *da
 /* ---- the worker: one batch ---- */
 
 /* Compresses src into dst as frames of at most frame_bytes of JSON lines
- * each (a longer single record is one frame). */
-static void compress_frames(worker_ctx *w, const cm_buf *src, cm_buf *dst, frames *f, uint64_t frame_bytes)
+ * each (a longer single record is one frame). -1 with err when zstd fails. */
+static int compress_frames(worker_ctx *w, const cm_buf *src, cm_buf *dst, frames *f, uint64_t frame_bytes, cm_err *err)
 {
     cm_buf_clear(dst);
     f->n = 0;
@@ -566,10 +649,7 @@ static void compress_frames(worker_ctx *w, const cm_buf *src, cm_buf *dst, frame
         size_t bound = ZSTD_compressBound(end - pos);
         cm_buf_reserve(dst, bound);
         size_t z = ZSTD_compress2(w->cctx, dst->data + dst->len, bound, src->data + pos, end - pos);
-        if (ZSTD_isError(z)) {
-            fprintf(stderr, "corpusmill: zstd compression failed: %s\n", ZSTD_getErrorName(z));
-            abort();
-        }
+        if (ZSTD_isError(z)) return cm_errorf(err, "zstd compression failed: %s", ZSTD_getErrorName(z));
         dst->len += z;
         if (f->n == f->cap) {
             f->cap = f->cap ? f->cap * 2 : 8;
@@ -580,6 +660,7 @@ static void compress_frames(worker_ctx *w, const cm_buf *src, cm_buf *dst, frame
         f->n++;
         pos = end;
     }
+    return 0;
 }
 
 /* Writes a batch's frames; parts end between frames. */
@@ -605,6 +686,7 @@ static void process_batch(void *ctx, void *slot)
     cm_buf_clear(&b->malformed);
     cm_buf_clear(&b->errors);
     b->n_errors = 0;
+    b->failed = 0;
     cm_buf_reserve(&b->in, CM_JSON_PADDING); /* simdjson reads past the last record ... */
     memset(b->in.data + b->in.len, ' ', CM_JSON_PADDING); /* ... and its SIMD masks look at what it reads */
     int ids_only = cfg->output.keep_rejected == CM_REJECTED_IDS;
@@ -664,31 +746,40 @@ static void process_batch(void *ctx, void *slot)
         }
         if (d->utf8_replaced) b->counts.utf8_repaired++;
     }
-    uint64_t frame_bytes = cfg->output.part_bytes < (1u << 20) ? cfg->output.part_bytes : (1u << 20);
-    compress_frames(w, &b->kept, &b->kept_z, &b->kept_f, frame_bytes);
-    compress_frames(w, &b->rejected, &b->rejected_z, &b->rejected_f, frame_bytes);
+    uint64_t frame_bytes = cfg->output.part_size < (1u << 20) ? cfg->output.part_size : (1u << 20);
+    cm_err zerr;
+    b->failed = compress_frames(w, &b->kept, &b->kept_z, &b->kept_f, frame_bytes, &zerr) ||
+                compress_frames(w, &b->rejected, &b->rejected_z, &b->rejected_f, frame_bytes, &zerr);
+    if (b->failed) cm_buf_append_str(&b->errors, zerr.msg);
 }
 
 /* ---- the task ---- */
 
-int cm_prepare_out_dir(const char *out, cm_err *err)
+static int online_cores(void)
 {
-    if (cm_mkdirs(out, err)) return -1;
-    if (access(out, W_OK | X_OK) != 0) return cm_errorf(err, "output directory '%s' is not writable: %s", out, strerror(errno));
-    return 0;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+/* OUT/malformed/clean-TTTTT.jsonl */
+static cm_path malformed_path(const char *out, int task)
+{
+    cm_path p;
+    snprintf(p.s, sizeof p.s, "%s/malformed/clean-%05d.jsonl", out, task);
+    return p;
 }
 
 static int make_dirs(const char *out, cm_err *err)
 {
-    static const char *const sub[] = {"clean", "rejected/clean", "malformed", "stats", "_done/clean", NULL};
+    static const char *const sub[] = {"clean", "rejected/clean", "malformed", NULL};
     for (int i = 0; sub[i]; i++)
         if (cm_mkdirs_under(out, sub[i], err)) return -1;
     return 0;
 }
 
-static int resolve_steps(const cm_config *cfg, step **out, size_t *n)
+static int resolve_steps(const cm_clean_options *o, step **out, size_t *n)
 {
-    const cm_conf *steps = cfg->clean.steps;
+    const cm_conf *steps = o->steps;
     if (!steps) {
         *out = cm_calloc(1, sizeof **out);
         (*out)[0].filter = cm_filter_find("normalize");
@@ -709,11 +800,6 @@ static int resolve_steps(const cm_config *cfg, step **out, size_t *n)
     return 0;
 }
 
-static int online_cores(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
-}
 
 static void free_batch(batch *b)
 {
@@ -730,78 +816,159 @@ static void free_batch(batch *b)
     cm_counts_free(&b->counts);
 }
 
-int cm_clean_task(const cm_config *cfg, const cm_clean_opts *opts, cm_task_stats *stats, int *already_done,
-                  cm_err *err)
+/* A worker thread's context: its parser, document, filter instances and
+ * compressor. */
+static int worker_open(worker_ctx *w, task_ctx *t, cm_err *err)
 {
-    double t0 = cm_now();
-    *already_done = 0;
+    w->task = t;
+    w->parser = cm_json_parser_create();
+    cm_doc_init(&w->doc);
+    cm_signals_setup(&w->doc, &t->opts->signals);
+    cm_buf_init(&w->repair);
+    cm_buf_init(&w->render);
+    w->cctx = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, t->cfg->output.zstd_level);
+    ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
+    w->states = cm_calloc(t->n_steps ? t->n_steps : 1, sizeof *w->states);
+    for (size_t s = 0; s < t->n_steps; s++)
+        if (!(w->states[s] = t->steps[s].filter->create(t->steps[s].options, err))) return cm_err_usage(err);
+    return 0;
+}
+
+static void worker_close(worker_ctx *w)
+{
+    const task_ctx *t = w->task;
+    if (w->states)
+        for (size_t s = 0; s < t->n_steps; s++)
+            if (w->states[s]) t->steps[s].filter->destroy(w->states[s]);
+    free(w->states);
+    if (w->parser) cm_json_parser_free(w->parser);
+    cm_doc_free(&w->doc);
+    cm_buf_free(&w->repair);
+    cm_buf_free(&w->render);
+    if (w->cctx) ZSTD_freeCCtx(w->cctx);
+}
+
+/* What the task writes: kept and rejected parts, the malformed records,
+ * and the malformed lines it prints (the first max_error_lines). */
+typedef struct task_out {
+    cm_part_writer kept, rejected;
+    char mal_path[CM_PATH_MAX], mal_tmp[CM_PATH_MAX + 8];
+    FILE *mal;
+    uint64_t errors_printed, errors_hidden;
+    int failed;
+} task_out;
+
+static void outputs_open(task_out *o, const cm_config *cfg, int task)
+{
+    memset(o, 0, sizeof *o);
     const char *out = cfg->output.dir;
-    char path[4400], prefix[64];
-    if (opts->task < 0 || opts->tasks < 1 || opts->task >= opts->tasks)
-        return cm_errorf(err, "--task must be in [0, --tasks)"), CM_EXIT_USAGE;
-    if (cm_prepare_out_dir(out, err) || make_dirs(out, err)) return CM_EXIT_USAGE;
-    char fingerprint[17];
-    cm_stage_fingerprint(cfg, fingerprint);
-    if (cm_stage_claim(out, "clean", opts->tasks, fingerprint, opts->force, err)) return CM_EXIT_USAGE;
-    snprintf(path, sizeof path, "%s/_done/clean/%05d", out, opts->task);
-    if (!opts->force && cm_path_exists(path)) {
-        *already_done = 1;
-        cm_task_stats_read(path, stats, err);
-        return CM_EXIT_OK;
+    cm_part_prefix part = cm_part_prefix_of(task);
+    cm_part_writer_init(&o->kept, cm_out_dir(out, "clean").s, part.s, ".jsonl.zst", cfg->output.part_size);
+    cm_part_writer_init(&o->rejected, cm_out_dir(out, "rejected/clean").s, part.s, ".jsonl.zst", cfg->output.part_size);
+    snprintf(o->mal_path, sizeof o->mal_path, "%s", malformed_path(out, task).s);
+    snprintf(o->mal_tmp, sizeof o->mal_tmp, "%s.tmp", o->mal_path);
+}
+
+/* Writes one batch's frames and malformed records, in batch order. */
+static int outputs_write(task_out *o, const batch *b, cm_err *err)
+{
+    if (b->failed) return cm_errorf(err, "%s", b->errors.data);
+    if (write_frames(&o->kept, &b->kept_z, &b->kept_f, err) || write_frames(&o->rejected, &b->rejected_z, &b->rejected_f, err))
+        return -1;
+    if (b->malformed.len) {
+        if (!o->mal) o->mal = fopen(o->mal_tmp, "wb");
+        if (!o->mal || fwrite(b->malformed.data, 1, b->malformed.len, o->mal) != b->malformed.len)
+            return cm_errorf(err, "cannot write '%s': %s", o->mal_tmp, strerror(errno));
     }
+    return 0;
+}
 
-    task_ctx t;
-    memset(&t, 0, sizeof t);
-    t.cfg = cfg;
-    t.opts = opts;
-    pthread_mutex_init(&t.print_mu, NULL);
-    if (cm_stage_inputs(cfg, opts->force, &t.inputs, err)) {
-        pthread_mutex_destroy(&t.print_mu);
-        return CM_EXIT_USAGE;
-    }
-    if (opts->task == 0 && opts->progress != CM_PROGRESS_FD && t.inputs.skipped)
-        fprintf(stderr, "corpusmill: note: %llu files in the input directories are not read by this format (e.g. %s)\n",
-                (unsigned long long)t.inputs.skipped, t.inputs.first_skipped);
-    t.share = cm_calloc(t.inputs.n, sizeof *t.share);
-    t.n_share = cm_inputs_task_share(&t.inputs, opts->task, opts->tasks, t.share, t.inputs.n);
-    for (size_t i = 0; i < t.n_share; i++) t.total_file_bytes += t.inputs.files[t.share[i]].size;
-    resolve_steps(cfg, &t.steps, &t.n_steps);
-
-    /* A task that runs again starts from nothing. */
-    snprintf(prefix, sizeof prefix, "part-%05d-", opts->task);
-    snprintf(path, sizeof path, "%s/clean", out);
-    cm_remove_prefixed(path, prefix, NULL);
-    snprintf(path, sizeof path, "%s/rejected/clean", out);
-    cm_remove_prefixed(path, prefix, NULL);
-    snprintf(prefix, sizeof prefix, "clean-%05d", opts->task);
-    snprintf(path, sizeof path, "%s/malformed", out);
-    cm_remove_prefixed(path, prefix, NULL);
-
-    int threads = opts->threads > 0 ? opts->threads : cfg->run.threads > 0 ? cfg->run.threads : online_cores();
-    int rc = CM_EXIT_OK;
-
-    /* workers */
-    worker_ctx *workers = cm_calloc((size_t)threads, sizeof *workers);
-    void **wctx = cm_calloc((size_t)threads, sizeof *wctx);
-    for (int i = 0; i < threads && rc == CM_EXIT_OK; i++) {
-        worker_ctx *w = &workers[i];
-        w->task = &t;
-        w->parser = cm_json_parser_create();
-        cm_doc_init(&w->doc);
-        w->doc.signal_opts = &cfg->clean.signals;
-        cm_buf_init(&w->repair);
-        cm_buf_init(&w->render);
-        w->cctx = ZSTD_createCCtx();
-        ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, cfg->output.zstd_level);
-        ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
-        w->states = cm_calloc(t.n_steps ? t.n_steps : 1, sizeof *w->states);
-        for (size_t s = 0; s < t.n_steps; s++) {
-            w->states[s] = t.steps[s].filter->create(t.steps[s].options, err);
-            if (!w->states[s]) { rc = CM_EXIT_USAGE; break; }
+/* Renames what was written (rc 0), or removes it. */
+static int outputs_close(task_out *o, int rc, cm_err *err)
+{
+    if (rc == 0) {
+        if (cm_part_writer_close(&o->kept, err) || cm_part_writer_close(&o->rejected, err)) rc = -1;
+        if (o->mal) {
+            int bad = fclose(o->mal) != 0;
+            o->mal = NULL;
+            if (bad || rename(o->mal_tmp, o->mal_path) != 0) rc = cm_errorf(err, "cannot write '%s'", o->mal_path);
         }
-        wctx[i] = w;
     }
+    if (rc != 0) {
+        cm_part_writer_abort(&o->kept);
+        cm_part_writer_abort(&o->rejected);
+        if (o->mal) fclose(o->mal);
+        o->mal = NULL;
+        unlink(o->mal_tmp);
+    }
+    cm_part_writer_free(&o->kept);
+    cm_part_writer_free(&o->rejected);
+    return rc;
+}
 
+/* The batch's malformed lines, up to max_error_lines for the task. */
+static void log_malformed(task_ctx *t, task_out *o, const batch *b)
+{
+    pthread_mutex_lock(&t->print_mu);
+    cm_progress_clear(t->progress);
+    const char *line = b->errors.data;
+    for (uint64_t k = 0; k < b->n_errors; k++) {
+        const char *nl = strchr(line, '\n');
+        if (o->errors_printed < (uint64_t)t->cfg->run.max_error_lines) {
+            cm_logf(&t->st->log, "malformed: %.*s", (int)(nl - line), line);
+            o->errors_printed++;
+        } else {
+            o->errors_hidden++;
+        }
+        line = nl + 1;
+    }
+    pthread_mutex_unlock(&t->print_mu);
+}
+
+/* Stops the reader and the workers' queue after a failure. */
+static void stop_early(task_ctx *t)
+{
+    atomic_store(&t->stop_reader, 1);
+    cm_pool_cancel(t->pool);
+}
+
+/* This thread's part: takes the batches back in order, sums their counts,
+ * writes them, shows progress. */
+static int consume(task_ctx *t, task_out *o, cm_counts *total, cm_err *err)
+{
+    int rc = 0;
+    for (;;) {
+        int timed_out;
+        batch *b = cm_pool_next(t->pool, 200, &timed_out);
+        if (!b && !timed_out) break;
+        if (b) {
+            cm_counts_merge(total, &b->counts);
+            if (rc == 0 && outputs_write(o, b, err)) {
+                rc = -1;
+                stop_early(t);
+            }
+            if (b->n_errors && !b->failed) {
+                log_malformed(t, o, b);
+                if (t->cfg->run.on_error == CM_ON_ERROR_FAIL && rc == 0) {
+                    rc = cm_errorf(err, "stopping at the first malformed record (on_error: fail)");
+                    stop_early(t);
+                }
+            }
+            cm_pool_release(t->pool, b);
+        }
+        pthread_mutex_lock(&t->print_mu);
+        cm_progress_update(t->progress, total->read, total->bytes_in, atomic_load(&t->file_bytes_done),
+                           t->total_file_bytes, 0);
+        pthread_mutex_unlock(&t->print_mu);
+    }
+    return rc;
+}
+
+/* Runs the reader thread and the workers over the task's share of the
+ * input, this thread writing what they make. */
+static int process_inputs(task_ctx *t, void **wctx, int threads, task_out *o, cm_counts *total, cm_err *err)
+{
     int n_slots = 2 * threads + 2;
     batch *batches = cm_calloc((size_t)n_slots, sizeof *batches);
     void **slots = cm_calloc((size_t)n_slots, sizeof *slots);
@@ -809,121 +976,98 @@ int cm_clean_task(const cm_config *cfg, const cm_clean_opts *opts, cm_task_stats
         cm_counts_init(&batches[i].counts);
         slots[i] = &batches[i];
     }
+    int rc = 0, e;
+    pthread_t reader;
+    if (!(t->pool = cm_pool_create(threads, wctx, process_batch, slots, n_slots, err))) rc = -1;
+    else if ((e = pthread_create(&reader, NULL, reader_main, t)) != 0) {
+        rc = cm_errorf(err, "cannot start the reader thread: %s", strerror(e));
+        cm_pool_free(t->pool);
+    }
+    if (rc == 0) {
+        rc = consume(t, o, total, err);
+        pthread_join(reader, NULL);
+        if (t->vanished[0] && rc == 0) rc = cm_errorf(err, "%s", t->vanished);
+        cm_pool_free(t->pool);
+        cm_progress_update(t->progress, total->read, total->bytes_in, t->total_file_bytes, t->total_file_bytes, 1);
+        cm_progress_end(t->progress);
+        if (o->errors_hidden)
+            cm_logf(&t->st->log, "%llu more malformed records (see %s)", (unsigned long long)o->errors_hidden,
+                    o->mal_path);
+    }
+    for (int i = 0; i < n_slots; i++) free_batch(&batches[i]);
+    free(batches);
+    free(slots);
+    return rc;
+}
 
-    cm_part_writer kept_w, rej_w;
-    snprintf(prefix, sizeof prefix, "part-%05d", opts->task);
-    snprintf(path, sizeof path, "%s/clean", out);
-    cm_part_writer_init(&kept_w, path, prefix, ".jsonl.zst", cfg->output.part_bytes);
-    snprintf(path, sizeof path, "%s/rejected/clean", out);
-    cm_part_writer_init(&rej_w, path, prefix, ".jsonl.zst", cfg->output.part_bytes);
-    char mal_path[4400], mal_tmp[4500];
-    snprintf(mal_path, sizeof mal_path, "%s/malformed/clean-%05d.jsonl", out, opts->task);
-    snprintf(mal_tmp, sizeof mal_tmp, "%s.tmp", mal_path);
-    FILE *mal = NULL;
+static void free_task(task_ctx *t)
+{
+    for (size_t i = 0; i < t->n_origins; i++) {
+        free(t->origins[i]->file);
+        free(t->origins[i]->member);
+        free(t->origins[i]->rel);
+        free(t->origins[i]);
+    }
+    free(t->origins);
+    free(t->steps);
+    free(t->share);
+    cm_reasons_free(&t->input_errors_by);
+    cm_inputs_free(&t->inputs);
+    pthread_mutex_destroy(&t->print_mu);
+}
 
+static int clean_run(const cm_stage_task *task, cm_task_stats *stats, cm_err *err)
+{
+    const cm_config *cfg = task->cfg;
+    const char *out = cfg->output.dir;
+    if (make_dirs(out, err)) return cm_err_usage(err);
+
+    task_ctx t;
+    memset(&t, 0, sizeof t);
+    t.cfg = cfg;
+    t.opts = task->opts;
+    t.st = task;
+    pthread_mutex_init(&t.print_mu, NULL);
+    if (cm_stage_inputs(cfg, task->force, &t.inputs, err)) {
+        free_task(&t);
+        return cm_err_usage(err);
+    }
+    if (task->task == 0 && cfg->run.progress != CM_PROGRESS_FD && t.inputs.skipped)
+        cm_logf(&task->log, "note: %llu files in the input directories are not read by this format (e.g. %s)",
+                (unsigned long long)t.inputs.skipped, t.inputs.first_skipped);
+    t.share = cm_calloc(t.inputs.n, sizeof *t.share);
+    t.n_share = cm_inputs_task_share(&t.inputs, task->task, task->tasks, t.share, t.inputs.n);
+    for (size_t i = 0; i < t.n_share; i++) t.total_file_bytes += t.inputs.files[t.share[i]].size;
+    resolve_steps(t.opts, &t.steps, &t.n_steps);
+
+    /* A task that runs again starts from nothing. */
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s-", cm_part_prefix_of(task->task).s);
+    cm_remove_prefixed(cm_out_dir(out, "clean").s, prefix, NULL);
+    cm_remove_prefixed(cm_out_dir(out, "rejected/clean").s, prefix, NULL);
+    snprintf(prefix, sizeof prefix, "clean-%05d", task->task);
+    cm_remove_prefixed(cm_out_dir(out, "malformed").s, prefix, NULL);
+
+    int threads = task->threads > 0 ? task->threads : cfg->run.threads > 0 ? cfg->run.threads : online_cores();
+    worker_ctx *workers = cm_calloc((size_t)threads, sizeof *workers);
+    void **wctx = cm_calloc((size_t)threads, sizeof *wctx);
+    int rc = 0;
+    for (int i = 0; i < threads; i++) {
+        wctx[i] = &workers[i];
+        if (rc == 0) rc = worker_open(&workers[i], &t, err);
+        else workers[i].task = &t;
+    }
+    task_out o;
+    outputs_open(&o, cfg, task->task);
     cm_progress progress;
-    cm_progress_init(&progress, opts->progress, opts->progress_fd, "clean");
+    cm_progress_init(&progress, cfg->run.progress, cfg->run.progress_fd, "clean");
     t.progress = &progress;
-
     cm_counts total;
     cm_counts_init(&total);
-    uint64_t errors_printed = 0, errors_hidden = 0;
-
-    if (rc == CM_EXIT_OK) {
-        t.pool = cm_pool_create(threads, wctx, process_batch, slots, n_slots);
-        pthread_t reader;
-        pthread_create(&reader, NULL, reader_main, &t);
-        cm_err werr;
-        int write_failed = 0;
-        for (;;) {
-            int timed_out;
-            batch *b = cm_pool_next(t.pool, 200, &timed_out);
-            if (!b && !timed_out) break;
-            if (b) {
-                cm_counts_merge(&total, &b->counts);
-                if (!write_failed) {
-                    if (write_frames(&kept_w, &b->kept_z, &b->kept_f, &werr) ||
-                        write_frames(&rej_w, &b->rejected_z, &b->rejected_f, &werr))
-                        write_failed = 1;
-                    if (b->malformed.len && !write_failed) {
-                        if (!mal) mal = fopen(mal_tmp, "wb");
-                        if (!mal || fwrite(b->malformed.data, 1, b->malformed.len, mal) != b->malformed.len) {
-                            cm_errorf(&werr, "cannot write '%s': %s", mal_tmp, strerror(errno));
-                            write_failed = 1;
-                        }
-                    }
-                    if (write_failed) {
-                        cm_errorf(err, "%s", werr.msg);
-                        rc = CM_EXIT_FAILED;
-                        atomic_store(&t.stop_reader, 1);
-                        cm_pool_cancel(t.pool);
-                    }
-                }
-                if (b->n_errors) {
-                    pthread_mutex_lock(&t.print_mu);
-                    cm_progress_clear(&progress);
-                    const char *line = b->errors.data;
-                    for (uint64_t k = 0; k < b->n_errors; k++) {
-                        const char *nl = strchr(line, '\n');
-                        if (errors_printed < (uint64_t)cfg->run.max_error_lines) {
-                            fprintf(stderr, "corpusmill: malformed: %.*s\n", (int)(nl - line), line);
-                            errors_printed++;
-                        } else {
-                            errors_hidden++;
-                        }
-                        line = nl + 1;
-                    }
-                    pthread_mutex_unlock(&t.print_mu);
-                    if (cfg->run.on_error == CM_ON_ERROR_FAIL && rc == CM_EXIT_OK) {
-                        cm_errorf(err, "stopping at the first malformed record (on_error: fail)");
-                        rc = CM_EXIT_FAILED;
-                        atomic_store(&t.stop_reader, 1);
-                        cm_pool_cancel(t.pool);
-                    }
-                }
-                cm_pool_release(t.pool, b);
-            }
-            pthread_mutex_lock(&t.print_mu);
-            cm_progress_update(&progress, total.read, total.bytes_in, atomic_load(&t.file_bytes_done),
-                               t.total_file_bytes, 0);
-            pthread_mutex_unlock(&t.print_mu);
-        }
-        pthread_join(reader, NULL);
-        if (t.vanished[0] && rc == CM_EXIT_OK) {
-            cm_errorf(err, "%s", t.vanished);
-            rc = CM_EXIT_FAILED;
-        }
-        cm_pool_free(t.pool);
-        cm_progress_update(&progress, total.read, total.bytes_in, t.total_file_bytes, t.total_file_bytes, 1);
-        cm_progress_end(&progress);
-        if (errors_hidden)
-            fprintf(stderr, "corpusmill: %llu more malformed records (see %s)\n", (unsigned long long)errors_hidden,
-                    mal_path);
-    }
-
-    /* finish outputs */
-    if (rc == CM_EXIT_OK) {
-        if (cm_part_writer_close(&kept_w, err) || cm_part_writer_close(&rej_w, err)) rc = CM_EXIT_FAILED;
-        if (mal) {
-            int bad = fclose(mal) != 0;
-            mal = NULL;
-            if (bad || rename(mal_tmp, mal_path) != 0) {
-                cm_errorf(err, "cannot write '%s'", mal_path);
-                rc = CM_EXIT_FAILED;
-            }
-        }
-    }
-    if (rc != CM_EXIT_OK) {
-        cm_part_writer_abort(&kept_w);
-        cm_part_writer_abort(&rej_w);
-        if (mal) fclose(mal);
-        unlink(mal_tmp);
-    }
+    if (rc == 0) rc = process_inputs(&t, wctx, threads, &o, &total, err);
+    rc = outputs_close(&o, rc, err);
 
     /* stats */
-    snprintf(stats->stage, sizeof stats->stage, "clean");
-    stats->task = opts->task;
-    stats->tasks = opts->tasks;
     total.blank_lines += t.blank_lines;
     cm_counts_merge(&stats->counts, &total);
     stats->files = t.files;
@@ -932,68 +1076,48 @@ int cm_clean_task(const cm_config *cfg, const cm_clean_opts *opts, cm_task_stats
     stats->input_errors = t.input_errors;
     for (size_t i = 0; i < t.input_errors_by.n; i++)
         cm_reasons_add(&stats->input_errors_by, t.input_errors_by.items[i].name, t.input_errors_by.items[i].count);
-    cm_reasons_free(&t.input_errors_by);
-    stats->parts = kept_w.parts_done;
+    stats->parts = o.kept.parts_done;
     stats->threads = threads;
-    stats->peak_rss_kb = cm_peak_rss_kb();
-    stats->seconds = cm_now() - t0;
 
-    if (rc == CM_EXIT_OK) {
-        /* The gates below fail the task with its counts written but no
-         * marker: a rerun meets the same gate rather than passing it. */
-        double frac = total.read ? (double)total.malformed / (double)total.read : 0;
-        if (total.malformed && frac > cfg->run.max_malformed_fraction) {
-            cm_errorf(err, "%.2f%% of records are malformed, more than max_malformed_fraction (%.2f%%); see %s",
-                      frac * 100, cfg->run.max_malformed_fraction * 100, mal_path);
-            rc = CM_EXIT_FAILED;
-        }
-        if (rc == CM_EXIT_OK && t.input_errors && cfg->run.on_error == CM_ON_ERROR_FAIL) {
-            cm_errorf(err, "%llu input files were damaged or unreadable (on_error: fail)",
-                      (unsigned long long)t.input_errors);
-            rc = CM_EXIT_FAILED;
-        }
-        cm_err werr;
-        snprintf(path, sizeof path, "%s/stats/clean-%05d.json", out, opts->task);
-        char marker[4400];
-        snprintf(marker, sizeof marker, "%s/_done/clean/%05d", out, opts->task);
-        if (cm_task_stats_write(stats, path, &werr) || (rc == CM_EXIT_OK && cm_task_stats_write(stats, marker, &werr))) {
-            if (rc == CM_EXIT_OK) cm_errorf(err, "%s", werr.msg);
-            rc = CM_EXIT_FAILED;
-        }
-        cm_summary_write(out, NULL);
-    }
-
-    /* cleanup */
     cm_counts_free(&total);
-    cm_part_writer_free(&kept_w);
-    cm_part_writer_free(&rej_w);
-    for (int i = 0; i < n_slots; i++) free_batch(&batches[i]);
-    free(batches);
-    free(slots);
-    for (int i = 0; i < threads; i++) {
-        worker_ctx *w = &workers[i];
-        if (w->states)
-            for (size_t s = 0; s < t.n_steps; s++)
-                if (w->states[s]) t.steps[s].filter->destroy(w->states[s]);
-        free(w->states);
-        if (w->parser) cm_json_parser_free(w->parser);
-        cm_doc_free(&w->doc);
-        cm_buf_free(&w->repair);
-        cm_buf_free(&w->render);
-        if (w->cctx) ZSTD_freeCCtx(w->cctx);
-    }
+    for (int i = 0; i < threads; i++) worker_close(&workers[i]);
     free(workers);
     free(wctx);
-    for (size_t i = 0; i < t.n_origins; i++) {
-        free(t.origins[i]->file);
-        free(t.origins[i]->member);
-        free(t.origins[i]->rel);
-        free(t.origins[i]);
-    }
-    free(t.origins);
-    free(t.steps);
-    free(t.share);
-    cm_inputs_free(&t.inputs);
-    pthread_mutex_destroy(&t.print_mu);
+    free_task(&t);
     return rc;
 }
+
+/* The gates after the counts are written: a task over them has no marker,
+ * so a rerun meets the same gate rather than passing it. */
+static int clean_verdict(const cm_stage_task *task, const cm_task_stats *st, cm_err *err)
+{
+    const cm_config *cfg = task->cfg;
+    const cm_counts *total = &st->counts;
+    double frac = total->read ? (double)total->malformed / (double)total->read : 0;
+    if (total->malformed && frac > cfg->run.max_malformed_fraction)
+        return cm_errorf(err, "%.2f%% of records are malformed, more than max_malformed_fraction (%.2f%%); see %s",
+                         frac * 100, cfg->run.max_malformed_fraction * 100,
+                         malformed_path(cfg->output.dir, task->task).s);
+    if (st->input_errors && cfg->run.on_error == CM_ON_ERROR_FAIL)
+        return cm_errorf(err, "%llu input files were damaged or unreadable (on_error: fail)",
+                         (unsigned long long)st->input_errors);
+    return 0;
+}
+
+static const cm_stage_step CLEAN_STEPS[] = {
+    {.name = NULL, .marker = "clean", .split = CM_SPLIT_FREE, .stats = 1, .run = clean_run, .verdict = clean_verdict},
+};
+
+const cm_stage_def cm_stage_clean = {
+    .name = "clean",
+    .command = "clean",
+    .summary = "run one task of the clean stage (--task I --tasks N)",
+    .usage = CLEAN_USAGE,
+    .reference = CLEAN_REFERENCE,
+    .reads = "input",
+    .documents = 1,
+    .opts_size = sizeof(cm_clean_options),
+    .read = clean_read,
+    .steps = CLEAN_STEPS,
+    .n_steps = 1,
+};

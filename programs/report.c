@@ -13,6 +13,7 @@
  * SAMPLE_RECORDS records per side, read from the start of each part. */
 #define _GNU_SOURCE
 #include "report.h"
+#include "program.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -20,12 +21,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "clean.h"
-#include "format.h"
-#include "json.h"
-#include "source.h"
-#include "stats.h"
-#include "writer.h"
+#include "../pipeline/format.h"
+#include "../pipeline/json.h"
+#include "../pipeline/source.h"
+#include "../pipeline/stats.h"
+#include "../pipeline/writer.h"
 
 #define SAMPLE_RECORDS 4000
 #define EXAMPLES_PER_RULE 3
@@ -42,8 +42,23 @@ const char cm_report_usage[] =
     "script or network). Bounded work: examples and histograms come from a\n"
     "sample of the records. `corpusmill run` writes it at the end.\n";
 
-/* The stages of the funnel, in order, with the folder of their rejected records. */
-static const char *const FUNNEL[] = {"clean", "dedup", "semdedup", "decontam", "embed", "index", "pretrain", NULL};
+/* The funnel's rows: the counts every stage keeps (the stats of its
+ * counting step), in the order a run goes through them, and the SemDeDup
+ * counts pretrain keeps beside its own. Returns how many. */
+static int funnel_stages(const char **out, int cap)
+{
+    int n = 0;
+    for (size_t i = 0; cm_stages[i]; i++)
+        for (int k = 0; k < cm_stages[i]->n_steps; k++)
+            if (cm_stages[i]->steps[k].stats && n < cap) {
+                const char *m = cm_stages[i]->steps[k].marker;
+                int seen = 0;
+                for (int j = 0; j < n; j++) seen |= !strcmp(out[j], m);
+                if (!seen) out[n++] = m;
+            }
+    if (n < cap) out[n++] = "semdedup";
+    return n;
+}
 
 /* The signals drawn, with their histogram range (chars on a log10 scale). */
 typedef struct signal_spec {
@@ -397,6 +412,364 @@ static int cmp_count_desc(const void *a, const void *b)
     return x->count < y->count ? 1 : x->count > y->count ? -1 : strcmp(x->name, y->name);
 }
 
+/* The page's "funnel" section, and its numbers in data. */
+static void section_funnel(report *r, cm_buf *b, cm_buf *data)
+{
+    const char *out = r->out;
+    cm_buf_append_str(b, "<h2 id=\"funnel\">Funnel</h2>\n<table><tr><th>stage</th><th>tasks</th><th>read</th><th>kept</th>"
+                         "<th>removed</th><th>malformed</th><th>bytes in</th><th>bytes out</th></tr>\n");
+    cm_buf_append_str(data, ", \"funnel\": [");
+    const char *labels[16];
+    uint64_t values[16];
+    size_t nf = 0;
+    const char *funnel[16];
+    int n_funnel = funnel_stages(funnel, 16);
+    for (int i = 0; i < n_funnel; i++) {
+        cm_task_stats st;
+        cm_task_stats_init(&st);
+        int done = 0;
+        cm_stage_load(out, funnel[i], &st, &done, NULL);
+        if (done) {
+            const cm_counts *c = &st.counts;
+            uint64_t removed = cm_reasons_total(&c->removed);
+            char bi[32], bo[32];
+            human_bytes(bi, sizeof bi, (double)c->bytes_in);
+            human_bytes(bo, sizeof bo, (double)c->bytes_out);
+            cm_buf_appendf(b,
+                           "<tr><td>%s</td><td class=\"num\">%d</td><td class=\"num\" data-key=\"%s.read\">%llu</td>"
+                           "<td class=\"num\" data-key=\"%s.kept\">%llu</td><td class=\"num\" data-key=\"%s.removed\">%llu</td>"
+                           "<td class=\"num\" data-key=\"%s.malformed\">%llu</td><td class=\"num\">%s</td><td class=\"num\">%s</td></tr>\n",
+                           funnel[i], done, funnel[i], (unsigned long long)c->read, funnel[i], (unsigned long long)c->kept,
+                           funnel[i], (unsigned long long)removed, funnel[i], (unsigned long long)c->malformed, bi, bo);
+            cm_buf_appendf(data, "%s{\"stage\": \"%s\", \"read\": %llu, \"kept\": %llu, \"removed\": %llu, \"malformed\": %llu, "
+                                  "\"bytes_in\": %llu, \"bytes_out\": %llu",
+                           nf ? ", " : "", funnel[i], (unsigned long long)c->read, (unsigned long long)c->kept,
+                           (unsigned long long)removed, (unsigned long long)c->malformed,
+                           (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out);
+            uint64_t chunks = cm_reasons_get(&st.outputs, "chunks"), vectors = cm_reasons_get(&st.outputs, "vectors");
+            if (chunks) cm_buf_appendf(data, ", \"chunks\": %llu, \"vectors\": %llu", (unsigned long long)chunks,
+                                       (unsigned long long)vectors);
+            cm_buf_append_char(data, '}');
+            if (nf < 14) {
+                labels[nf] = funnel[i];
+                values[nf] = c->kept;
+                nf++;
+            }
+            if (!strcmp(funnel[i], "embed") && chunks && nf < 15) {
+                labels[nf] = "chunks";
+                values[nf] = chunks;
+                nf++;
+                labels[nf] = "vectors";
+                values[nf] = vectors;
+                nf++;
+            }
+        }
+        cm_task_stats_free(&st);
+    }
+    cm_buf_append_str(data, "]");
+    cm_buf_append_str(b, "</table>\n<p>Documents kept after each stage (chunks and vectors after embed):</p>\n");
+    if (nf) bar_chart(b, labels, values, nf, "#2f7ed8");
+}
+
+/* The page's "removals" section, and its numbers in data. */
+static void section_removals(report *r, cm_buf *b, cm_buf *data)
+{
+    const char *out = r->out;
+    cm_buf_append_str(b, "<h2 id=\"removals\">Removals per rule</h2>\n");
+    cm_buf_append_str(data, ", \"removals\": [");
+    size_t nr_total = 0;
+    const char *funnel[16];
+    int n_funnel = funnel_stages(funnel, 16);
+    for (int i = 0; i < n_funnel; i++) {
+        cm_task_stats st;
+        cm_task_stats_init(&st);
+        int done = 0;
+        cm_stage_load(out, funnel[i], &st, &done, NULL);
+        if (done && st.counts.removed.n) {
+            cm_reasons *rm = &st.counts.removed;
+            qsort(rm->items, rm->n, sizeof *rm->items, cmp_count_desc);
+            cm_buf_appendf(b, "<h3>%s</h3>\n", funnel[i]);
+            const char **lb = cm_calloc(rm->n, sizeof *lb);
+            uint64_t *vs = cm_calloc(rm->n, sizeof *vs);
+            for (size_t k = 0; k < rm->n; k++) {
+                lb[k] = rm->items[k].name;
+                vs[k] = rm->items[k].count;
+                cm_buf_appendf(data, "%s{\"stage\": \"%s\", \"reason\": ", nr_total++ ? ", " : "", funnel[i]);
+                json_str(data, rm->items[k].name);
+                cm_buf_appendf(data, ", \"count\": %llu}", (unsigned long long)rm->items[k].count);
+            }
+            bar_chart(b, lb, vs, rm->n, "#e4572e");
+            free(lb);
+            free(vs);
+            cm_buf_append_str(b, "<table><tr><th>rule</th><th>removed</th><th>examples (rejected file:line; input file:line)</th></tr>\n");
+            for (size_t k = 0; k < rm->n; k++) {
+                cm_buf_append_str(b, "<tr><td>");
+                html_str(b, rm->items[k].name);
+                cm_buf_appendf(b, "</td><td class=\"num\">%llu</td><td>", (unsigned long long)rm->items[k].count);
+                int shown = 0;
+                for (size_t e = 0; e < r->n_examples; e++) {
+                    const example *x = &r->examples[e];
+                    if (strcmp(x->reason, rm->items[k].name)) continue;
+                    char part_file[512];
+                    snprintf(part_file, sizeof part_file, "%.*s", (int)strcspn(x->part, ":"), x->part);
+                    cm_buf_append_str(b, "<div class=\"ex\"><a href=\"");
+                    html_str(b, part_file);
+                    cm_buf_append_str(b, "\">");
+                    html_str(b, x->part);
+                    cm_buf_append_str(b, "</a> ");
+                    html_str(b, x->source);
+                    cm_buf_append_str(b, " <b>");
+                    html_str(b, x->id);
+                    cm_buf_append_str(b, "</b>: ");
+                    html_str(b, x->text);
+                    cm_buf_append_str(b, "</div>");
+                    shown++;
+                }
+                if (!shown) cm_buf_append_str(b, "<span class=\"muted\">none in the sample</span>");
+                cm_buf_append_str(b, "</td></tr>\n");
+            }
+            cm_buf_append_str(b, "</table>\n");
+        }
+        cm_task_stats_free(&st);
+    }
+    cm_buf_append_str(data, "]");
+    if (!nr_total) cm_buf_append_str(b, "<p class=\"muted\">Nothing was removed.</p>\n");
+}
+
+/* The page's "signals" section, and its numbers in data. */
+static void section_signals(report *r, cm_buf *b, cm_buf *data)
+{
+    cm_buf_append_str(b, "<h2 id=\"signals\">Signals: kept versus removed</h2>\n<p class=\"legend\">Share of each side's "
+                         "sampled documents per bin:<span style=\"background:#2f7ed8\"></span>kept"
+                         "<span style=\"background:#e4572e\"></span>removed by clean</p>\n");
+    cm_buf_appendf(data, ", \"sampled\": {\"kept\": %llu, \"removed\": %llu}, \"histograms\": {",
+                   (unsigned long long)r->sampled[0], (unsigned long long)r->sampled[1]);
+    for (int l = 0; l < N_LANGS; l++) {
+        uint64_t any = 0;
+        for (int side = 0; side < 2; side++)
+            for (int k = 0; k < BINS; k++) any += r->hist[l][side][0][k];
+        cm_buf_appendf(data, "%s\"%s\": {", l ? ", " : "", LANGS[l]);
+        for (size_t s = 0; s < N_SIGNALS; s++) {
+            cm_buf_appendf(data, "%s\"%s\": {\"kept\": [", s ? ", " : "", SIGNALS[s].name);
+            for (int k = 0; k < BINS; k++) cm_buf_appendf(data, "%s%llu", k ? ", " : "", (unsigned long long)r->hist[l][0][s][k]);
+            cm_buf_append_str(data, "], \"removed\": [");
+            for (int k = 0; k < BINS; k++) cm_buf_appendf(data, "%s%llu", k ? ", " : "", (unsigned long long)r->hist[l][1][s][k]);
+            cm_buf_append_str(data, "]}");
+        }
+        cm_buf_append_char(data, '}');
+        if (!any) continue;
+        cm_buf_appendf(b, "<h3>%s</h3>\n", l == 0 ? "Chinese (zh)" : l == 1 ? "English (en)" : "other languages");
+        for (size_t s = 0; s < N_SIGNALS; s++) histogram(b, r, l, s);
+        cm_buf_append_char(b, '\n');
+    }
+    cm_buf_append_char(data, '}');
+    cm_buf_appendf(b, "<p class=\"muted\">From a sample of %llu kept and %llu removed documents (the first records of "
+                      "every part).</p>\n",
+                   (unsigned long long)r->sampled[0], (unsigned long long)r->sampled[1]);
+}
+
+/* The page's "languages" section, and its numbers in data. */
+static void section_languages(report *r, cm_buf *b, cm_buf *data)
+{
+    cm_buf_append_str(b, "<h2 id=\"languages\">Language mix</h2>\n");
+    qsort(r->languages.items, r->languages.n, sizeof *r->languages.items, cmp_count_desc);
+    {
+        size_t n = r->languages.n < 15 ? r->languages.n : 15;
+        const char *lb[15];
+        uint64_t vs[15];
+        cm_buf_append_str(data, ", \"languages\": {");
+        for (size_t i = 0; i < r->languages.n; i++) {
+            if (i < n) { lb[i] = r->languages.items[i].name; vs[i] = r->languages.items[i].count; }
+            cm_buf_appendf(data, "%s", i ? ", " : "");
+            json_str(data, r->languages.items[i].name);
+            cm_buf_appendf(data, ": %llu", (unsigned long long)r->languages.items[i].count);
+        }
+        cm_buf_append_char(data, '}');
+        if (n) bar_chart(b, lb, vs, n, "#6a4c93");
+        else cm_buf_append_str(b, "<p class=\"muted\">No language was recorded.</p>\n");
+        cm_buf_append_str(b, "<p class=\"muted\">Kept and removed documents of the sample, by the language step's verdict.</p>\n");
+    }
+}
+
+/* The start of a section that shows one of the run's JSON files: its
+ * heading, the file read into j, and data's key. Returns 0 when the file is
+ * absent: data's value is then null and the page says `absent`. */
+static int json_section(const report *r, cm_buf *b, cm_buf *data, const char *heading, const char *rel,
+                        const char *key, const char *absent, cm_buf *j)
+{
+    cm_buf_append_str(b, heading);
+    read_json(r->out, rel, j);
+    cm_buf_appendf(data, ", \"%s\": ", key);
+    if (j->len) return 1;
+    cm_buf_append_str(data, "null");
+    cm_buf_appendf(b, "<p class=\"muted\">%s</p>\n", absent);
+    cm_buf_free(j);
+    return 0;
+}
+
+/* The page's "duplicates" section, and its numbers in data. */
+static void section_duplicates(report *r, cm_buf *b, cm_buf *data)
+{
+    cm_buf clusters;
+    if (json_section(r, b, data, "<h2 id=\"duplicates\">Duplicate clusters</h2>\n", "minhash/clusters.json", "dedup",
+                     "This run did not deduplicate.", &clusters)) {
+        kv_ctx k = {{"candidate_pairs", "exact_pairs", "pairs_failing_verification", "clusters", "documents_in_clusters", "removed", NULL}, {{0}}};
+        cm_json_visit(clusters.data, clusters.len, kv_visit, &k, NULL);
+        kv_table(b, &k, "minhash");
+        cm_buf_append_str(data, "{");
+        for (int i = 0; k.want[i]; i++)
+            cm_buf_appendf(data, "%s\"%s\": %s", i ? ", " : "", k.want[i], k.got[i][0] ? k.got[i] : "null");
+        /* sizes: 1 kept + its removed duplicates, from the sample */
+        uint64_t size_hist[8] = {0};
+        const char *size_labels[8] = {"2", "3", "4", "5", "6-10", "11-100", "101-1000", ">1000"};
+        for (size_t i = 0; i < r->dup_sizes.n; i++) {
+            uint64_t sz = r->dup_sizes.items[i].count + 1;
+            int bin = sz <= 5 ? (int)sz - 2 : sz <= 10 ? 4 : sz <= 100 ? 5 : sz <= 1000 ? 6 : 7;
+            size_hist[bin]++;
+        }
+        cm_buf_append_str(data, ", \"cluster_sizes\": {");
+        for (int i = 0; i < 8; i++) cm_buf_appendf(data, "%s\"%s\": %llu", i ? ", " : "", size_labels[i], (unsigned long long)size_hist[i]);
+        cm_buf_append_str(data, "}}");
+        cm_buf_append_str(b, "<p>Cluster sizes (a kept document and its removed duplicates, from the sample of "
+                             "rejected/dedup/):</p>\n");
+        bar_chart(b, size_labels, size_hist, 8, "#f29e4c");
+        cm_buf_append_str(b, "<p class=\"muted\">MinHash detection rate against Jaccard: not measured by this run "
+                             "(tests/test_dedup_evidence.sh measures it).</p>\n");
+        cm_buf_free(&clusters);
+    }
+}
+
+/* The page's "k-means" section, and its numbers in data. */
+static void section_k_means(report *r, cm_buf *b, cm_buf *data)
+{
+    cm_buf km;
+    if (json_section(r, b, data, "<h2 id=\"kmeans\">k-means clusters</h2>\n", "index/pretrain/clusters.json", "kmeans",
+                     "This run did not cluster documents (no pretrain section).", &km)) {
+        for (size_t i = 0; i < km.len; i++) cm_buf_append_char(data, km.data[i] == '<' ? ' ' : km.data[i]);
+        kv_ctx k = {{"documents", "clusters", "min", "max", "empty", NULL}, {{0}}};
+        cm_json_visit(km.data, km.len, kv_visit, &k, NULL);
+        kv_table(b, &k, "kmeans");
+        /* the sizes, largest first */
+        sizes_ctx *sz = cm_calloc(1, sizeof *sz);
+        cm_json_visit(km.data, km.len, sizes_visit, sz, NULL);
+        uint64_t *sizes = sz->v;
+        size_t ns = sz->n;
+        if (ns) qsort(sizes, ns, sizeof *sizes, cmp_u64_desc);
+        const char *lb[40];
+        char names[40][16];
+        size_t shown = ns > 40 ? 40 : ns;
+        for (size_t i = 0; i < shown; i++) { snprintf(names[i], sizeof names[i], "#%zu", i + 1); lb[i] = names[i]; }
+        if (shown) bar_chart(b, lb, sizes, shown, "#1b998b");
+        if (ns > 40) {
+            cm_buf_append_str(b, "<p class=\"muted\">The 40 largest of ");
+            html_str(b, k.got[1]);
+            cm_buf_append_str(b, " clusters.</p>\n");
+        }
+        free(sz);
+        cm_buf_free(&km);
+    }
+}
+
+/* The page's "index" section, and its numbers in data. */
+static void section_index(report *r, cm_buf *b, cm_buf *data)
+{
+    const char *out = r->out;
+    cm_buf man;
+    if (json_section(r, b, data, "<h2 id=\"index\">Index</h2>\n", "rag/manifest.json", "index",
+                     "This run built no RAG export.", &man)) {
+        kv_ctx k = {{"model", "dim", "chunks", "index.factory", "index.why", "index.vectors", "index.recall_at_10",
+                     "index.search_parameters"}, {{0}}};
+        cm_json_visit(man.data, man.len, kv_visit, &k, NULL);
+        kv_table(b, &k, "rag");
+        cm_buf_append_str(data, "{");
+        for (int i = 0; i < 8 && k.want[i]; i++) {
+            cm_buf_appendf(data, "%s", i ? ", " : "");
+            json_str(data, k.want[i]);
+            cm_buf_append_str(data, ": ");
+            json_str(data, k.got[i]);
+        }
+        cm_buf_append_str(data, "}");
+        cm_buf_free(&man);
+    }
+    cm_buf ev;
+    read_json(out, "rag/eval.json", &ev);
+    if (ev.len) {
+        kv_ctx q = {{"qa", "questions", "passages", "model", NULL}, {{0}}};
+        cm_json_visit(ev.data, ev.len, kv_visit, &q, NULL);
+        cm_buf_append_str(b, "<h3>eval-retrieval</h3>\n<p>");
+        html_str(b, q.got[0]);
+        cm_buf_appendf(b, ": %s questions, %s gold passages, model ", q.got[1], q.got[2]);
+        html_str(b, q.got[3]);
+        cm_buf_append_str(b, "</p>\n<table><tr><th>mode</th><th>recall@1</th><th>recall@5</th><th>recall@20</th>"
+                             "<th>MRR@10</th><th>precision@5</th></tr>\n");
+        static const char *const modes[] = {"dense", "bm25", "hybrid"};
+        for (int m = 0; m < 3; m++) {
+            char keys[5][48];
+            kv_ctx k;
+            memset(&k, 0, sizeof k);
+            static const char *const metrics[] = {"recall@1", "recall@5", "recall@20", "mrr@10", "precision@5"};
+            for (int i = 0; i < 5; i++) {
+                snprintf(keys[i], sizeof keys[i], "%s.%s", modes[m], metrics[i]);
+                k.want[i] = keys[i];
+            }
+            cm_json_visit(ev.data, ev.len, kv_visit, &k, NULL);
+            cm_buf_appendf(b, "<tr><td>%s</td>", modes[m]);
+            for (int i = 0; i < 5; i++)
+                cm_buf_appendf(b, "<td class=\"num\" data-key=\"eval.%s\">%s</td>", keys[i], k.got[i][0] ? k.got[i] : "-");
+            cm_buf_append_str(b, "</tr>\n");
+        }
+        cm_buf_append_str(b, "</table>\n");
+    } else {
+        cm_buf_append_str(b, "<p class=\"muted\">eval-retrieval has not been run on this export "
+                             "(corpusmill eval-retrieval OUT/rag --qa FILE).</p>\n");
+    }
+    cm_buf_free(&ev);
+}
+
+/* The page's "time and memory" section, and its numbers in data. */
+static void section_time_memory(report *r, cm_buf *b, cm_buf *data)
+{
+    const char *out = r->out;
+    cm_buf_append_str(b, "<h2 id=\"time\">Time and memory</h2>\n<table><tr><th>stage</th><th>task</th><th>seconds</th>"
+                         "<th>MB/s in</th><th>records/s</th><th>peak RSS</th><th>threads</th></tr>\n");
+    cm_buf_append_str(data, ", \"tasks\": [");
+    char sdir[4400];
+    snprintf(sdir, sizeof sdir, "%s/stats", out);
+    size_t ns;
+    char **files = cm_list_dir(sdir, "", &ns);
+    const char *st_labels[64];
+    uint64_t st_ms[64];
+    char st_names[64][40];
+    size_t nst = 0;
+    for (size_t i = 0; i < ns; i++) {
+        cm_task_stats st;
+        cm_task_stats_init(&st);
+        if (cm_task_stats_read(files[i], &st, NULL) == 0) {
+            double mbs = st.seconds > 0 ? (double)st.counts.bytes_in / 1e6 / st.seconds : 0;
+            double rps = st.seconds > 0 ? (double)st.counts.read / st.seconds : 0;
+            cm_buf_appendf(b, "<tr><td>%s</td><td class=\"num\">%d</td><td class=\"num\">%.2f</td><td class=\"num\">%.1f</td>"
+                              "<td class=\"num\">%.0f</td><td class=\"num\">%.0f MiB</td><td class=\"num\">%d</td></tr>\n",
+                           st.stage, st.task, st.seconds, mbs, rps, (double)st.peak_rss_kb / 1024, st.threads);
+            cm_buf_appendf(data, "%s{\"stage\": \"%s\", \"task\": %d, \"seconds\": %.3f, \"peak_rss_kb\": %ld}", i ? ", " : "",
+                           st.stage, st.task, st.seconds, st.peak_rss_kb);
+            /* seconds per stage, summed over tasks */
+            size_t j = 0;
+            while (j < nst && strcmp(st_names[j], st.stage)) j++;
+            if (j == nst && nst < 64) {
+                snprintf(st_names[nst], sizeof st_names[nst], "%s", st.stage);
+                st_labels[nst] = st_names[nst];
+                st_ms[nst++] = 0;
+            }
+            if (j < 64) st_ms[j] += (uint64_t)(st.seconds * 1000);
+        }
+        cm_task_stats_free(&st);
+    }
+    cm_free_list(files, ns);
+    cm_buf_append_str(data, "]");
+    cm_buf_append_str(b, "</table>\n<p>Milliseconds per stage, all tasks together:</p>\n");
+    if (nst) bar_chart(b, st_labels, st_ms, nst, "#3d5a80");
+}
+
 static void write_page(report *r, cm_buf *b)
 {
     const char *out = r->out;
@@ -434,330 +807,14 @@ static void write_page(report *r, cm_buf *b)
     html_str(b, out);
     cm_buf_appendf(b, " — written %s by corpusmill report</p>\n", when);
 
-    /* ---- funnel ---- */
-    cm_buf_append_str(b, "<h2 id=\"funnel\">Funnel</h2>\n<table><tr><th>stage</th><th>tasks</th><th>read</th><th>kept</th>"
-                         "<th>removed</th><th>malformed</th><th>bytes in</th><th>bytes out</th></tr>\n");
-    cm_buf_append_str(&data, ", \"funnel\": [");
-    const char *labels[16];
-    uint64_t values[16];
-    size_t nf = 0;
-    for (int i = 0; FUNNEL[i]; i++) {
-        cm_task_stats st;
-        cm_task_stats_init(&st);
-        int done = 0;
-        cm_stage_load(out, FUNNEL[i], &st, &done, NULL);
-        if (done) {
-            const cm_counts *c = &st.counts;
-            uint64_t removed = cm_reasons_total(&c->removed);
-            char bi[32], bo[32];
-            human_bytes(bi, sizeof bi, (double)c->bytes_in);
-            human_bytes(bo, sizeof bo, (double)c->bytes_out);
-            cm_buf_appendf(b,
-                           "<tr><td>%s</td><td class=\"num\">%d</td><td class=\"num\" data-key=\"%s.read\">%llu</td>"
-                           "<td class=\"num\" data-key=\"%s.kept\">%llu</td><td class=\"num\" data-key=\"%s.removed\">%llu</td>"
-                           "<td class=\"num\" data-key=\"%s.malformed\">%llu</td><td class=\"num\">%s</td><td class=\"num\">%s</td></tr>\n",
-                           FUNNEL[i], done, FUNNEL[i], (unsigned long long)c->read, FUNNEL[i], (unsigned long long)c->kept,
-                           FUNNEL[i], (unsigned long long)removed, FUNNEL[i], (unsigned long long)c->malformed, bi, bo);
-            cm_buf_appendf(&data, "%s{\"stage\": \"%s\", \"read\": %llu, \"kept\": %llu, \"removed\": %llu, \"malformed\": %llu, "
-                                  "\"bytes_in\": %llu, \"bytes_out\": %llu",
-                           nf ? ", " : "", FUNNEL[i], (unsigned long long)c->read, (unsigned long long)c->kept,
-                           (unsigned long long)removed, (unsigned long long)c->malformed,
-                           (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out);
-            uint64_t chunks = cm_reasons_get(&st.outputs, "chunks"), vectors = cm_reasons_get(&st.outputs, "vectors");
-            if (chunks) cm_buf_appendf(&data, ", \"chunks\": %llu, \"vectors\": %llu", (unsigned long long)chunks,
-                                       (unsigned long long)vectors);
-            cm_buf_append_char(&data, '}');
-            if (nf < 14) {
-                labels[nf] = FUNNEL[i];
-                values[nf] = c->kept;
-                nf++;
-            }
-            if (!strcmp(FUNNEL[i], "embed") && chunks && nf < 15) {
-                labels[nf] = "chunks";
-                values[nf] = chunks;
-                nf++;
-                labels[nf] = "vectors";
-                values[nf] = vectors;
-                nf++;
-            }
-        }
-        cm_task_stats_free(&st);
-    }
-    cm_buf_append_str(&data, "]");
-    cm_buf_append_str(b, "</table>\n<p>Documents kept after each stage (chunks and vectors after embed):</p>\n");
-    if (nf) bar_chart(b, labels, values, nf, "#2f7ed8");
-
-    /* ---- removals ---- */
-    cm_buf_append_str(b, "<h2 id=\"removals\">Removals per rule</h2>\n");
-    cm_buf_append_str(&data, ", \"removals\": [");
-    size_t nr_total = 0;
-    for (int i = 0; FUNNEL[i]; i++) {
-        cm_task_stats st;
-        cm_task_stats_init(&st);
-        int done = 0;
-        cm_stage_load(out, FUNNEL[i], &st, &done, NULL);
-        if (done && st.counts.removed.n) {
-            cm_reasons *rm = &st.counts.removed;
-            qsort(rm->items, rm->n, sizeof *rm->items, cmp_count_desc);
-            cm_buf_appendf(b, "<h3>%s</h3>\n", FUNNEL[i]);
-            const char **lb = cm_calloc(rm->n, sizeof *lb);
-            uint64_t *vs = cm_calloc(rm->n, sizeof *vs);
-            for (size_t k = 0; k < rm->n; k++) {
-                lb[k] = rm->items[k].name;
-                vs[k] = rm->items[k].count;
-                cm_buf_appendf(&data, "%s{\"stage\": \"%s\", \"reason\": ", nr_total++ ? ", " : "", FUNNEL[i]);
-                json_str(&data, rm->items[k].name);
-                cm_buf_appendf(&data, ", \"count\": %llu}", (unsigned long long)rm->items[k].count);
-            }
-            bar_chart(b, lb, vs, rm->n, "#e4572e");
-            free(lb);
-            free(vs);
-            cm_buf_append_str(b, "<table><tr><th>rule</th><th>removed</th><th>examples (rejected file:line; input file:line)</th></tr>\n");
-            for (size_t k = 0; k < rm->n; k++) {
-                cm_buf_append_str(b, "<tr><td>");
-                html_str(b, rm->items[k].name);
-                cm_buf_appendf(b, "</td><td class=\"num\">%llu</td><td>", (unsigned long long)rm->items[k].count);
-                int shown = 0;
-                for (size_t e = 0; e < r->n_examples; e++) {
-                    const example *x = &r->examples[e];
-                    if (strcmp(x->reason, rm->items[k].name)) continue;
-                    char part_file[512];
-                    snprintf(part_file, sizeof part_file, "%.*s", (int)strcspn(x->part, ":"), x->part);
-                    cm_buf_append_str(b, "<div class=\"ex\"><a href=\"");
-                    html_str(b, part_file);
-                    cm_buf_append_str(b, "\">");
-                    html_str(b, x->part);
-                    cm_buf_append_str(b, "</a> ");
-                    html_str(b, x->source);
-                    cm_buf_append_str(b, " <b>");
-                    html_str(b, x->id);
-                    cm_buf_append_str(b, "</b>: ");
-                    html_str(b, x->text);
-                    cm_buf_append_str(b, "</div>");
-                    shown++;
-                }
-                if (!shown) cm_buf_append_str(b, "<span class=\"muted\">none in the sample</span>");
-                cm_buf_append_str(b, "</td></tr>\n");
-            }
-            cm_buf_append_str(b, "</table>\n");
-        }
-        cm_task_stats_free(&st);
-    }
-    cm_buf_append_str(&data, "]");
-    if (!nr_total) cm_buf_append_str(b, "<p class=\"muted\">Nothing was removed.</p>\n");
-
-    /* ---- signals ---- */
-    cm_buf_append_str(b, "<h2 id=\"signals\">Signals: kept versus removed</h2>\n<p class=\"legend\">Share of each side's "
-                         "sampled documents per bin:<span style=\"background:#2f7ed8\"></span>kept"
-                         "<span style=\"background:#e4572e\"></span>removed by clean</p>\n");
-    cm_buf_appendf(&data, ", \"sampled\": {\"kept\": %llu, \"removed\": %llu}, \"histograms\": {",
-                   (unsigned long long)r->sampled[0], (unsigned long long)r->sampled[1]);
-    for (int l = 0; l < N_LANGS; l++) {
-        uint64_t any = 0;
-        for (int side = 0; side < 2; side++)
-            for (int k = 0; k < BINS; k++) any += r->hist[l][side][0][k];
-        cm_buf_appendf(&data, "%s\"%s\": {", l ? ", " : "", LANGS[l]);
-        for (size_t s = 0; s < N_SIGNALS; s++) {
-            cm_buf_appendf(&data, "%s\"%s\": {\"kept\": [", s ? ", " : "", SIGNALS[s].name);
-            for (int k = 0; k < BINS; k++) cm_buf_appendf(&data, "%s%llu", k ? ", " : "", (unsigned long long)r->hist[l][0][s][k]);
-            cm_buf_append_str(&data, "], \"removed\": [");
-            for (int k = 0; k < BINS; k++) cm_buf_appendf(&data, "%s%llu", k ? ", " : "", (unsigned long long)r->hist[l][1][s][k]);
-            cm_buf_append_str(&data, "]}");
-        }
-        cm_buf_append_char(&data, '}');
-        if (!any) continue;
-        cm_buf_appendf(b, "<h3>%s</h3>\n", l == 0 ? "Chinese (zh)" : l == 1 ? "English (en)" : "other languages");
-        for (size_t s = 0; s < N_SIGNALS; s++) histogram(b, r, l, s);
-        cm_buf_append_char(b, '\n');
-    }
-    cm_buf_append_char(&data, '}');
-    cm_buf_appendf(b, "<p class=\"muted\">From a sample of %llu kept and %llu removed documents (the first records of "
-                      "every part).</p>\n",
-                   (unsigned long long)r->sampled[0], (unsigned long long)r->sampled[1]);
-
-    /* ---- languages ---- */
-    cm_buf_append_str(b, "<h2 id=\"languages\">Language mix</h2>\n");
-    qsort(r->languages.items, r->languages.n, sizeof *r->languages.items, cmp_count_desc);
-    {
-        size_t n = r->languages.n < 15 ? r->languages.n : 15;
-        const char *lb[15];
-        uint64_t vs[15];
-        cm_buf_append_str(&data, ", \"languages\": {");
-        for (size_t i = 0; i < r->languages.n; i++) {
-            if (i < n) { lb[i] = r->languages.items[i].name; vs[i] = r->languages.items[i].count; }
-            cm_buf_appendf(&data, "%s", i ? ", " : "");
-            json_str(&data, r->languages.items[i].name);
-            cm_buf_appendf(&data, ": %llu", (unsigned long long)r->languages.items[i].count);
-        }
-        cm_buf_append_char(&data, '}');
-        if (n) bar_chart(b, lb, vs, n, "#6a4c93");
-        else cm_buf_append_str(b, "<p class=\"muted\">No language was recorded.</p>\n");
-        cm_buf_append_str(b, "<p class=\"muted\">Kept and removed documents of the sample, by the language step's verdict.</p>\n");
-    }
-
-    /* ---- duplicates ---- */
-    cm_buf_append_str(b, "<h2 id=\"duplicates\">Duplicate clusters</h2>\n");
-    cm_buf clusters;
-    read_json(out, "minhash/clusters.json", &clusters);
-    cm_buf_append_str(&data, ", \"dedup\": ");
-    if (clusters.len) {
-        kv_ctx k = {{"candidate_pairs", "exact_pairs", "pairs_failing_verification", "clusters", "documents_in_clusters", "removed", NULL}, {{0}}};
-        cm_json_visit(clusters.data, clusters.len, kv_visit, &k, NULL);
-        kv_table(b, &k, "minhash");
-        cm_buf_append_str(&data, "{");
-        for (int i = 0; k.want[i]; i++)
-            cm_buf_appendf(&data, "%s\"%s\": %s", i ? ", " : "", k.want[i], k.got[i][0] ? k.got[i] : "null");
-        /* sizes: 1 kept + its removed duplicates, from the sample */
-        uint64_t size_hist[8] = {0};
-        const char *size_labels[8] = {"2", "3", "4", "5", "6-10", "11-100", "101-1000", ">1000"};
-        for (size_t i = 0; i < r->dup_sizes.n; i++) {
-            uint64_t sz = r->dup_sizes.items[i].count + 1;
-            int bin = sz <= 5 ? (int)sz - 2 : sz <= 10 ? 4 : sz <= 100 ? 5 : sz <= 1000 ? 6 : 7;
-            size_hist[bin]++;
-        }
-        cm_buf_append_str(&data, ", \"cluster_sizes\": {");
-        for (int i = 0; i < 8; i++) cm_buf_appendf(&data, "%s\"%s\": %llu", i ? ", " : "", size_labels[i], (unsigned long long)size_hist[i]);
-        cm_buf_append_str(&data, "}}");
-        cm_buf_append_str(b, "<p>Cluster sizes (a kept document and its removed duplicates, from the sample of "
-                             "rejected/dedup/):</p>\n");
-        bar_chart(b, size_labels, size_hist, 8, "#f29e4c");
-        cm_buf_append_str(b, "<p class=\"muted\">MinHash detection rate against Jaccard: not measured by this run "
-                             "(tests/test_dedup_evidence.sh measures it).</p>\n");
-    } else {
-        cm_buf_append_str(&data, "null");
-        cm_buf_append_str(b, "<p class=\"muted\">This run did not deduplicate.</p>\n");
-    }
-    cm_buf_free(&clusters);
-
-    /* ---- k-means ---- */
-    cm_buf_append_str(b, "<h2 id=\"kmeans\">k-means clusters</h2>\n");
-    cm_buf km;
-    read_json(out, "index/pretrain/clusters.json", &km);
-    cm_buf_append_str(&data, ", \"kmeans\": ");
-    if (km.len) {
-        for (size_t i = 0; i < km.len; i++) cm_buf_append_char(&data, km.data[i] == '<' ? ' ' : km.data[i]);
-        kv_ctx k = {{"documents", "clusters", "min", "max", "empty", NULL}, {{0}}};
-        cm_json_visit(km.data, km.len, kv_visit, &k, NULL);
-        kv_table(b, &k, "kmeans");
-        /* the sizes, largest first */
-        sizes_ctx *sz = cm_calloc(1, sizeof *sz);
-        cm_json_visit(km.data, km.len, sizes_visit, sz, NULL);
-        uint64_t *sizes = sz->v;
-        size_t ns = sz->n;
-        if (ns) qsort(sizes, ns, sizeof *sizes, cmp_u64_desc);
-        const char *lb[40];
-        char names[40][16];
-        size_t shown = ns > 40 ? 40 : ns;
-        for (size_t i = 0; i < shown; i++) { snprintf(names[i], sizeof names[i], "#%zu", i + 1); lb[i] = names[i]; }
-        if (shown) bar_chart(b, lb, sizes, shown, "#1b998b");
-        if (ns > 40) {
-            cm_buf_append_str(b, "<p class=\"muted\">The 40 largest of ");
-            html_str(b, k.got[1]);
-            cm_buf_append_str(b, " clusters.</p>\n");
-        }
-        free(sz);
-    } else {
-        cm_buf_append_str(&data, "null");
-        cm_buf_append_str(b, "<p class=\"muted\">This run did not cluster documents (no pretrain section).</p>\n");
-    }
-    cm_buf_free(&km);
-
-    /* ---- index ---- */
-    cm_buf_append_str(b, "<h2 id=\"index\">Index</h2>\n");
-    cm_buf man;
-    read_json(out, "rag/manifest.json", &man);
-    cm_buf_append_str(&data, ", \"index\": ");
-    if (man.len) {
-        kv_ctx k = {{"model", "dim", "chunks", "index.factory", "index.why", "index.vectors", "index.recall_at_10",
-                     "index.search_parameters"}, {{0}}};
-        cm_json_visit(man.data, man.len, kv_visit, &k, NULL);
-        kv_table(b, &k, "rag");
-        cm_buf_append_str(&data, "{");
-        for (int i = 0; i < 8 && k.want[i]; i++) {
-            cm_buf_appendf(&data, "%s", i ? ", " : "");
-            json_str(&data, k.want[i]);
-            cm_buf_append_str(&data, ": ");
-            json_str(&data, k.got[i]);
-        }
-        cm_buf_append_str(&data, "}");
-    } else {
-        cm_buf_append_str(&data, "null");
-        cm_buf_append_str(b, "<p class=\"muted\">This run built no RAG export.</p>\n");
-    }
-    cm_buf_free(&man);
-    cm_buf ev;
-    read_json(out, "rag/eval.json", &ev);
-    if (ev.len) {
-        kv_ctx q = {{"qa", "questions", "passages", "model", NULL}, {{0}}};
-        cm_json_visit(ev.data, ev.len, kv_visit, &q, NULL);
-        cm_buf_append_str(b, "<h3>eval-retrieval</h3>\n<p>");
-        html_str(b, q.got[0]);
-        cm_buf_appendf(b, ": %s questions, %s gold passages, model ", q.got[1], q.got[2]);
-        html_str(b, q.got[3]);
-        cm_buf_append_str(b, "</p>\n<table><tr><th>mode</th><th>recall@1</th><th>recall@5</th><th>recall@20</th>"
-                             "<th>MRR@10</th><th>precision@5</th></tr>\n");
-        static const char *const modes[] = {"dense", "bm25", "hybrid"};
-        for (int m = 0; m < 3; m++) {
-            char keys[5][48];
-            kv_ctx k;
-            memset(&k, 0, sizeof k);
-            static const char *const metrics[] = {"recall@1", "recall@5", "recall@20", "mrr@10", "precision@5"};
-            for (int i = 0; i < 5; i++) {
-                snprintf(keys[i], sizeof keys[i], "%s.%s", modes[m], metrics[i]);
-                k.want[i] = keys[i];
-            }
-            cm_json_visit(ev.data, ev.len, kv_visit, &k, NULL);
-            cm_buf_appendf(b, "<tr><td>%s</td>", modes[m]);
-            for (int i = 0; i < 5; i++)
-                cm_buf_appendf(b, "<td class=\"num\" data-key=\"eval.%s\">%s</td>", keys[i], k.got[i][0] ? k.got[i] : "-");
-            cm_buf_append_str(b, "</tr>\n");
-        }
-        cm_buf_append_str(b, "</table>\n");
-    } else {
-        cm_buf_append_str(b, "<p class=\"muted\">eval-retrieval has not been run on this export "
-                             "(corpusmill eval-retrieval OUT/rag --qa FILE).</p>\n");
-    }
-    cm_buf_free(&ev);
-
-    /* ---- time and memory ---- */
-    cm_buf_append_str(b, "<h2 id=\"time\">Time and memory</h2>\n<table><tr><th>stage</th><th>task</th><th>seconds</th>"
-                         "<th>MB/s in</th><th>records/s</th><th>peak RSS</th><th>threads</th></tr>\n");
-    cm_buf_append_str(&data, ", \"tasks\": [");
-    char sdir[4400];
-    snprintf(sdir, sizeof sdir, "%s/stats", out);
-    size_t ns;
-    char **files = cm_list_dir(sdir, "", &ns);
-    const char *st_labels[64];
-    uint64_t st_ms[64];
-    char st_names[64][40];
-    size_t nst = 0;
-    for (size_t i = 0; i < ns; i++) {
-        cm_task_stats st;
-        cm_task_stats_init(&st);
-        if (cm_task_stats_read(files[i], &st, NULL) == 0) {
-            double mbs = st.seconds > 0 ? (double)st.counts.bytes_in / 1e6 / st.seconds : 0;
-            double rps = st.seconds > 0 ? (double)st.counts.read / st.seconds : 0;
-            cm_buf_appendf(b, "<tr><td>%s</td><td class=\"num\">%d</td><td class=\"num\">%.2f</td><td class=\"num\">%.1f</td>"
-                              "<td class=\"num\">%.0f</td><td class=\"num\">%.0f MiB</td><td class=\"num\">%d</td></tr>\n",
-                           st.stage, st.task, st.seconds, mbs, rps, (double)st.peak_rss_kb / 1024, st.threads);
-            cm_buf_appendf(&data, "%s{\"stage\": \"%s\", \"task\": %d, \"seconds\": %.3f, \"peak_rss_kb\": %ld}", i ? ", " : "",
-                           st.stage, st.task, st.seconds, st.peak_rss_kb);
-            /* seconds per stage, summed over tasks */
-            size_t j = 0;
-            while (j < nst && strcmp(st_names[j], st.stage)) j++;
-            if (j == nst && nst < 64) {
-                snprintf(st_names[nst], sizeof st_names[nst], "%s", st.stage);
-                st_labels[nst] = st_names[nst];
-                st_ms[nst++] = 0;
-            }
-            if (j < 64) st_ms[j] += (uint64_t)(st.seconds * 1000);
-        }
-        cm_task_stats_free(&st);
-    }
-    cm_free_list(files, ns);
-    cm_buf_append_str(&data, "]");
-    cm_buf_append_str(b, "</table>\n<p>Milliseconds per stage, all tasks together:</p>\n");
-    if (nst) bar_chart(b, st_labels, st_ms, nst, "#3d5a80");
+    section_funnel(r, b, &data);
+    section_removals(r, b, &data);
+    section_signals(r, b, &data);
+    section_languages(r, b, &data);
+    section_duplicates(r, b, &data);
+    section_k_means(r, b, &data);
+    section_index(r, b, &data);
+    section_time_memory(r, b, &data);
 
     cm_buf_append_str(&data, "}");
     cm_buf_append_str(b, "<script type=\"application/json\" id=\"report-data\">");
@@ -795,18 +852,18 @@ int cm_report_write(const char *out, cm_err *err)
     return rc;
 }
 
-int cm_report_main(int argc, char **argv)
+int cm_cmd_report(int argc, char **argv)
 {
-    if (argc == 1 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))) {
-        fputs(cm_report_usage, stdout);
-        return CM_EXIT_OK;
-    }
-    if (argc != 1) return cm_usage_error("report", cm_report_usage, "%s", "OUT is required");
+    const char *out = NULL;
+    static const char *const names[] = {"OUT"};
+    cm_args a = {"report", cm_report_usage, NULL, &out, names, 1, 1};
+    int help, rc = cm_args_parse(&a, argc, argv, &help);
+    if (rc || help) return rc;
     cm_err err;
-    if (cm_report_write(argv[0], &err)) {
+    if (cm_report_write(out, &err)) {
         fprintf(stderr, "corpusmill report: %s\n", err.msg);
         return CM_EXIT_USAGE;
     }
-    fprintf(stderr, "corpusmill report: %s/report.html\n", argv[0]);
+    fprintf(stderr, "corpusmill report: %s/report.html\n", out);
     return CM_EXIT_OK;
 }

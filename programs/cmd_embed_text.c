@@ -1,17 +1,17 @@
-/* embed_text.c -- `corpusmill embed-text` (see embed_text.h). One vector
- * per input line, in input order; an empty line gets the zero vector so the
- * rows still line up with the lines. */
+/* cmd_embed_text.c -- `corpusmill embed-text`: embeds the lines of stdin,
+ * for direct use and for checking a model by hand. One vector per input
+ * line, in input order; an empty line gets the zero vector so the rows
+ * still line up with the lines. */
 #define _GNU_SOURCE
-#include "embed_text.h"
+#include "program.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../pipeline/clean.h"
-#include "embedder.h"
-#include "npy.h"
+#include "../embed/embedder.h"
+#include "../embed/npy.h"
 
 #define WINDOW 1024 /* lines embedded together: BERT groups them by length */
 
@@ -36,8 +36,6 @@ const char cm_embed_text_usage[] =
     "  --threads T    BERT compute threads (default: all cores)\n"
     "  --batch B      BERT sequences per forward pass (default 32)\n";
 
-static int usage(const char *fmt, const char *what) { return cm_usage_error("embed-text", cm_embed_text_usage, fmt, what); }
-
 /* Embeds the window's lines and writes their rows. */
 static int flush(cm_embedder *e, char **lines, size_t *lens, size_t n, int query, float *vecs, cm_npy_writer *npy,
                  cm_err *err)
@@ -53,36 +51,42 @@ static int flush(cm_embedder *e, char **lines, size_t *lens, size_t n, int query
     return 0;
 }
 
-int cm_embed_text_main(int argc, char **argv)
+static int parse_size(const char *v, void *out, long lo, long hi)
+{
+    long x;
+    if (cm_parse_long(v, lo, hi, &x)) return -1;
+    *(size_t *)out = (size_t)x;
+    return 0;
+}
+static int parse_dim(const char *v, void *out) { return parse_size(v, out, 1, 65536); }
+static int parse_batch(const char *v, void *out) { return parse_size(v, out, 1, 4096); }
+static int parse_threads(const char *v, void *out)
+{
+    long x;
+    if (cm_parse_long(v, 0, 1024, &x)) return -1;
+    *(int *)out = (int)x;
+    return 0;
+}
+
+int cm_cmd_embed_text(int argc, char **argv)
 {
     const char *model = NULL, *output = NULL;
     int query = 0;
     cm_embedder_opts o;
     cm_embedder_opts_init(&o);
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(cm_embed_text_usage, stdout); return CM_EXIT_OK; }
-        if (!strcmp(a, "--query")) { query = 1; continue; }
-        if (strcmp(a, "--model") && strcmp(a, "--dim") && strcmp(a, "--output") && strcmp(a, "--threads") &&
-            strcmp(a, "--batch"))
-            return usage("unknown option '%s'", a);
-        if (i + 1 >= argc) return usage("option '%s' needs a value", a);
-        const char *v = argv[++i];
-        long x;
-        if (!strcmp(a, "--model")) model = v;
-        else if (!strcmp(a, "--output")) output = v;
-        else if (!strcmp(a, "--dim")) {
-            if (cm_parse_long(v, 1, 65536, &x)) return usage("--dim '%s' must be 1..65536", v);
-            o.hash_dim = (size_t)x;
-        } else if (!strcmp(a, "--threads")) {
-            if (cm_parse_long(v, 0, 1024, &x)) return usage("--threads '%s' must be 0..1024", v);
-            o.threads = (int)x;
-        } else {
-            if (cm_parse_long(v, 1, 4096, &x)) return usage("--batch '%s' must be 1..4096", v);
-            o.batch = (size_t)x;
-        }
-    }
-    if (!model) return usage("%s", "--model is required");
+    const cm_arg opts[] = {
+        {"--model", NULL, CM_ARG_STRING, &model, 0, 0, NULL, NULL},
+        {"--output", NULL, CM_ARG_STRING, &output, 0, 0, NULL, NULL},
+        {"--query", NULL, CM_ARG_FLAG, &query, 0, 0, NULL, NULL},
+        {"--dim", NULL, CM_ARG_PARSE, &o.hash_dim, 0, 0, parse_dim, "1..65536"},
+        {"--threads", NULL, CM_ARG_PARSE, &o.threads, 0, 0, parse_threads, "0..1024"},
+        {"--batch", NULL, CM_ARG_PARSE, &o.batch, 0, 0, parse_batch, "1..4096"},
+        {NULL, NULL, 0, NULL, 0, 0, NULL, NULL},
+    };
+    cm_args a = {"embed-text", cm_embed_text_usage, opts, NULL, NULL, 0, 0};
+    int help, rc = cm_args_parse(&a, argc, argv, &help);
+    if (rc || help) return rc;
+    if (!model) return cm_usage_error("embed-text", cm_embed_text_usage, "--model is required");
 
     cm_err err;
     cm_embedder *e = cm_embedder_open(model, &o, &err);
@@ -103,7 +107,6 @@ int cm_embed_text_main(int argc, char **argv)
         cm_embedder_free(e);
         return CM_EXIT_USAGE;
     }
-    int rc = CM_EXIT_OK;
     ssize_t got;
     while ((got = getline(&lines[n], &caps[n], stdin)) >= 0) {
         while (got > 0 && (lines[n][got - 1] == '\n' || lines[n][got - 1] == '\r')) got--;

@@ -1,7 +1,9 @@
-/* rag.c -- building and searching the RAG export (see rag.h). FAISS through
- * its own C API; SQLite with FTS5 for the chunk store and BM25. */
+/* rag_build.c -- building the RAG export (see rag_build.h): the FAISS index
+ * through FAISS's own C API, in steps a cluster can spread (train, add,
+ * merge), the SQLite chunk store with its FTS5 table for BM25, and the
+ * manifest. Searching it is rag_search.c. */
 #define _GNU_SOURCE
-#include "rag.h"
+#include "rag_build.h"
 
 #include <cblas.h>
 #include <errno.h>
@@ -22,35 +24,22 @@
 #include <faiss/c_api/index_io_c.h>
 
 #include "../embed/embed_stage.h"
-#include "../embed/embedder.h"
 #include "../embed/npy.h"
-#include "../pipeline/clean.h"
 #include "../pipeline/json.h"
+#include "../pipeline/layout.h"
 #include "../pipeline/progress.h"
 #include "../pipeline/stage_reader.h"
 #include "../pipeline/writer.h"
 #include "bm25_terms.h"
-#include "okapi_bm25.h"
-
-void omp_set_num_threads(int n); /* libgomp's: FAISS's parallel loops */
-
-#define RRF_K 60
-#define FUSION_DEPTH 100 /* each list's depth for hybrid */
-#define VERSION "0.1.0"
-
-static int faiss_error(cm_err *err, const char *what)
-{
-    const char *e = faiss_get_last_error();
-    return cm_errorf(err, "FAISS: %s: %s", what, e ? e : "unknown error");
-}
+#include "rag_format.h"
 
 /* ---- the FAISS index ---- */
 
 /* auto: the choice and why, from the count and dimension. */
-static void choose_factory(const cm_config *cfg, size_t n, long dim, char *factory, size_t cap, char *why, size_t wcap)
+static void choose_factory(const cm_index_options *o, size_t n, long dim, char *factory, size_t cap, char *why, size_t wcap)
 {
-    if (strcmp(cfg->index.factory, "auto")) {
-        snprintf(factory, cap, "%s", cfg->index.factory);
+    if (strcmp(o->factory, "auto")) {
+        snprintf(factory, cap, "%s", o->factory);
         snprintf(why, wcap, "index.factory in the config");
         return;
     }
@@ -58,7 +47,7 @@ static void choose_factory(const cm_config *cfg, size_t n, long dim, char *facto
     if (n < 10000) {
         snprintf(factory, cap, "IDMap,Flat");
         snprintf(why, wcap, "%zu vectors: fewer than 10,000, exact search is fast enough", n);
-    } else if (hnsw_bytes <= (double)cfg->index.memory) {
+    } else if (hnsw_bytes <= (double)o->memory) {
         snprintf(factory, cap, "IDMap,HNSW32");
         snprintf(why, wcap, "%zu vectors: HNSW32 needs about %.0f MB, within index.memory", n, hnsw_bytes / 1e6);
     } else {
@@ -172,7 +161,7 @@ static int measure_recall(FaissIndex *idx, const parts *p, long dim, size_t n, d
     if (rc == 0 && nq) {
         float *d = cm_malloc(nq * RECALL_K * sizeof *d);
         idx_t *l = cm_malloc(nq * RECALL_K * sizeof *l);
-        if (faiss_Index_search(idx, (idx_t)nq, q, RECALL_K, d, l)) rc = faiss_error(err, "search");
+        if (faiss_Index_search(idx, (idx_t)nq, q, RECALL_K, d, l)) rc = cm_faiss_error(err, "search");
         size_t hits = 0, want = 0;
         for (size_t a = 0; rc == 0 && a < nq; a++) {
             size_t k = n < RECALL_K ? n : RECALL_K;
@@ -210,7 +199,7 @@ static int write_index(FaissIndex *idx, const char *path, cm_err *err)
 {
     char tmp[4500];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (faiss_write_index_fname(idx, tmp)) return faiss_error(err, tmp);
+    if (faiss_write_index_fname(idx, tmp)) return cm_faiss_error(err, tmp);
     if (rename(tmp, path)) return cm_errorf(err, "cannot rename '%s': %s", tmp, strerror(errno));
     return 0;
 }
@@ -218,7 +207,7 @@ static int write_index(FaissIndex *idx, const char *path, cm_err *err)
 static int read_index(const char *path, FaissIndex **idx, cm_err *err)
 {
     if (!cm_path_exists(path)) return cm_errorf(err, "%s is missing (run index train first)", path);
-    if (faiss_read_index_fname(path, 0, idx)) return faiss_error(err, path);
+    if (faiss_read_index_fname(path, 0, idx)) return cm_faiss_error(err, path);
     return 0;
 }
 
@@ -227,32 +216,22 @@ typedef struct plan {
     double vectors;
 } plan;
 
-static int visit_plan(void *user, const char *const *path, int depth, cm_json_type type, double num, const char *str,
-                      size_t len)
-{
-    plan *p = user;
-    if (depth != 1) return 0;
-    if (type == CM_JSON_STRING && !strcmp(path[0], "factory")) snprintf(p->factory, sizeof p->factory, "%.*s", (int)len, str);
-    else if (type == CM_JSON_STRING && !strcmp(path[0], "why")) snprintf(p->why, sizeof p->why, "%.*s", (int)len, str);
-    else if (type == CM_JSON_NUMBER && !strcmp(path[0], "vectors")) p->vectors = num;
-    return 0;
-}
-
 static int read_plan(const char *out, plan *p, cm_err *err)
 {
     char path[4400];
     work_path(out, "plan.json", path, sizeof path);
     memset(p, 0, sizeof *p);
-    cm_buf b;
-    cm_buf_init(&b);
+    cm_json_field f[] = {{"factory", CM_JSON_STRING, p->factory, sizeof p->factory, NULL},
+                         {"why", CM_JSON_STRING, p->why, sizeof p->why, NULL},
+                         {"vectors", CM_JSON_NUMBER, &p->vectors, 0, NULL},
+                         {NULL, 0, NULL, 0, NULL}};
     cm_err e;
-    int rc = cm_read_file(path, &b, 1 << 20, &e) || cm_json_visit(b.data, b.len, visit_plan, p, &e);
-    cm_buf_free(&b);
-    if (rc || !p->factory[0]) return cm_errorf(err, "%s: %s (run index train first)", path, rc ? e.msg : "no factory");
+    int rc = cm_json_file_fields(path, f, NULL, &e);
+    if (rc || !p->factory[0]) return cm_errorf(err, "%s (run index train first)", rc ? e.msg : "plan.json has no factory");
     return 0;
 }
 
-int cm_rag_train(const cm_config *cfg, cm_err *err)
+int cm_rag_train(const cm_config *cfg, const cm_index_options *o, cm_err *err)
 {
     const char *out = cfg->output.dir;
     cm_embed_manifest em;
@@ -268,9 +247,9 @@ int cm_rag_train(const cm_config *cfg, cm_err *err)
         n += r;
     }
     plan pl;
-    choose_factory(cfg, n, em.dim, pl.factory, sizeof pl.factory, pl.why, sizeof pl.why);
+    choose_factory(o, n, em.dim, pl.factory, sizeof pl.factory, pl.why, sizeof pl.why);
     FaissIndex *idx = NULL;
-    if (rc == 0 && faiss_index_factory(&idx, (int)em.dim, pl.factory, METRIC_INNER_PRODUCT)) rc = faiss_error(err, pl.factory);
+    if (rc == 0 && faiss_index_factory(&idx, (int)em.dim, pl.factory, METRIC_INNER_PRODUCT)) rc = cm_faiss_error(err, pl.factory);
     if (rc == 0 && !faiss_Index_is_trained(idx)) {
         /* a deterministic sample: every stride-th vector */
         size_t want = n < 100000 ? n : 100000, stride = n / (want ? want : 1), got = 0, seen = 0;
@@ -286,7 +265,7 @@ int cm_rag_train(const cm_config *cfg, cm_err *err)
             free(vec);
             free(ids);
         }
-        if (rc == 0 && faiss_Index_train(idx, (idx_t)got, sample)) rc = faiss_error(err, "train");
+        if (rc == 0 && faiss_Index_train(idx, (idx_t)got, sample)) rc = cm_faiss_error(err, "train");
         free(sample);
     }
     char path[4400];
@@ -330,7 +309,7 @@ static int add_parts(const cm_config *cfg, FaissIndex *idx, const parts *p, long
         if (load_part(p, i, dim, &vec, &ids, &rows, err)) { rc = -1; break; }
         for (size_t at = 0; at < rows && rc == 0; at += BATCH) {
             size_t n = rows - at < BATCH ? rows - at : BATCH;
-            if (faiss_Index_add_with_ids(idx, (idx_t)n, vec + at * (size_t)dim, ids + at)) rc = faiss_error(err, "add_with_ids");
+            if (faiss_Index_add_with_ids(idx, (idx_t)n, vec + at * (size_t)dim, ids + at)) rc = cm_faiss_error(err, "add_with_ids");
             *added += n;
             cm_progress_update(&prog, *added, *added * (uint64_t)dim * sizeof(float), done * 1000 + (at + n) * 1000 / rows,
                                share * 1000, 0);
@@ -371,13 +350,13 @@ static int set_params(FaissIndex *idx, const char *params, cm_err *err)
     FaissParameterSpace *ps = NULL;
     int rc = 0;
     if (faiss_ParameterSpace_new(&ps) || faiss_ParameterSpace_set_index_parameters(ps, idx, params))
-        rc = faiss_error(err, params);
+        rc = cm_faiss_error(err, params);
     faiss_ParameterSpace_free(ps);
     return rc;
 }
 
 /* The final index: merged IVF shards, or the trained index with every part. */
-static int merge_index(const cm_config *cfg, const cm_embed_manifest *em, int shards, const char *path, plan *pl,
+static int merge_index(const cm_config *cfg, const cm_index_options *o, const cm_embed_manifest *em, int shards, const char *path, plan *pl,
                        char *params, size_t pcap, uint64_t *total, double *recall, size_t *recall_queries, cm_err *err)
 {
     const char *out = cfg->output.dir;
@@ -399,7 +378,7 @@ static int merge_index(const cm_config *cfg, const cm_embed_manifest *em, int sh
             if ((rc = read_index(wpath, &shard, err))) break;
             FaissIndexIVF *other = faiss_IndexIVF_cast(shard);
             if (!other) rc = cm_errorf(err, "%s is not an IVF index like the trained one", wpath);
-            else if (faiss_IndexIVF_merge_from(ivf, other, 0)) rc = faiss_error(err, "merge_from");
+            else if (faiss_IndexIVF_merge_from(ivf, other, 0)) rc = cm_faiss_error(err, "merge_from");
             faiss_Index_free(shard);
         }
     } else if (rc == 0 && shards != 1) { /* no shards, or kinds that do not merge: every part into one */
@@ -417,7 +396,7 @@ static int merge_index(const cm_config *cfg, const cm_embed_manifest *em, int sh
                        pl->vectors);
     params[0] = 0;
     int hnsw = strstr(pl->factory, "HNSW") != NULL;
-    long width = hnsw ? cfg->index.ef_search : cfg->index.nprobe;
+    long width = hnsw ? o->ef_search : o->nprobe;
     if (rc == 0 && (hnsw || strstr(pl->factory, "IVF"))) {
         snprintf(params, pcap, hnsw ? "efSearch=%ld" : "nprobe=%ld", width);
         rc = set_params(idx, params, err);
@@ -426,7 +405,7 @@ static int merge_index(const cm_config *cfg, const cm_embed_manifest *em, int sh
     *recall_queries = 0;
     if (rc == 0) rc = measure_recall(idx, &p, em->dim, n, recall, recall_queries, err);
     /* auto promises recall@10 >= 0.95: search wider until it holds */
-    while (rc == 0 && !strcmp(cfg->index.factory, "auto") && params[0] && *recall < 0.95 && width < 4096) {
+    while (rc == 0 && !strcmp(o->factory, "auto") && params[0] && *recall < 0.95 && width < 4096) {
         width *= 2;
         snprintf(params, pcap, hnsw ? "efSearch=%ld" : "nprobe=%ld", width);
         rc = set_params(idx, params, err);
@@ -447,11 +426,6 @@ typedef struct store {
     cm_buf terms, meta;
     uint64_t n;
 } store;
-
-static int sql_error(sqlite3 *db, cm_err *err, const char *what)
-{
-    return cm_errorf(err, "SQLite: %s: %s", what, db ? sqlite3_errmsg(db) : "cannot open");
-}
 
 static long member(const cm_json_record *rec, const char *key, cm_json_type type)
 {
@@ -495,7 +469,7 @@ static int store_chunk(void *user, const char *line, size_t len, const cm_json_r
     }
     cm_buf_append_char(&s->meta, '}');
     sqlite3_bind_text(st, 11, s->meta.data, (int)s->meta.len, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) return sql_error(s->db, err, "insert a chunk");
+    if (sqlite3_step(st) != SQLITE_DONE) return cm_sql_error(s->db, err, "insert a chunk");
     /* BM25 terms: the heading path, then the text */
     cm_buf_clear(&s->terms);
     if (heads >= 0) cm_bm25_terms(line + m[heads].value_start, m[heads].value_end - m[heads].value_start, &s->terms);
@@ -503,7 +477,7 @@ static int store_chunk(void *user, const char *line, size_t len, const cm_json_r
     sqlite3_reset(s->fts);
     sqlite3_bind_int64(s->fts, 1, cid);
     sqlite3_bind_text(s->fts, 2, s->terms.data ? s->terms.data : "", (int)s->terms.len, SQLITE_STATIC);
-    if (sqlite3_step(s->fts) != SQLITE_DONE) return sql_error(s->db, err, "index a chunk for BM25");
+    if (sqlite3_step(s->fts) != SQLITE_DONE) return cm_sql_error(s->db, err, "index a chunk for BM25");
     s->n++;
     return 0;
 }
@@ -532,7 +506,7 @@ static int build_store(const char *out, const char *path, uint64_t *n, cm_err *e
                            " headings, text, metadata) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                            -1, &s.chunk, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s.db, "INSERT INTO chunks_fts(rowid, terms) VALUES(?1, ?2)", -1, &s.fts, NULL) != SQLITE_OK)
-        rc = sql_error(s.db, err, path);
+        rc = cm_sql_error(s.db, err, path);
     char dir[4300];
     snprintf(dir, sizeof dir, "%s/chunks", out);
     size_t np;
@@ -542,7 +516,7 @@ static int build_store(const char *out, const char *path, uint64_t *n, cm_err *e
     cm_free_list(files, np);
     if (rc == 0 && sqlite3_exec(s.db, "COMMIT; INSERT INTO chunks_fts(chunks_fts) VALUES('optimize');", NULL, NULL,
                                 NULL) != SQLITE_OK)
-        rc = sql_error(s.db, err, "commit");
+        rc = cm_sql_error(s.db, err, "commit");
     sqlite3_finalize(s.chunk);
     sqlite3_finalize(s.fts);
     if (sqlite3_close(s.db) != SQLITE_OK && rc == 0) rc = cm_errorf(err, "%s: cannot close", path);
@@ -571,27 +545,29 @@ static int sha256_file(const char *path, char hex[65], cm_err *err)
     return 0;
 }
 
-int cm_rag_export(const cm_config *cfg, uint64_t *chunks, cm_err *err)
+int cm_rag_export(const cm_config *cfg, const cm_index_options *o, const char *query_prefix, uint64_t *chunks,
+                  cm_err *err)
 {
-    if (cm_rag_train(cfg, err)) return CM_EXIT_FAILED;
-    return cm_rag_merge(cfg, 0, chunks, err);
+    if (cm_rag_train(cfg, o, err)) return -1;
+    return cm_rag_merge(cfg, o, query_prefix, 0, chunks, err);
 }
 
-int cm_rag_merge(const cm_config *cfg, int shards, uint64_t *chunks, cm_err *err)
+int cm_rag_merge(const cm_config *cfg, const cm_index_options *o, const char *query_prefix, int shards, uint64_t *chunks,
+                 cm_err *err)
 {
     const char *out = cfg->output.dir;
     cm_embed_manifest em;
-    if (cm_embed_manifest_read(out, &em, err)) return CM_EXIT_USAGE;
+    if (cm_embed_manifest_read(out, &em, err)) return cm_err_usage(err);
     char dir[4300], ipath[4400], spath[4400], tmp[4500], params[64];
     plan pl;
     snprintf(dir, sizeof dir, "%s/rag", out);
-    if (cm_mkdirs(dir, err)) { free(em.raw); return CM_EXIT_USAGE; }
+    if (cm_mkdirs(dir, err)) { free(em.raw); return cm_err_usage(err); }
     snprintf(ipath, sizeof ipath, "%s/index.faiss", dir);
     snprintf(spath, sizeof spath, "%s/chunks.sqlite", dir);
     uint64_t vectors = 0, stored = 0;
     double recall = 1;
     size_t recall_queries = 0;
-    int rc = merge_index(cfg, &em, shards, ipath, &pl, params, sizeof params, &vectors, &recall, &recall_queries, err);
+    int rc = merge_index(cfg, o, &em, shards, ipath, &pl, params, sizeof params, &vectors, &recall, &recall_queries, err);
     snprintf(tmp, sizeof tmp, "%s.tmp", spath);
     if (rc == 0) rc = build_store(out, tmp, &stored, err);
     if (rc == 0 && rename(tmp, spath)) rc = cm_errorf(err, "cannot rename '%s': %s", tmp, strerror(errno));
@@ -606,12 +582,12 @@ int cm_rag_merge(const cm_config *cfg, int shards, uint64_t *chunks, cm_err *err
         if (strcmp(em.model, "hash") && realpath(em.model, model)) snprintf(em.model, sizeof em.model, "%s", model);
         cm_buf b;
         cm_buf_init(&b);
-        cm_buf_append_str(&b, "{\n  \"corpusmill_version\": \"" VERSION "\",\n  \"model\": ");
+        cm_buf_append_str(&b, "{\n  \"corpusmill_version\": \"" CM_RAG_VERSION "\",\n  \"model\": ");
         cm_buf_append_json_bytes(&b, em.model, strlen(em.model));
         cm_buf_appendf(&b, ",\n  \"dim\": %ld,\n  \"lexical\": %s,\n  \"metric\": \"inner_product\",\n  \"normalized\": true,\n",
                        em.dim, em.lexical ? "true" : "false");
         cm_buf_append_str(&b, "  \"query_prefix\": ");
-        if (cfg->embed.query_prefix) cm_buf_append_json_bytes(&b, cfg->embed.query_prefix, strlen(cfg->embed.query_prefix));
+        if (query_prefix) cm_buf_append_json_bytes(&b, query_prefix, strlen(query_prefix));
         else cm_buf_append_str(&b, "null");
         cm_buf_append_str(&b, ",\n  \"index\": {\"factory\": ");
         cm_buf_append_json_bytes(&b, pl.factory, strlen(pl.factory));
@@ -624,325 +600,13 @@ int cm_rag_merge(const cm_config *cfg, int shards, uint64_t *chunks, cm_err *err
                            "CJK characters and digits as unigrams + bigrams, lowercased words\",\n  \"hybrid\": \"reciprocal rank "
                            "fusion, k = %d\",\n  \"files\": {\"index.faiss\": {\"sha256\": \"%s\"}, \"chunks.sqlite\": "
                            "{\"sha256\": \"%s\"}},\n  \"embeddings\": %s\n}\n",
-                       (unsigned long long)vectors, (unsigned long long)stored, RRF_K, h1, h2, em.raw);
+                       (unsigned long long)vectors, (unsigned long long)stored, CM_RRF_K, h1, h2, em.raw);
         snprintf(tmp, sizeof tmp, "%s/manifest.json", dir);
         if (cm_write_file_atomic(tmp, b.data, b.len, err)) rc = -1;
         cm_buf_free(&b);
     }
     free(em.raw);
     *chunks = stored;
-    return rc ? CM_EXIT_FAILED : CM_EXIT_OK;
+    return rc ? -1 : 0;
 }
 
-/* ---- searching ---- */
-
-struct cm_rag {
-    FaissIndex *index;
-    sqlite3_stmt *df;     /* a term's document frequency (chunks_vocab), NULL for older exports */
-    int owns_index;       /* 0 for instances sharing another's (cm_rag_open_shared) */
-    sqlite3 *db;
-    sqlite3_stmt *bm25, *row;
-    cm_embedder *model;
-    long dim;
-    float *qvec;
-    cm_buf terms, match;
-};
-
-typedef struct rag_manifest {
-    char model[4096];
-    char prefix[1024];
-    int has_prefix;
-    long dim;
-} rag_manifest;
-
-static int visit_rag(void *user, const char *const *path, int depth, cm_json_type type, double num, const char *str,
-                     size_t len)
-{
-    rag_manifest *m = user;
-    if (depth != 1) return 0;
-    if (type == CM_JSON_STRING && !strcmp(path[0], "model")) snprintf(m->model, sizeof m->model, "%.*s", (int)len, str);
-    else if (type == CM_JSON_NUMBER && !strcmp(path[0], "dim")) m->dim = (long)num;
-    else if (type == CM_JSON_STRING && !strcmp(path[0], "query_prefix")) {
-        snprintf(m->prefix, sizeof m->prefix, "%.*s", (int)len, str);
-        m->has_prefix = 1;
-    }
-    return 0;
-}
-
-static cm_rag *open_rag(const char *dir, const cm_rag *share, cm_err *err);
-
-cm_rag *cm_rag_open(const char *dir, cm_err *err) { return open_rag(dir, NULL, err); }
-
-cm_rag *cm_rag_open_shared(const char *dir, const cm_rag *base, cm_err *err) { return open_rag(dir, base, err); }
-
-static cm_rag *open_rag(const char *dir, const cm_rag *share, cm_err *err)
-{
-    char path[4300];
-    rag_manifest m;
-    memset(&m, 0, sizeof m);
-    snprintf(path, sizeof path, "%s/manifest.json", dir);
-    cm_buf b;
-    cm_buf_init(&b);
-    cm_err e;
-    if (cm_read_file(path, &b, 1 << 20, &e) || cm_json_visit(b.data, b.len, visit_rag, &m, &e)) {
-        cm_buf_free(&b);
-        cm_errorf(err, "%s: %s (not a RAG export?)", path, e.msg);
-        return NULL;
-    }
-    cm_buf_free(&b);
-    cm_rag *r = cm_calloc(1, sizeof *r);
-    cm_buf_init(&r->terms);
-    cm_buf_init(&r->match);
-    r->dim = m.dim;
-    snprintf(path, sizeof path, "%s/index.faiss", dir);
-    if (share) {
-        r->index = share->index;
-    } else {
-        if (faiss_read_index_fname(path, 0, &r->index)) { faiss_error(err, path); cm_rag_close(r); return NULL; }
-        r->owns_index = 1;
-    }
-    if (faiss_Index_d(r->index) != m.dim) {
-        cm_errorf(err, "%s: dimension %d, the manifest says %ld", path, faiss_Index_d(r->index), m.dim);
-        cm_rag_close(r);
-        return NULL;
-    }
-    snprintf(path, sizeof path, "%s/chunks.sqlite", dir);
-    if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK || cm_okapi_bm25_register(r->db) ||
-        sqlite3_prepare_v2(r->db, "SELECT rowid, okapi_bm25(chunks_fts, 1.2, 0.75) AS s FROM chunks_fts"
-                                  " WHERE chunks_fts MATCH ?1 ORDER BY s DESC, rowid LIMIT ?2", -1, &r->bm25, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(r->db, "SELECT doc_id, source, headings, start, \"end\", text FROM chunks WHERE id = ?1", -1,
-                           &r->row, NULL) != SQLITE_OK) {
-        sql_error(r->db, err, path);
-        cm_rag_close(r);
-        return NULL;
-    }
-    if (sqlite3_prepare_v2(r->db, "SELECT doc FROM chunks_vocab WHERE term = ?1", -1, &r->df, NULL) != SQLITE_OK)
-        r->df = NULL;
-    cm_embedder_opts o;
-    cm_embedder_opts_init(&o);
-    o.hash_dim = (size_t)m.dim;
-    o.threads = 1;
-    o.query_prefix = m.has_prefix ? m.prefix : NULL;
-    if (!(r->model = cm_embedder_open(m.model, &o, err))) { cm_rag_close(r); return NULL; }
-    r->qvec = cm_malloc(cm_embedder_dim(r->model) * sizeof *r->qvec);
-    return r;
-}
-
-void cm_rag_close(cm_rag *r)
-{
-    if (!r) return;
-    if (r->index && r->owns_index) faiss_Index_free(r->index);
-    sqlite3_finalize(r->bm25);
-    sqlite3_finalize(r->row);
-    sqlite3_finalize(r->df);
-    sqlite3_close(r->db);
-    cm_embedder_free(r->model);
-    free(r->qvec);
-    cm_buf_free(&r->terms);
-    cm_buf_free(&r->match);
-    free(r);
-}
-
-uint64_t cm_rag_size(const cm_rag *r) { return (uint64_t)faiss_Index_ntotal(r->index); }
-
-int cm_rag_mode_parse(const char *s)
-{
-    if (!strcmp(s, "dense")) return CM_RAG_DENSE;
-    if (!strcmp(s, "bm25")) return CM_RAG_BM25;
-    if (!strcmp(s, "hybrid")) return CM_RAG_HYBRID;
-    return -1;
-}
-
-static long dense(cm_rag *r, const char *q, size_t k, cm_rag_hit *hits, cm_err *err)
-{
-    size_t len = strlen(q);
-    if (cm_embedder_embed(r->model, &q, &len, 1, 1, r->qvec, err)) return -1;
-    return cm_rag_search_vector(r, r->qvec, k, hits, err);
-}
-
-long cm_rag_search_vector(cm_rag *r, const float *vec, size_t k, cm_rag_hit *hits, cm_err *err)
-{
-    /* one query gains nothing from an OpenMP team, whose idle threads spin
-     * (a quarter of the CPU of eval-retrieval went there); per thread */
-    omp_set_num_threads(1);
-    idx_t *ids = cm_malloc(k * sizeof *ids);
-    float *d = cm_malloc(k * sizeof *d);
-    long n = 0;
-    if (faiss_Index_search(r->index, 1, vec, (idx_t)k, d, ids)) n = faiss_error(err, "search");
-    else
-        for (size_t i = 0; i < k; i++)
-            if (ids[i] >= 0) hits[n++] = (cm_rag_hit){ids[i], d[i], d[i], NAN, (int)i + 1, 0};
-    free(ids);
-    free(d);
-    return n;
-}
-
-#define MAX_QUERY_TERMS 32
-
-typedef struct qterm {
-    const char *s;
-    size_t n;
-    double df;
-    int count; /* times in the query */
-} qterm;
-
-static int by_df(const void *a, const void *b)
-{
-    double x = ((const qterm *)a)->df, y = ((const qterm *)b)->df;
-    return x < y ? -1 : x > y;
-}
-
-/* The query's distinct terms with their document frequencies; terms in no
- * chunk are dropped (they score nothing), and of the rest the
- * MAX_QUERY_TERMS rarest are kept: a long question in Chinese has dozens of
- * unigrams and bigrams, and the common ones (的, 是) match nearly every chunk
- * while adding almost nothing to a score. */
-static size_t query_terms(cm_rag *r, qterm *out, size_t cap)
-{
-    size_t n = 0;
-    const char *t = r->terms.data;
-    while (t && *t) {
-        const char *e = strchr(t, ' ');
-        size_t len = e ? (size_t)(e - t) : strlen(t);
-        size_t i = 0;
-        while (i < n && !(out[i].n == len && !memcmp(out[i].s, t, len))) i++;
-        if (i < n) out[i].count++;
-        else if (n < cap) out[n++] = (qterm){t, len, 0, 1};
-        t = e ? e + 1 : NULL;
-    }
-    if (!r->df) return n; /* an export without chunks_vocab: every term */
-    size_t kept = 0;
-    for (size_t i = 0; i < n; i++) {
-        sqlite3_reset(r->df);
-        sqlite3_bind_text(r->df, 1, out[i].s, (int)out[i].n, SQLITE_STATIC);
-        out[i].df = sqlite3_step(r->df) == SQLITE_ROW ? sqlite3_column_double(r->df, 0) : 0;
-        if (out[i].df > 0) out[kept++] = out[i];
-    }
-    qsort(out, kept, sizeof *out, by_df);
-    return kept < MAX_QUERY_TERMS ? kept : MAX_QUERY_TERMS;
-}
-
-static long bm25(cm_rag *r, const char *q, size_t k, cm_rag_hit *hits, cm_err *err)
-{
-    cm_buf_clear(&r->terms);
-    cm_bm25_terms(q, strlen(q), &r->terms);
-    qterm terms[512];
-    size_t nt = query_terms(r, terms, sizeof terms / sizeof *terms);
-    if (!nt) return 0;
-    /* "t1" OR "t2" ...: quoted; a repeated term counts again */
-    cm_buf_clear(&r->match);
-    for (size_t i = 0; i < nt; i++)
-        for (int c = 0; c < terms[i].count; c++) {
-            if (r->match.len) cm_buf_append_str(&r->match, " OR ");
-            cm_buf_append_char(&r->match, '"');
-            cm_buf_append(&r->match, terms[i].s, terms[i].n);
-            cm_buf_append_char(&r->match, '"');
-        }
-    sqlite3_reset(r->bm25);
-    sqlite3_bind_text(r->bm25, 1, r->match.data, (int)r->match.len, SQLITE_STATIC);
-    sqlite3_bind_int64(r->bm25, 2, (sqlite3_int64)k);
-    long n = 0;
-    int s;
-    while ((s = sqlite3_step(r->bm25)) == SQLITE_ROW) {
-        double score = sqlite3_column_double(r->bm25, 1);
-        hits[n] = (cm_rag_hit){sqlite3_column_int64(r->bm25, 0), score, NAN, score, 0, (int)n + 1};
-        n++;
-    }
-    if (s != SQLITE_DONE) return sql_error(r->db, err, "bm25 search");
-    return n;
-}
-
-static int by_score(const void *a, const void *b)
-{
-    const cm_rag_hit *x = a, *y = b;
-    if (x->score != y->score) return x->score > y->score ? -1 : 1;
-    return x->chunk_id < y->chunk_id ? -1 : x->chunk_id > y->chunk_id;
-}
-
-long cm_rag_search(cm_rag *r, const char *query, cm_rag_mode mode, size_t k, cm_rag_hit *hits, cm_err *err)
-{
-    if (k == 0) return 0;
-    if (mode == CM_RAG_DENSE) return dense(r, query, k, hits, err);
-    if (mode == CM_RAG_BM25) return bm25(r, query, k, hits, err);
-    size_t depth = k > FUSION_DEPTH ? k : FUSION_DEPTH;
-    cm_rag_hit *a = cm_malloc(depth * sizeof *a), *b = cm_malloc(depth * sizeof *b);
-    cm_rag_hit *all = cm_malloc(2 * depth * sizeof *all);
-    long na = dense(r, query, depth, a, err), nb = na < 0 ? -1 : bm25(r, query, depth, b, err);
-    long n = 0;
-    if (na >= 0 && nb >= 0) {
-        for (long i = 0; i < na; i++) {
-            all[n] = a[i];
-            all[n++].score = 1.0 / (RRF_K + a[i].dense_rank);
-        }
-        for (long j = 0; j < nb; j++) {
-            long i = 0;
-            while (i < n && all[i].chunk_id != b[j].chunk_id) i++;
-            if (i == n) {
-                all[n] = b[j];
-                all[n++].score = 0;
-            }
-            all[i].bm25 = b[j].bm25;
-            all[i].bm25_rank = b[j].bm25_rank;
-            all[i].score += 1.0 / (RRF_K + b[j].bm25_rank);
-        }
-        qsort(all, (size_t)n, sizeof *all, by_score);
-        if ((size_t)n > k) n = (long)k;
-        memcpy(hits, all, (size_t)n * sizeof *hits);
-    } else {
-        n = -1;
-    }
-    free(a);
-    free(b);
-    free(all);
-    return n;
-}
-
-int cm_rag_hit_json(cm_rag *r, const cm_rag_hit *h, int rank, cm_buf *out, cm_err *err)
-{
-    sqlite3_reset(r->row);
-    sqlite3_bind_int64(r->row, 1, h->chunk_id);
-    if (sqlite3_step(r->row) != SQLITE_ROW) return cm_errorf(err, "chunk %lld is in the index but not in chunks.sqlite", (long long)h->chunk_id);
-    cm_buf_appendf(out, "{\"rank\": %d, \"chunk_id\": %lld, \"score\": %.6g", rank, (long long)h->chunk_id, h->score);
-    if (!isnan(h->dense)) cm_buf_appendf(out, ", \"dense_score\": %.6g, \"dense_rank\": %d", h->dense, h->dense_rank);
-    if (!isnan(h->bm25)) cm_buf_appendf(out, ", \"bm25_score\": %.6g, \"bm25_rank\": %d", h->bm25, h->bm25_rank);
-    static const char *const names[] = {"doc_id", "source", "headings", "start", "end", "text"};
-    for (int c = 0; c < 6; c++) {
-        cm_buf_appendf(out, ", \"%s\": ", names[c]);
-        int type = sqlite3_column_type(r->row, c);
-        if (type == SQLITE_NULL) cm_buf_append_str(out, "null");
-        else if (type == SQLITE_INTEGER) cm_buf_appendf(out, "%lld", (long long)sqlite3_column_int64(r->row, c));
-        else if (c == 2) cm_buf_append(out, (const char *)sqlite3_column_text(r->row, c), (size_t)sqlite3_column_bytes(r->row, c));
-        else cm_buf_append_json_bytes(out, (const char *)sqlite3_column_text(r->row, c), (size_t)sqlite3_column_bytes(r->row, c));
-    }
-    cm_buf_append_char(out, '}');
-    return 0;
-}
-
-const char *cm_rag_chunk_text(cm_rag *r, int64_t id, size_t *len)
-{
-    sqlite3_reset(r->row);
-    sqlite3_bind_int64(r->row, 1, id);
-    if (sqlite3_step(r->row) != SQLITE_ROW) return NULL;
-    *len = (size_t)sqlite3_column_bytes(r->row, 5);
-    return (const char *)sqlite3_column_text(r->row, 5);
-}
-
-int cm_rag_hit_text(cm_rag *r, const cm_rag_hit *h, int rank, cm_buf *out, cm_err *err)
-{
-    sqlite3_reset(r->row);
-    sqlite3_bind_int64(r->row, 1, h->chunk_id);
-    if (sqlite3_step(r->row) != SQLITE_ROW) return cm_errorf(err, "chunk %lld is in the index but not in chunks.sqlite", (long long)h->chunk_id);
-    const char *doc = (const char *)sqlite3_column_text(r->row, 0), *src = (const char *)sqlite3_column_text(r->row, 1);
-    const char *heads = (const char *)sqlite3_column_text(r->row, 2), *text = (const char *)sqlite3_column_text(r->row, 5);
-    cm_buf_appendf(out, "%d. %s  (%s, chunk %lld, score %.4g)", rank, doc ? doc : "", src ? src : "",
-                   (long long)h->chunk_id, h->score);
-    if (heads && strcmp(heads, "[]")) cm_buf_appendf(out, "  %s", heads);
-    cm_buf_append_str(out, "\n   ");
-    /* the text on one line, cut at 300 bytes on a character boundary */
-    size_t n = text ? strlen(text) : 0, cut = n > 300 ? 300 : n;
-    while (cut < n && ((unsigned char)text[cut] & 0xC0) == 0x80) cut--;
-    for (size_t i = 0; i < cut; i++) cm_buf_append_char(out, text[i] == '\n' ? ' ' : text[i]);
-    if (cut < n) cm_buf_append_str(out, " ...");
-    cm_buf_append_char(out, '\n');
-    return 0;
-}

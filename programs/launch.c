@@ -5,7 +5,7 @@
  * reads the same files. A second launch submits only the tasks that have no
  * completion marker yet: after a failure, fix the cause and launch again. */
 #define _GNU_SOURCE
-#include "launch.h"
+#include "program.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -16,10 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clean.h"
-#include "config.h"
-#include "plan.h"
-#include "stage.h"
+#include "../pipeline/inputs.h"
+#include "../pipeline/layout.h"
 
 const char cm_launch_usage[] =
     "usage: corpusmill launch slurm CONFIG [--input PATH]... [--out DIR] [--tasks N]\n"
@@ -50,62 +48,46 @@ const char cm_launch_usage[] =
 
 typedef struct launch_opts {
     const char *config;
-    char **inputs;
-    size_t n_inputs;
+    cm_arg_list inputs;
     const char *out;
     long tasks, cpus, max_running;
     const char *partition, *account, *time_limit, *mem;
     int submit, hold;
 } launch_opts;
 
-static int usage(const char *fmt, const char *what) { return cm_usage_error("launch slurm", cm_launch_usage, fmt, what); }
-
 /* Values end up in shell scripts: allow only what sbatch values need. */
-static int safe_value(const char *v)
+static int safe_value(const char *v, void *out)
 {
-    return *v && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.:,+@%/=") == strlen(v);
+    if (!*v || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.:,+@%/=") != strlen(v))
+        return -1;
+    *(const char **)out = v;
+    return 0;
 }
 
-static int parse(int argc, char **argv, launch_opts *o)
+static int parse(int argc, char **argv, launch_opts *o, int *help)
 {
     memset(o, 0, sizeof *o);
-    o->tasks = o->cpus = o->max_running = -1;
-    o->inputs = cm_calloc((size_t)argc + 1, sizeof *o->inputs);
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--submit")) { o->submit = 1; continue; }
-        if (!strcmp(a, "--dry-run")) { o->submit = 0; continue; }
-        if (!strcmp(a, "--hold")) { o->hold = 1; continue; }
-        if (a[0] != '-') {
-            if (o->config) return usage("unexpected argument '%s'", a);
-            o->config = a;
-            continue;
-        }
-        static const char *const with_value[] = {"--input", "--out", "--tasks", "--partition", "--account", "--time",
-                                                 "--cpus-per-task", "--mem", "--max-running", NULL};
-        int known = 0;
-        for (int k = 0; with_value[k]; k++) known |= !strcmp(with_value[k], a);
-        if (!known) return usage("unknown option '%s'", a);
-        if (i + 1 >= argc) return usage("option '%s' needs a value", a);
-        const char *v = argv[++i];
-        long n = 0;
-        if (!strcmp(a, "--input")) o->inputs[o->n_inputs++] = (char *)v;
-        else if (!strcmp(a, "--out")) o->out = v;
-        else if (!strcmp(a, "--tasks") || !strcmp(a, "--cpus-per-task") || !strcmp(a, "--max-running")) {
-            if (cm_parse_long(v, 1, 1000000, &n)) return usage("'%s' needs a positive integer", a);
-            if (!strcmp(a, "--tasks")) o->tasks = n;
-            else if (!strcmp(a, "--cpus-per-task")) o->cpus = n;
-            else o->max_running = n;
-        } else {
-            if (!safe_value(v)) return usage("'%s' has characters sbatch does not take here", v);
-            if (!strcmp(a, "--partition")) o->partition = v;
-            else if (!strcmp(a, "--account")) o->account = v;
-            else if (!strcmp(a, "--time")) o->time_limit = v;
-            else o->mem = v;
-        }
-    }
-    if (!o->config) return usage("%s", "a CONFIG file is required");
-    if (o->hold && !o->submit) return usage("%s", "--hold goes with --submit");
+    static const char *const sbatch_chars = "it has characters sbatch does not take here";
+    const cm_arg opts[] = {
+        {"--submit", NULL, CM_ARG_FLAG, &o->submit, 0, 0, NULL, NULL},
+        {"--dry-run", NULL, CM_ARG_UNFLAG, &o->submit, 0, 0, NULL, NULL},
+        {"--hold", NULL, CM_ARG_FLAG, &o->hold, 0, 0, NULL, NULL},
+        {"--input", NULL, CM_ARG_STRINGS, &o->inputs, 0, 0, NULL, NULL},
+        {"--out", NULL, CM_ARG_STRING, &o->out, 0, 0, NULL, NULL},
+        {"--tasks", NULL, CM_ARG_LONG, &o->tasks, 1, 1000000, NULL, "a positive integer"},
+        {"--cpus-per-task", NULL, CM_ARG_LONG, &o->cpus, 1, 1000000, NULL, "a positive integer"},
+        {"--max-running", NULL, CM_ARG_LONG, &o->max_running, 1, 1000000, NULL, "a positive integer"},
+        {"--partition", NULL, CM_ARG_PARSE, &o->partition, 0, 0, safe_value, sbatch_chars},
+        {"--account", NULL, CM_ARG_PARSE, &o->account, 0, 0, safe_value, sbatch_chars},
+        {"--time", NULL, CM_ARG_PARSE, &o->time_limit, 0, 0, safe_value, sbatch_chars},
+        {"--mem", NULL, CM_ARG_PARSE, &o->mem, 0, 0, safe_value, sbatch_chars},
+        {NULL, NULL, 0, NULL, 0, 0, NULL, NULL},
+    };
+    static const char *const names[] = {"a CONFIG file"};
+    cm_args a = {"launch slurm", cm_launch_usage, opts, &o->config, names, 1, 1};
+    int rc = cm_args_parse(&a, argc, argv, help);
+    if (rc || *help) return rc;
+    if (o->hold && !o->submit) return cm_usage_error("launch slurm", cm_launch_usage, "--hold goes with --submit");
     return 0;
 }
 
@@ -127,9 +109,7 @@ static void unfinished_tasks(const char *out, const cm_plan_step *s, cm_buf *spe
     *count = 0;
     int run_start = -1;
     for (int t = 0; t <= s->tasks; t++) {
-        char path[4400];
-        snprintf(path, sizeof path, "%s/_done/%s/%05d", out, s->marker, t);
-        int todo = t < s->tasks && !cm_path_exists(path);
+        int todo = t < s->tasks && !cm_path_exists(cm_marker_path(out, s->marker, t).s);
         if (todo) {
             (*count)++;
             if (run_start < 0) run_start = t;
@@ -174,16 +154,16 @@ static int write_script(const launch_opts *o, const char *self, const char *cwd,
         return rc;
     }
     cm_buf_appendf(&b, " %s", s->verb);
-    if (s->step) cm_buf_appendf(&b, " %s", s->step);
+    if (s->name) cm_buf_appendf(&b, " %s", s->name);
     cm_buf_append_char(&b, ' ');
     shell_quote(&b, config);
     cm_buf_appendf(&b, " --task \"$SLURM_ARRAY_TASK_ID\" --tasks %d --threads \"${SLURM_CPUS_PER_TASK:-%d}\" --out ",
                    s->tasks, cpus);
     shell_quote(&b, out);
     cm_buf_append_str(&b, " --progress log");
-    for (size_t i = 0; i < o->n_inputs; i++) {
+    for (size_t i = 0; i < o->inputs.n; i++) {
         cm_buf_append_str(&b, " --input ");
-        shell_quote(&b, o->inputs[i]);
+        shell_quote(&b, o->inputs.items[i]);
     }
     cm_buf_append_char(&b, '\n');
     int rc = cm_write_file_atomic(path, b.data, b.len, err);
@@ -228,10 +208,11 @@ static int sbatch(char *const *argv, char *id, size_t cap, cm_err *err)
 
 static int launch(const launch_opts *o, cm_err *err)
 {
-    cm_config *cfg = cm_config_load(o->config, err);
-    if (!cfg) return CM_EXIT_USAGE;
-    if (o->n_inputs) cm_config_set_inputs(cfg, o->inputs, o->n_inputs);
-    if (o->out) cm_config_set_out(cfg, o->out);
+    cm_config *cfg = cm_job_config(o->config, &o->inputs, o->out, NULL);
+    if (!cfg) { /* the error is printed */
+        err->msg[0] = 0;
+        return CM_EXIT_USAGE;
+    }
     int rc = CM_EXIT_USAGE;
     int tasks = o->tasks > 0 ? (int)o->tasks : cfg->run.tasks;
     int cpus = o->cpus > 0 ? (int)o->cpus : cfg->run.threads > 0 ? cfg->run.threads : 1;
@@ -248,7 +229,7 @@ static int launch(const launch_opts *o, cm_err *err)
     /* the split and the listing are settled before any job starts */
     cm_input_list inputs;
     cm_stage_fingerprint(cfg, fingerprint);
-    if (cm_prepare_out_dir(cfg->output.dir, err) || cm_mkdirs_under(cfg->output.dir, "_done/clean", err) ||
+    if (cm_prepare_out_dir(cfg->output.dir, err) ||
         cm_mkdirs_under(cfg->output.dir, "slurm/logs", err) ||
         cm_stage_claim(cfg->output.dir, "clean", tasks, fingerprint, 0, err) || cm_stage_inputs(cfg, 0, &inputs, err))
         goto done;
@@ -261,7 +242,7 @@ static int launch(const launch_opts *o, cm_err *err)
     cm_plan_step plan[CM_PLAN_MAX + 1];
     int n = cm_plan_build(cfg, tasks, plan);
     /* and last, one job that writes the run report (it has no marker: always submitted) */
-    plan[n] = (cm_plan_step){.verb = "report", .step = NULL, .marker = "report", .label = "report", .tasks = 1};
+    plan[n] = (cm_plan_step){.verb = "report", .name = NULL, .marker = "report", .label = "report", .tasks = 1};
     n++;
     for (int k = 0; k < n; k++) {
         int recorded = cm_stage_tasks(out, plan[k].marker);
@@ -336,25 +317,25 @@ done:
     return rc;
 }
 
-int cm_launch_main(int argc, char **argv)
+int cm_cmd_launch(int argc, char **argv)
 {
     if (argc >= 1 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))) {
         fputs(cm_launch_usage, stdout);
         return CM_EXIT_OK;
     }
     if (argc < 1 || strcmp(argv[0], "slurm") != 0)
-        return cm_usage_error("launch", cm_launch_usage, "%s", "the only launcher is 'slurm': corpusmill launch slurm CONFIG");
+        return cm_usage_error("launch", cm_launch_usage, "the only launcher is 'slurm': corpusmill launch slurm CONFIG");
     if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
         fputs(cm_launch_usage, stdout);
         return CM_EXIT_OK;
     }
     launch_opts o;
-    int rc = parse(argc - 1, argv + 1, &o);
-    if (rc == 0) {
+    int help, rc = parse(argc - 1, argv + 1, &o, &help);
+    if (rc == 0 && !help) {
         cm_err err;
         rc = launch(&o, &err);
-        if (rc != CM_EXIT_OK) fprintf(stderr, "corpusmill launch: %s\n", err.msg);
+        if (rc != CM_EXIT_OK && err.msg[0]) fprintf(stderr, "corpusmill launch: %s\n", err.msg);
     }
-    free(o.inputs);
+    cm_arg_list_free(&o.inputs);
     return rc;
 }

@@ -1,0 +1,392 @@
+/* step_clusters.c -- dedup step 3, one task: every candidate pair, exact
+ * pairs first; near pairs that would join two clusters verified (dedup.verify:
+ * the exact Jaccard of the two shingle sets, recomputed from the clean output
+ * for the documents in pairs only, or the signatures); union-find, a
+ * cluster's smallest document kept; removal lists per signatures task
+ * (minhash/remove/TTTTT.bin) with the ids of the kept copies
+ * (minhash/remove/TTTTT.ids), and minhash/clusters.json. Documents of
+ * earlier runs lead their clusters and are never removed. */
+#define _GNU_SOURCE
+#include "dedup_steps.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../pipeline/layout.h"
+#include "../pipeline/stage_reader.h"
+#include "../pipeline/writer.h"
+#include "minhash.h"
+#include "sigfile.h"
+
+static size_t find_root(size_t *parent, size_t x)
+{
+    while (parent[x] != x) {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+    return x;
+}
+
+static void union_roots(size_t *parent, size_t a, size_t b)
+{
+    size_t ra = find_root(parent, a), rb = find_root(parent, b);
+    if (ra == rb) return;
+    if (ra < rb) parent[rb] = ra; /* the smaller document leads */
+    else parent[ra] = rb;
+}
+
+static long index_of(const uint64_t *keys, size_t n, uint64_t k)
+{
+    const uint64_t *hit = bsearch(&k, keys, n, sizeof *keys, cm_dedup_cmp_u64);
+    return hit ? (long)(hit - keys) : -1;
+}
+
+typedef struct verify_sets {
+    const uint64_t *keys;
+    size_t nk;
+    const unsigned char *need; /* the documents whose shingles are needed */
+    uint64_t **sets;  /* their shingle sets */
+    size_t *n;
+    cm_minhasher *mh;
+} verify_sets;
+
+static int verify_each(void *user, const cm_stage_record *r, cm_err *err)
+{
+    (void)err;
+    verify_sets *vs = user;
+    long i = index_of(vs->keys, vs->nk, ORDER(r->key));
+    if (i >= 0 && vs->need[i] && !vs->sets[i])
+        vs->sets[i] = cm_minhash_shingle_set(vs->mh, r->text, r->text_len, &vs->n[i]);
+    return 0;
+}
+
+static double set_jaccard(const verify_sets *vs, size_t a, size_t b)
+{
+    const uint64_t *x = vs->sets[a], *y = vs->sets[b];
+    if (!x || !y) return 0;
+    size_t i = 0, j = 0, inter = 0, na = vs->n[a], nb = vs->n[b];
+    while (i < na && j < nb) {
+        if (x[i] == y[j]) { inter++; i++; j++; }
+        else if (x[i] < y[j]) i++;
+        else j++;
+    }
+    size_t uni = na + nb - inter;
+    return uni ? (double)inter / (double)uni : 1.0;
+}
+
+static int read_pairs(const char *path, const cm_minhash_params *p, int band, cm_dedup_pairs *ps, cm_err *err)
+{
+    cm_sigreader *r = cm_sigreader_open(path, p, band, err);
+    if (!r) return -1;
+    cm_sigrec x;
+    int got;
+    while ((got = cm_sigreader_next(r, &x, err)) == 1) cm_dedup_add_pair(ps, x.hash, x.doc);
+    cm_sigreader_close(r);
+    return got < 0 ? -1 : 0;
+}
+
+/* For the removals of task t (doc = representative | EXACT_FLAG), writes
+ * minhash/remove/TTTTT.ids: every representative's key, length and raw JSON
+ * id, sorted by key, read from the ids files of this run and earlier ones. */
+static int write_rep_ids(const cm_config *cfg, const cm_dedup_options *o, const cm_dedup_pairs *rm, size_t t,
+                         cm_err *err)
+{
+    const char *out = cfg->output.dir;
+    size_t n = 0;
+    uint64_t *reps = cm_malloc((rm->n ? rm->n : 1) * sizeof *reps);
+    for (size_t i = 0; i < rm->n; i++) reps[n++] = rm->p[i].doc & ~EXACT_FLAG;
+    if (n) qsort(reps, n, sizeof *reps, cm_dedup_cmp_u64);
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!w || reps[w - 1] != reps[i]) reps[w++] = reps[i];
+    n = w;
+    char **ids = cm_calloc(n ? n : 1, sizeof *ids);
+    uint32_t *lens = cm_calloc(n ? n : 1, sizeof *lens);
+    int rc = 0;
+    for (int k = -1; k < (int)o->n_previous && rc == 0 && n; k++) {
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s/minhash/ids", k < 0 ? out : o->previous[k]);
+        size_t nf;
+        char **files = cm_list_dir(dir, "", &nf);
+        for (size_t f = 0; f < nf && rc == 0; f++) {
+            cm_buf b;
+            cm_buf_init(&b);
+            if (cm_read_file(files[f], &b, (size_t)1 << 40, err)) { cm_buf_free(&b); rc = -1; break; }
+            size_t off = 0;
+            uint64_t key;
+            uint32_t len;
+            const char *id;
+            int got;
+            while ((got = cm_dedup_next_id(&b, &off, &key, &id, &len)) == 1) {
+                if (k >= 0) key = PREV_KEY(k, key);
+                const uint64_t *hit = bsearch(&key, reps, n, sizeof *reps, cm_dedup_cmp_u64);
+                if (hit && !ids[hit - reps]) {
+                    ids[hit - reps] = cm_strndup(id, len);
+                    lens[hit - reps] = len;
+                }
+            }
+            if (got < 0) rc = cm_errorf(err, "%s: truncated or corrupt ids file", files[f]);
+            cm_buf_free(&b);
+        }
+        cm_free_list(files, nf);
+    }
+    if (rc == 0) {
+        cm_buf o;
+        cm_buf_init(&o);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t len = ids[i] ? lens[i] : 4;
+            cm_buf_append(&o, &reps[i], 8);
+            cm_buf_append(&o, &len, 4);
+            cm_buf_append(&o, ids[i] ? ids[i] : "null", len);
+        }
+        char path[4400];
+        snprintf(path, sizeof path, "%s/minhash/remove/%05zu.ids", out, t);
+        rc = cm_write_file_atomic(path, o.data ? o.data : "", o.len, err);
+        cm_buf_free(&o);
+    }
+    for (size_t i = 0; i < n; i++) free(ids[i]);
+    free(ids);
+    free(lens);
+    free(reps);
+    return rc;
+}
+
+/* The union-find over every document in a candidate pair. */
+typedef struct graph {
+    const cm_dedup_options *o;
+    cm_dedup_pairs mh, ex;     /* near and exact candidate pairs (documents' keys) */
+    uint64_t *keys;            /* every document in a pair, ORDER()ed and sorted: the nodes */
+    size_t nk;
+    size_t *parent;
+    unsigned char *exact;      /* the node is in an exact pair */
+    cm_dedup_pairs todo;       /* near pairs that would join two clusters (node indexes) */
+    unsigned char *need;       /* the nodes of todo */
+    uint32_t *sigs;            /* their signatures (verify: signature, or an earlier run's document) */
+    unsigned char *have_sig;
+    verify_sets vs;            /* their shingle sets (verify: exact) */
+    uint64_t rejected_pairs;
+} graph;
+
+/* Every pairs file: BBB-RRRR.bin per band and hash range, exact-RRRR.bin. */
+static int read_all_pairs(const char *out, graph *g, cm_err *err)
+{
+    const cm_minhash_params *p = &g->o->params;
+    char dir[CM_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/minhash/pairs", out);
+    size_t nf;
+    char **files = cm_list_dir(dir, "", &nf);
+    int rc = 0;
+    for (size_t f = 0; f < nf && rc == 0; f++) {
+        const char *name = strrchr(files[f], '/') + 1;
+        int is_exact = !strncmp(name, "exact-", 6);
+        int b = is_exact ? p->bands : atoi(name);
+        if ((is_exact && !g->o->exact) || (!is_exact && !g->o->minhash)) continue;
+        rc = read_pairs(files[f], p, b, is_exact ? &g->ex : &g->mh, err);
+    }
+    cm_free_list(files, nf);
+    return rc;
+}
+
+/* The nodes, each its own cluster; exact pairs joined first (they need no
+ * verification); the near pairs that would still join two clusters, and
+ * their documents, are what verification needs. */
+static void build_graph(graph *g)
+{
+    uint64_t *keys = cm_malloc((2 * (g->mh.n + g->ex.n) + 1) * sizeof *keys);
+    size_t nk = 0;
+    for (size_t i = 0; i < g->mh.n; i++) { keys[nk++] = ORDER(g->mh.p[i].hash); keys[nk++] = ORDER(g->mh.p[i].doc); }
+    for (size_t i = 0; i < g->ex.n; i++) { keys[nk++] = ORDER(g->ex.p[i].hash); keys[nk++] = ORDER(g->ex.p[i].doc); }
+    if (nk) qsort(keys, nk, sizeof *keys, cm_dedup_cmp_u64);
+    size_t w = 0;
+    for (size_t i = 0; i < nk; i++)
+        if (!w || keys[w - 1] != keys[i]) keys[w++] = keys[i];
+    g->keys = keys;
+    g->nk = nk = w;
+    g->parent = cm_malloc((nk ? nk : 1) * sizeof *g->parent);
+    g->exact = cm_calloc(nk ? nk : 1, 1);
+    g->need = cm_calloc(nk ? nk : 1, 1);
+    for (size_t i = 0; i < nk; i++) g->parent[i] = i;
+    for (size_t i = 0; i < g->ex.n; i++) {
+        long a = index_of(keys, nk, ORDER(g->ex.p[i].hash)), b = index_of(keys, nk, ORDER(g->ex.p[i].doc));
+        g->exact[a] = g->exact[b] = 1;
+        union_roots(g->parent, (size_t)a, (size_t)b);
+    }
+    for (size_t i = 0; i < g->mh.n; i++) {
+        long a = index_of(keys, nk, ORDER(g->mh.p[i].hash)), b = index_of(keys, nk, ORDER(g->mh.p[i].doc));
+        if (find_root(g->parent, (size_t)a) == find_root(g->parent, (size_t)b)) continue;
+        cm_dedup_add_pair(&g->todo, (uint64_t)a, (uint64_t)b);
+        g->need[a] = g->need[b] = 1;
+    }
+}
+
+static int is_previous(const graph *g, size_t node) { return ((g->keys[node] ^ PREV_FLAG) & PREV_FLAG) != 0; }
+
+/* The signatures of the needed documents, from this run's signatures files
+ * (sigfiles) and earlier runs'. */
+static int load_signatures(graph *g, char **sigfiles, size_t n_sigfiles, cm_err *err)
+{
+    const cm_dedup_options *o = g->o;
+    size_t n_perm = (size_t)o->params.bands * (size_t)o->params.rows;
+    g->sigs = cm_malloc((g->nk ? g->nk : 1) * n_perm * sizeof *g->sigs);
+    g->have_sig = cm_calloc(g->nk ? g->nk : 1, 1);
+    size_t rec = sizeof(uint64_t) + n_perm * sizeof(uint32_t);
+    int rc = 0;
+    for (int k = -1; k < (int)o->n_previous && rc == 0; k++) {
+        size_t nf = n_sigfiles;
+        char **files = sigfiles;
+        if (k >= 0) {
+            char pdir[CM_PATH_MAX];
+            snprintf(pdir, sizeof pdir, "%s/minhash/sigs", o->previous[k]);
+            files = cm_list_dir(pdir, "", &nf);
+        }
+        for (size_t t = 0; t < nf && rc == 0; t++) {
+            cm_buf b;
+            cm_buf_init(&b);
+            if (cm_read_file(files[t], &b, (size_t)1 << 40, err)) { cm_buf_free(&b); rc = -1; break; }
+            if (b.len % rec) rc = cm_errorf(err, "%s: truncated or corrupt signature file", files[t]);
+            for (size_t off = 0; rc == 0 && off + rec <= b.len; off += rec) {
+                uint64_t key;
+                memcpy(&key, b.data + off, sizeof key);
+                if (k >= 0) key = PREV_KEY(k, key);
+                long i = index_of(g->keys, g->nk, ORDER(key));
+                if (i >= 0 && g->need[i]) {
+                    memcpy(g->sigs + (size_t)i * n_perm, b.data + off + sizeof key, n_perm * sizeof *g->sigs);
+                    g->have_sig[i] = 1;
+                }
+            }
+            cm_buf_free(&b);
+        }
+        if (k >= 0) cm_free_list(files, nf);
+    }
+    return rc;
+}
+
+/* The shingle sets of the needed documents: the source's documents read
+ * again, only the needed ones shingled. */
+static int load_shingles(graph *g, const cm_stage_task *task, size_t tasks, cm_err *err)
+{
+    verify_sets *vs = &g->vs;
+    vs->keys = g->keys;
+    vs->nk = g->nk;
+    vs->need = g->need;
+    vs->sets = cm_calloc(g->nk ? g->nk : 1, sizeof *vs->sets);
+    vs->n = cm_calloc(g->nk ? g->nk : 1, sizeof *vs->n);
+    vs->mh = cm_minhasher_create(&g->o->params);
+    cm_stage_reader *reader = cm_stage_reader_create(task->cfg, err);
+    if (!reader) return -1;
+    cm_stage_reader_progress(reader, "dedup clusters (verify)");
+    int rc = 0;
+    for (size_t t = 0; t < tasks && rc == 0; t++) rc = cm_stage_reader_walk(reader, task->source, (int)t, verify_each, vs, err);
+    cm_stage_reader_free(reader);
+    return rc;
+}
+
+/* Joins the near pairs whose similarity reaches the threshold. */
+static void verify_and_join(graph *g)
+{
+    const cm_dedup_options *o = g->o;
+    size_t n_perm = (size_t)o->params.bands * (size_t)o->params.rows;
+    for (size_t i = 0; i < g->todo.n; i++) {
+        size_t a = (size_t)g->todo.p[i].hash, b = (size_t)g->todo.p[i].doc;
+        if (find_root(g->parent, a) == find_root(g->parent, b)) continue;
+        double sim = 1;
+        int prev_pair = is_previous(g, a) || is_previous(g, b);
+        if (g->vs.sets && !prev_pair) sim = set_jaccard(&g->vs, a, b);
+        else if (g->sigs)
+            sim = g->have_sig[a] && g->have_sig[b] ? cm_minhash_similarity(g->sigs + a * n_perm, g->sigs + b * n_perm, n_perm)
+                                                   : 0;
+        if (o->verify != CM_VERIFY_OFF && sim < o->threshold) {
+            g->rejected_pairs++;
+            continue;
+        }
+        union_roots(g->parent, a, b);
+    }
+}
+
+/* Removal lists per signatures task (a document's task: its file index mod
+ * tasks), sorted by document, and the ids of the kept copies they point
+ * to; minhash/clusters.json. */
+static int write_removals(const cm_config *cfg, graph *g, size_t tasks, cm_task_stats *st, cm_err *err)
+{
+    const char *out = cfg->output.dir;
+    cm_dedup_pairs *rm = cm_calloc(tasks ? tasks : 1, sizeof *rm);
+    uint64_t removed = 0, clusters = 0;
+    for (size_t i = 0; i < g->nk; i++) {
+        size_t r = find_root(g->parent, i);
+        if (r == i) { clusters++; continue; }
+        uint64_t key = ORDER(g->keys[i]), rep = ORDER(g->keys[r]);
+        if (key & PREV_FLAG) continue; /* an earlier run's document is never touched */
+        removed++;
+        /* written with the document as the hash: sorted by document */
+        if (tasks) cm_dedup_add_pair(&rm[(size_t)(KEY_FILE(key) % tasks)], key, rep | (g->exact[i] ? EXACT_FLAG : 0));
+    }
+    char dir[CM_PATH_MAX], path[CM_PATH_MAX + 32];
+    snprintf(dir, sizeof dir, "%s/minhash/remove", out);
+    int rc = 0;
+    for (size_t t = 0; t < tasks && rc == 0; t++) {
+        snprintf(path, sizeof path, "%s/%05zu.bin", dir, t);
+        if (cm_mkdirs(dir, err) || cm_sigfile_write(path, &g->o->params, 0, rm[t].p, rm[t].n, err)) rc = -1;
+    }
+    for (size_t t = 0; t < tasks && rc == 0; t++) rc = write_rep_ids(cfg, g->o, &rm[t], t, err);
+    if (rc == 0) {
+        char js[512];
+        int l = snprintf(js, sizeof js,
+                         "{\"candidate_pairs\": %zu, \"exact_pairs\": %zu, \"pairs_failing_verification\": %llu, "
+                         "\"documents_in_clusters\": %zu, \"clusters\": %llu, \"removed\": %llu}\n",
+                         g->mh.n, g->ex.n, (unsigned long long)g->rejected_pairs, g->nk, (unsigned long long)clusters,
+                         (unsigned long long)removed);
+        snprintf(path, sizeof path, "%s/minhash/clusters.json", out);
+        rc = cm_write_file_atomic(path, js, (size_t)l, err);
+    }
+    st->counts.read = g->nk;
+    st->counts.kept = g->nk - removed;
+    for (size_t t = 0; t < tasks; t++) free(rm[t].p);
+    free(rm);
+    return rc;
+}
+
+static void free_graph(graph *g)
+{
+    free(g->mh.p);
+    free(g->ex.p);
+    free(g->keys);
+    free(g->parent);
+    free(g->exact);
+    free(g->todo.p);
+    free(g->need);
+    free(g->sigs);
+    free(g->have_sig);
+    for (size_t i = 0; g->vs.sets && i < g->nk; i++) free(g->vs.sets[i]);
+    free(g->vs.sets);
+    free(g->vs.n);
+    cm_minhasher_free(g->vs.mh);
+}
+
+int cm_dedup_clusters(const cm_stage_task *task, cm_task_stats *st, cm_err *err)
+{
+    const cm_config *cfg = task->cfg;
+    graph g;
+    memset(&g, 0, sizeof g);
+    g.o = task->opts;
+    int rc = read_all_pairs(cfg->output.dir, &g, err);
+    if (rc == 0) build_graph(&g);
+    /* the signatures task count: one signatures file each */
+    size_t tasks = 0;
+    char dir[CM_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/minhash/sigs", cfg->output.dir);
+    char **sigfiles = cm_list_dir(dir, "", &tasks);
+    /* signatures: for verify: signature, and for pairs with an earlier run's
+     * document (its text is not at hand) */
+    int any_prev = 0;
+    for (size_t i = 0; i < g.todo.n; i++)
+        any_prev |= is_previous(&g, (size_t)g.todo.p[i].hash) || is_previous(&g, (size_t)g.todo.p[i].doc);
+    if (rc == 0 && g.todo.n && g.o->verify != CM_VERIFY_OFF && (g.o->verify == CM_VERIFY_SIGNATURE || any_prev))
+        rc = load_signatures(&g, sigfiles, tasks, err);
+    if (rc == 0 && g.todo.n && g.o->verify == CM_VERIFY_EXACT) rc = load_shingles(&g, task, tasks, err);
+    if (rc == 0) verify_and_join(&g);
+    if (rc == 0) rc = write_removals(cfg, &g, tasks, st, err);
+    cm_free_list(sigfiles, tasks);
+    free_graph(&g);
+    return rc;
+}

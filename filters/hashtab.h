@@ -1,0 +1,97 @@
+/* hashtab.h -- a small open-addressing counter keyed by 64-bit hashes, for
+ * the per-document counting of the quality signals (duplicate lines,
+ * n-grams) and for word sets. Inline: it sits in the hottest loops.
+ *
+ * Keys are 32-bit fingerprints of the 64-bit hashes (0 marks a free slot):
+ * half the memory of full keys, so a document's table stays in cache; a
+ * false match needs two of a document's few thousand n-grams to share 32
+ * bits, which moves no fraction measurably. The table's memory is owned by
+ * the caller's cm_htab and reused; cm_htab_free releases it. */
+#ifndef CM_HASHTAB_H
+#define CM_HASHTAB_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../pipeline/util.h"
+
+typedef struct cm_htab {
+    uint32_t *keys;
+    uint32_t *vals;
+    size_t cap;  /* allocated */
+    size_t size; /* in use for this document: a power of two */
+} cm_htab;
+
+static inline void cm_htab_reset(cm_htab *h, size_t expected)
+{
+    size_t size = 64;
+    while (size < expected * 2) size <<= 1;
+    if (size > h->cap) {
+        free(h->keys);
+        free(h->vals);
+        h->keys = cm_malloc(size * sizeof *h->keys);
+        h->vals = cm_malloc(size * sizeof *h->vals);
+        h->cap = size;
+    }
+    h->size = size;
+    memset(h->keys, 0, size * sizeof *h->keys); /* only what this document uses */
+}
+
+static inline uint32_t cm_htab_fingerprint(uint64_t key)
+{
+    uint32_t f = (uint32_t)(key >> 32);
+    return f ? f : 1;
+}
+
+/* Adds one occurrence of key; returns its count. */
+static inline uint32_t cm_htab_add(cm_htab *h, uint64_t key)
+{
+    uint32_t f = cm_htab_fingerprint(key);
+    size_t mask = h->size - 1, i = (size_t)key & mask;
+    for (;;) {
+        if (h->keys[i] == f) return ++h->vals[i];
+        if (h->keys[i] == 0) {
+            h->keys[i] = f;
+            h->vals[i] = 1;
+            return 1;
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+/* Adds key; returns whether it was there already (no counts kept). */
+static inline int cm_htab_insert(cm_htab *h, uint64_t key)
+{
+    uint32_t f = cm_htab_fingerprint(key);
+    size_t mask = h->size - 1, i = (size_t)key & mask;
+    for (;;) {
+        if (h->keys[i] == f) return 1;
+        if (h->keys[i] == 0) {
+            h->keys[i] = f;
+            return 0;
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+static inline int cm_htab_has(const cm_htab *h, uint64_t key)
+{
+    uint32_t f = cm_htab_fingerprint(key);
+    size_t mask = h->size - 1, i = (size_t)key & mask;
+    for (;;) {
+        if (h->keys[i] == f) return 1;
+        if (h->keys[i] == 0) return 0;
+        i = (i + 1) & mask;
+    }
+}
+
+static inline void cm_htab_free(cm_htab *h)
+{
+    free(h->keys);
+    free(h->vals);
+    h->keys = h->vals = NULL;
+    h->cap = h->size = 0;
+}
+
+#endif

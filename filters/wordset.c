@@ -1,0 +1,70 @@
+/* wordset.c -- sets of words matched against a document's tokens in
+ * lowercase (see wordset.h). */
+#include "wordset.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hashtab.h"
+
+struct cm_wordset {
+    cm_htab set;
+    int max_cjk_run;   /* longest entry in CJK characters, for runs of single-character tokens */
+    uint8_t first[8192]; /* bitmap of the BMP: first characters of entries of several CJK characters */
+};
+
+cm_wordset *cm_wordset_create(char *const *words, size_t n)
+{
+    cm_wordset *w = cm_calloc(1, sizeof *w);
+    cm_htab_reset(&w->set, n + 1);
+    for (size_t i = 0; i < n; i++) {
+        char low[256];
+        size_t l = strlen(words[i]);
+        if (l == 0 || l >= sizeof low) continue;
+        int cjk_chars = 0;
+        for (size_t j = 0; j < l; j++) {
+            char c = words[i][j];
+            low[j] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+            if ((unsigned char)c >= 0xE0) cjk_chars++;
+        }
+        cm_htab_add(&w->set, cm_hash_bytes(low, l));
+        if (cjk_chars > w->max_cjk_run) w->max_cjk_run = cjk_chars;
+        if (cjk_chars > 1) {
+            size_t k = cm_utf8_seq_len((const unsigned char *)low, l);
+            uint32_t c = k ? cm_utf8_decode((const unsigned char *)low, k) : 0;
+            if (c < 0x10000) w->first[c >> 3] |= (uint8_t)(1u << (c & 7));
+        }
+    }
+    return w;
+}
+
+void cm_wordset_free(cm_wordset *w)
+{
+    if (!w) return;
+    cm_htab_free(&w->set);
+    free(w);
+}
+
+size_t cm_wordset_count(const cm_wordset *w, const char *text, const cm_token *t, size_t n)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!t[i].is_word) continue;
+        if (cm_htab_has(&w->set, cm_token_key(&t[i]))) { count++; continue; }
+        /* entries of several CJK characters over adjacent one-character tokens */
+        if (t[i].is_cjk && t[i].chars == 1 && w->max_cjk_run > 1) {
+            const unsigned char *p = (const unsigned char *)text + t[i].start;
+            uint32_t c = cm_utf8_decode(p, t[i].len);
+            if (c >= 0x10000 || !(w->first[c >> 3] & (1u << (c & 7)))) continue;
+            size_t end = i + 1;
+            while (end < n && end - i < (size_t)w->max_cjk_run && t[end].is_cjk && t[end].chars == 1 &&
+                   t[end].start == t[end - 1].start + t[end - 1].len)
+                end++;
+            for (size_t e = end; e > i + 1; e--) {
+                size_t bytes = t[e - 1].start + t[e - 1].len - t[i].start;
+                if (cm_htab_has(&w->set, cm_hash_bytes_inline(text + t[i].start, bytes))) { count++; i = e - 1; break; }
+            }
+        }
+    }
+    return count;
+}
