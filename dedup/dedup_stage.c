@@ -16,7 +16,7 @@
 static int dedup_read(void *opts, const cm_conf *n, cm_err *err)
 {
     static const char *const known[] = {"exact",     "minhash",  "ngram",  "bands",    "rows", "seed",
-                                        "verify",    "threshold", "memory", "previous", NULL};
+                                        "verify",    "threshold", "memory", "previous", "fold_digits", NULL};
     static const char *const verify[] = {"exact", "signature", "off", NULL};
     cm_dedup_options *o = opts;
     if (!n) return 0;
@@ -27,7 +27,8 @@ static int dedup_read(void *opts, const cm_conf *n, cm_err *err)
         cm_conf_int(n, "rows", 1, 64, &rows, err) || cm_conf_int(n, "seed", 0, 2147483647, &seed, err) ||
         cm_conf_enum(n, "verify", verify, &o->verify, err) ||
         cm_conf_strings(n, "previous", &o->previous, &o->n_previous, err) ||
-        cm_conf_size(n, "memory", &o->memory, err) || cm_conf_double(n, "threshold", 0, 1, &o->threshold, err))
+        cm_conf_size(n, "memory", &o->memory, err) || cm_conf_double(n, "threshold", 0, 1, &o->threshold, err) ||
+        cm_conf_bool(n, "fold_digits", &o->params.fold_digits, err))
         return -1;
     o->params.ngram = (int)ngram;
     o->params.bands = (int)bands;
@@ -53,6 +54,8 @@ static const char DEDUP_REFERENCE[] =
     "  verify: exact        # exact (shingle Jaccard) | signature (equal values) | off: a candidate pair\n"
     "                       #   counts when its similarity reaches threshold\n"
     "  threshold: 0.8\n"
+    "  fold_digits: false   # true: every digit counts as 0 (datatrove's way): records that differ only in\n"
+    "                       #   numbers (dates, prices, rates) match, as dedup:folded; false keeps them apart\n"
     "  previous: []         # OUT dirs of earlier runs: their documents are kept, matches here removed\n"
     "  memory: 1GiB         # band records a signatures task holds; beyond, sorted runs go to disk\n";
 

@@ -12,11 +12,10 @@
 #include "../pipeline/stage_reader.h"
 #include "dedup_stage.h"
 #include "sigfile.h"
+#include "simplify.h"
 
 #define KEY_FILE(k) CM_DOC_FILE(k)
 #define KEY_ORDINAL(k) CM_DOC_ORDINAL(k)
-/* a removal's kept copy, when the two are exact duplicates */
-#define EXACT_FLAG (1ULL << 63)
 /* documents of earlier runs (dedup.previous): flag, run index, their own key */
 #define PREV_FLAG (1ULL << 62)
 #define PREV_KEY(run, key) (PREV_FLAG | ((uint64_t)(run) << 56) | (key))
@@ -25,6 +24,32 @@
 /* the union-find orders documents so that earlier runs' come first: they are
  * kept, never touched */
 #define ORDER(k) ((k) ^ PREV_FLAG)
+
+/* A 128-bit hash as the 64 bits the band files key by. */
+static inline uint64_t cm_dedup_hash64(cm_hash128 h) { return h.hi ^ (h.lo * 0x9E3779B97F4A7C15ULL); }
+
+/* How a removed document was found: the same text, the same simplified
+ * text, a verified near duplicate, or a match only with digits folded. */
+typedef enum cm_dup_kind { CM_DUP_EXACT = 0, CM_DUP_SIMPLIFIED = 1, CM_DUP_MINHASH = 2, CM_DUP_FOLDED = 3 } cm_dup_kind;
+
+/* A removal's verification, packed in 64 bits (the sim files): the kind,
+ * whether the similarity is a signature estimate, and the Jaccard of the
+ * pair with digits as written and folded, in units of 1e-4 (0xFFFF: not
+ * measured). */
+#define CM_SIM_UNKNOWN 0xFFFFu
+static inline uint64_t cm_dedup_sim_pack(int kind, int estimated, double j, double jf)
+{
+    uint64_t a = j >= 0 ? (uint64_t)(j * 10000 + 0.5) : CM_SIM_UNKNOWN, b = jf >= 0 ? (uint64_t)(jf * 10000 + 0.5) : CM_SIM_UNKNOWN;
+    return ((uint64_t)kind << 62) | ((uint64_t)(estimated != 0) << 61) | (a << 16) | b;
+}
+static inline int cm_dedup_sim_kind(uint64_t v) { return (int)(v >> 62); }
+static inline int cm_dedup_sim_estimated(uint64_t v) { return (int)((v >> 61) & 1); }
+/* -1 when not measured */
+static inline double cm_dedup_sim_jaccard(uint64_t v, int folded)
+{
+    unsigned x = (unsigned)((folded ? v : v >> 16) & 0xFFFF);
+    return x == CM_SIM_UNKNOWN ? -1 : x / 10000.0;
+}
 
 /* A growable list of pairs of 64-bit values (candidate pairs, removals). */
 typedef struct cm_dedup_pairs {

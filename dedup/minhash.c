@@ -33,6 +33,7 @@ void cm_minhash_params_default(cm_minhash_params *p)
     p->bands = 14;
     p->rows = 8;
     p->seed = 1;
+    p->fold_digits = 0;
 }
 
 static uint64_t splitmix64(uint64_t *state)
@@ -115,7 +116,7 @@ static void units(cm_minhasher *m, const char *text, size_t len)
         if (i < len && s[i] < 0x80) { /* ASCII, the common case */
             unsigned char c = s[i++];
             if ((c | 32) >= 'a' && (c | 32) <= 'z') { wd[wl++] = (char)(c | 32); continue; }
-            if (c >= '0' && c <= '9') { wd[wl++] = '0'; continue; }
+            if (c >= '0' && c <= '9') { wd[wl++] = m->p.fold_digits ? '0' : (char)c; continue; }
             if (wl) { push_unit(m, wd, wl); wl = 0; }
             continue;
         }
@@ -128,7 +129,7 @@ static void units(cm_minhasher *m, const char *text, size_t len)
         }
         int word_char = i < len && !cm_is_cjk(c) && u_isalnum((UChar32)c);
         if (word_char) {
-            uint32_t d = u_isdigit((UChar32)c) ? '0' : (uint32_t)u_tolower((UChar32)c);
+            uint32_t d = m->p.fold_digits && u_isdigit((UChar32)c) ? '0' : (uint32_t)u_tolower((UChar32)c);
             wl += cm_utf8_encode(d, wd + wl);
         } else {
             if (wl) { push_unit(m, wd, wl); wl = 0; }

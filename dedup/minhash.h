@@ -1,8 +1,8 @@
 /* minhash.h -- MinHash signatures for near-duplicate detection, the core of
  * the MinHash-LSH dedup stages (issue 4; the stages themselves are to come).
  *
- * Shingles. The text is simplified for dedup (lowercased, digits to 0,
- * punctuation and whitespace dropped between units) and cut into units:
+ * Shingles. The text is simplified for dedup (lowercased, digits to 0 when
+ * fold_digits is set, punctuation and whitespace dropped between units) and cut into units:
  * words of letters and digits for space-delimited scripts, and one unit per
  * CJK character (Chinese has no spaces; data-juicer recommends characters,
  * and word 5-grams would need a segmenter). Mixed text is cut run by run.
@@ -28,10 +28,11 @@
 #include <stdint.h>
 
 typedef struct cm_minhash_params {
-    int ngram;      /* units per shingle                    default 5 */
-    int bands;      /*                                      default 14 */
-    int rows;       /* per band                             default 8 */
-    uint64_t seed;  /* of the permutations                  default 1 */
+    int ngram;       /* units per shingle                    default 5 */
+    int bands;       /*                                      default 14 */
+    int rows;        /* per band                             default 8 */
+    uint64_t seed;   /* of the permutations                  default 1 */
+    int fold_digits; /* every digit as 0 in units (datatrove's way) default 0 */
 } cm_minhash_params;
 
 void cm_minhash_params_default(cm_minhash_params *p);

@@ -46,6 +46,7 @@ static void make_header(unsigned char *h, const cm_minhash_params *p, int band, 
     put32(h + 28, (uint32_t)band);
     put64(h + 32, p->seed);
     put64(h + 40, count);
+    put32(h + 48, (uint32_t)p->fold_digits);
 }
 
 int cm_sigfile_write(const char *path, const cm_minhash_params *p, int band, cm_sigrec *recs, size_t n, cm_err *err)
@@ -133,13 +134,14 @@ cm_sigreader *cm_sigreader_open(const char *path, const cm_minhash_params *p, in
     }
     uint32_t ng = get32(h + 16), bands = get32(h + 20), rows = get32(h + 24), b = get32(h + 28);
     uint64_t seed = get64(h + 32);
+    uint32_t fold = get32(h + 48);
     if (ng != (uint32_t)p->ngram || bands != (uint32_t)p->bands || rows != (uint32_t)p->rows || seed != p->seed ||
-        b != (uint32_t)band) {
+        b != (uint32_t)band || fold != (uint32_t)p->fold_digits) {
         cm_errorf(err,
-                  "%s: made with other MinHash parameters (ngram %u, %u bands x %u rows, seed %llu, band %u; "
-                  "this run: ngram %d, %d x %d, seed %llu, band %d)",
-                  path, ng, bands, rows, (unsigned long long)seed, b, p->ngram, p->bands, p->rows,
-                  (unsigned long long)p->seed, band);
+                  "%s: made with other MinHash parameters (ngram %u, %u bands x %u rows, seed %llu, band %u, "
+                  "fold_digits %u; this run: ngram %d, %d x %d, seed %llu, band %d, fold_digits %d)",
+                  path, ng, bands, rows, (unsigned long long)seed, b, fold, p->ngram, p->bands, p->rows,
+                  (unsigned long long)p->seed, band, p->fold_digits);
         cm_sigreader_close(r);
         return NULL;
     }

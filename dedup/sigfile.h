@@ -7,7 +7,7 @@
  * Layout (little-endian):
  *   header, 64 bytes: magic "CMSIG" 0 0 1, u32 version (1), u32 record size
  *     (16), u32 ngram, u32 bands, u32 rows, u32 band, u64 seed, u64 count,
- *     then zeros
+ *     u32 fold_digits, then zeros
  *   count records: u64 hash, u64 doc (sorted by hash, then doc)
  *   trailer: u64 XXH64 (seed 0) of the header and the records
  * Readers read in 1 MiB blocks (a k-way merge over many files must not issue

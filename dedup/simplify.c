@@ -8,13 +8,13 @@
 #include <xxhash.h>
 
 /* Appends the simplified form of one code point (may be nothing). */
-static void simplify_cp(uint32_t c, cm_buf *out, int *space)
+static void simplify_cp(uint32_t c, int fold, cm_buf *out, int *space)
 {
     char tmp[4];
     if (c < 0x80) {
         if (c >= 'A' && c <= 'Z') c += 32;
-        if (c >= '0' && c <= '9') c = '0';
-        if ((c >= 'a' && c <= 'z') || c == '0') {
+        if (fold && c >= '0' && c <= '9') c = '0';
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
             if (*space && out->len) cm_buf_append_char(out, ' ');
             *space = 0;
             cm_buf_append_char(out, (char)c);
@@ -29,14 +29,14 @@ static void simplify_cp(uint32_t c, cm_buf *out, int *space)
     if (u_ispunct((UChar32)c) || t == U_MATH_SYMBOL || t == U_CURRENCY_SYMBOL || t == U_MODIFIER_SYMBOL ||
         t == U_OTHER_SYMBOL)
         return;
-    if (u_isdigit((UChar32)c)) c = '0';
+    if (fold && u_isdigit((UChar32)c)) c = '0';
     else c = (uint32_t)u_tolower((UChar32)c);
     if (*space && out->len) cm_buf_append_char(out, ' ');
     *space = 0;
     cm_buf_append(out, tmp, cm_utf8_encode(c, tmp));
 }
 
-void cm_dedup_simplify(const char *text, size_t len, cm_buf *out)
+void cm_dedup_simplify(const char *text, size_t len, int fold, cm_buf *out)
 {
     cm_buf_clear(out);
     const unsigned char *s = (const unsigned char *)text;
@@ -49,8 +49,8 @@ void cm_dedup_simplify(const char *text, size_t len, cm_buf *out)
         if (a < 0x80) { /* the common case, written in place */
             i++;
             if (a >= 'A' && a <= 'Z') a = (unsigned char)(a + 32);
-            else if (a >= '0' && a <= '9') a = '0';
-            if ((a >= 'a' && a <= 'z') || a == '0') {
+            else if (fold && a >= '0' && a <= '9') a = '0';
+            if ((a >= 'a' && a <= 'z') || (a >= '0' && a <= '9')) {
                 if (space && out->len) out->data[out->len++] = ' ';
                 space = 0;
                 out->data[out->len++] = (char)a;
@@ -77,22 +77,29 @@ void cm_dedup_simplify(const char *text, size_t len, cm_buf *out)
         int32_t n = U_SUCCESS(st) && c >= 0xC0 ? unorm2_getDecomposition(nfd, (UChar32)c, d, 8, &st) : -1;
         if (n <= 0 || U_FAILURE(st)) {
             st = U_ZERO_ERROR;
-            simplify_cp(c, out, &space);
+            simplify_cp(c, fold, out, &space);
             continue;
         }
         /* a decomposed letter: its parts, marks dropped */
         for (int32_t j = 0; j < n;) {
             UChar32 part;
             U16_NEXT(d, j, n, part);
-            simplify_cp((uint32_t)part, out, &space);
+            simplify_cp((uint32_t)part, fold, out, &space);
         }
     }
     out->data[out->len] = 0;
 }
 
-cm_hash128 cm_exact_hash(const char *text, size_t len, cm_buf *scratch)
+cm_hash128 cm_text_hash(const char *text, size_t len)
 {
-    cm_dedup_simplify(text, len, scratch);
+    XXH128_hash_t h = XXH3_128bits(text, len);
+    cm_hash128 r = {h.high64, h.low64};
+    return r;
+}
+
+cm_hash128 cm_simplified_hash(const char *text, size_t len, int fold_digits, cm_buf *scratch)
+{
+    cm_dedup_simplify(text, len, fold_digits, scratch);
     XXH128_hash_t h = XXH3_128bits(scratch->data, scratch->len);
     cm_hash128 r = {h.high64, h.low64};
     return r;

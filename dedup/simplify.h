@@ -1,8 +1,10 @@
-/* simplify.h -- the text form exact dedup hashes, after datatrove's
- * simplify_text: lowercase, accents stripped (NFD, marks dropped), every
- * digit 0, punctuation and symbols dropped, runs of whitespace one space,
- * ends trimmed. Two records that differ only in those ways are exact
- * duplicates. */
+/* simplify.h -- the text form dedup compares besides the text itself, after
+ * datatrove's simplify_text: lowercase, accents stripped (NFD, marks
+ * dropped), punctuation and symbols dropped, runs of whitespace one space,
+ * ends trimmed, and with fold_digits every digit 0. Two records that differ
+ * only in those ways are `dedup:simplified` duplicates (`dedup:folded` when
+ * they differ in digits); `dedup:exact` is kept for records of the same
+ * text. */
 #ifndef CM_SIMPLIFY_H
 #define CM_SIMPLIFY_H
 
@@ -11,13 +13,16 @@
 
 #include "../pipeline/util.h"
 
-/* Writes the simplified form of UTF-8 text to out (cleared first). */
-void cm_dedup_simplify(const char *text, size_t len, cm_buf *out);
+/* Writes the simplified form of UTF-8 text to out (cleared first); digits
+ * become 0 when fold_digits is set. */
+void cm_dedup_simplify(const char *text, size_t len, int fold_digits, cm_buf *out);
 
-/* XXH3-128 of the simplified text. */
 typedef struct cm_hash128 {
     uint64_t hi, lo;
 } cm_hash128;
-cm_hash128 cm_exact_hash(const char *text, size_t len, cm_buf *scratch);
+/* XXH3-128 of the text as it is. */
+cm_hash128 cm_text_hash(const char *text, size_t len);
+/* XXH3-128 of the simplified text. */
+cm_hash128 cm_simplified_hash(const char *text, size_t len, int fold_digits, cm_buf *scratch);
 
 #endif

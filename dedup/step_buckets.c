@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../pipeline/progress.h"
 #include "../pipeline/writer.h"
 #include "sigfile.h"
 
@@ -100,10 +101,18 @@ int cm_dedup_buckets(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
     int task = t->task, tasks = t->tasks;
     int bands = o->params.bands;
     int ranges = (tasks + bands) / (bands + 1);
-    for (int u = task; u < (bands + 1) * ranges; u += tasks) {
+    cm_progress prog;
+    cm_progress_init(&prog, t->cfg->run.progress, t->cfg->run.progress_fd, "dedup buckets");
+    uint64_t units = 0, done = 0;
+    for (int u = task; u < (bands + 1) * ranges; u += tasks) units++;
+    int rc = 0;
+    for (int u = task; u < (bands + 1) * ranges && rc == 0; u += tasks, done++) {
         int b = u % (bands + 1), range = u / (bands + 1);
+        cm_progress_update(&prog, 0, 0, done, units, 0);
         if ((b == bands && !o->exact) || (b < bands && !o->minhash)) continue;
-        if (merge_band(t->cfg, o, b, range, ranges, err)) return -1;
+        rc = merge_band(t->cfg, o, b, range, ranges, err);
     }
-    return 0;
+    cm_progress_update(&prog, 0, 0, units, units, 1);
+    cm_progress_end(&prog);
+    return rc;
 }

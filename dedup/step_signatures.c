@@ -28,6 +28,7 @@ typedef struct sig_state {
     uint64_t *band_hash;
     FILE *sigs;         /* key + signature per document, streamed */
     FILE *ids;          /* key, length, raw JSON id per document: for duplicate_of */
+    FILE *texts;        /* key, text hash, simplified hash per document: what kind an exact pair is */
     cm_buf scratch;
     size_t limit;       /* documents held before a sorted run is written */
     int spills;
@@ -65,8 +66,18 @@ static int sig_each(void *user, const cm_stage_record *r, cm_err *err)
         for (int b = 0; b <= s->bands; b++) s->band[b] = cm_realloc(s->band[b], s->cap * sizeof **s->band);
     }
     if (s->exact) {
-        cm_hash128 h = cm_exact_hash(text, len, &s->scratch);
-        s->band[s->bands][s->n] = (cm_sigrec){h.hi ^ (h.lo * 0x9E3779B97F4A7C15ULL), key};
+        /* the exact band is keyed by the widest equality asked for (the
+         * simplified text, with digits folded when fold_digits); the text's
+         * own hash and the simplified one without folding tell the kind of
+         * a pair apart at the clusters step */
+        uint64_t rec[3] = {key, cm_dedup_hash64(cm_text_hash(text, len)),
+                           cm_dedup_hash64(cm_simplified_hash(text, len, 0, &s->scratch))};
+        uint64_t band_key = s->p->fold_digits ? cm_dedup_hash64(cm_simplified_hash(text, len, 1, &s->scratch)) : rec[2];
+        s->band[s->bands][s->n] = (cm_sigrec){band_key, key};
+        if (fwrite(rec, sizeof rec, 1, s->texts) != 1) {
+            cm_errorf(err, "cannot write the text hashes: %s", strerror(errno));
+            return -1;
+        }
     }
     if (s->minhash) {
         cm_minhash_signature(s->mh, text, len, s->sig);
@@ -109,7 +120,7 @@ int cm_dedup_signatures(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
     int task = t->task;
     const cm_minhash_params *p = &o->params;
     cm_stage_reader *reader = cm_stage_reader_create(cfg, err);
-    if (reader) cm_stage_reader_progress(reader, "dedup signatures");
+    if (reader) cm_stage_reader_progress(reader, "dedup signatures", NULL);
     if (!reader) return cm_err_usage(err);
     sig_state s;
     memset(&s, 0, sizeof s);
@@ -143,8 +154,14 @@ int cm_dedup_signatures(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
     snprintf(ids_dir, sizeof ids_dir, "%s/minhash/ids", out);
     snprintf(ids_path, sizeof ids_path, "%s/%05d.bin", ids_dir, task);
     snprintf(ids_tmp, sizeof ids_tmp, "%s.tmp", ids_path);
-    if (cm_mkdirs(dir, err) || !(s.sigs = fopen(tmp, "wb")) || cm_mkdirs(ids_dir, err) || !(s.ids = fopen(ids_tmp, "wb"))) {
-        if (!s.sigs || !s.ids) cm_errorf(err, "cannot write '%s': %s", s.sigs ? ids_tmp : tmp, strerror(errno));
+    char tx_dir[4200], tx_path[4400], tx_tmp[4500];
+    snprintf(tx_dir, sizeof tx_dir, "%s/minhash/texts", out);
+    snprintf(tx_path, sizeof tx_path, "%s/%05d.bin", tx_dir, task);
+    snprintf(tx_tmp, sizeof tx_tmp, "%s.tmp", tx_path);
+    if (cm_mkdirs(dir, err) || !(s.sigs = fopen(tmp, "wb")) || cm_mkdirs(ids_dir, err) || !(s.ids = fopen(ids_tmp, "wb")) ||
+        cm_mkdirs(tx_dir, err) || !(s.texts = fopen(tx_tmp, "wb"))) {
+        if (!s.sigs || !s.ids || !s.texts)
+            cm_errorf(err, "cannot write '%s': %s", !s.sigs ? tmp : !s.ids ? ids_tmp : tx_tmp, strerror(errno));
         rc = -1;
     }
     if (rc == 0) {
@@ -154,6 +171,7 @@ int cm_dedup_signatures(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
             rc = -1;
         }
     }
+    rc = cm_dedup_finish_stream(s.texts, tx_tmp, tx_path, rc, err);
     rc = cm_dedup_finish_stream(s.ids, ids_tmp, ids_path, rc, err);
     rc = cm_dedup_finish_stream(s.sigs, tmp, path, rc, err);
     s.n = s.total;

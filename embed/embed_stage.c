@@ -146,7 +146,6 @@ typedef struct embed_state {
     long last_file;
     int64_t ordinal;
     uint64_t chunks, units;
-    cm_progress progress;
     cm_err err;
 } embed_state;
 
@@ -297,7 +296,6 @@ static int embed_each(void *user, const cm_stage_record *r, cm_err *err)
         if (s->n == WINDOW && flush_window(s, err)) return -1;
     }
     if (cm_part_writer_flush_zstd(&s->chunk_parts, s->cctx, &s->json, &s->z, 4u << 20, err)) return -1;
-    cm_progress_update(&s->progress, s->st->counts.read, s->st->counts.bytes_in, 0, 0, 0);
     return 0;
 }
 
@@ -381,15 +379,13 @@ static int embed_run(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
     s.vectors = cm_malloc((size_t)WINDOW * s.dim * sizeof *s.vectors);
     char label[64];
     snprintf(label, sizeof label, "embed %d/%d", t->task, t->tasks);
-    cm_progress_init(&s.progress, cfg->run.progress, cfg->run.progress_fd, label);
+    cm_stage_reader_progress(reader, label, NULL);
     if (rc == 0) rc = cm_stage_reader_walk(reader, t->source, t->task, embed_each, &s, err);
     if (rc == 0) rc = flush_window(&s, err);
     if (rc == 0) rc = part_close(&s, err);
     if (rc == 0) rc = cm_part_writer_flush_zstd(&s.chunk_parts, s.cctx, &s.json, &s.z, 0, err);
     if (rc == 0) rc = cm_part_writer_close(&s.chunk_parts, err);
     if (rc == 0) write_manifest(&s, out);
-    cm_progress_update(&s.progress, st->counts.read, st->counts.bytes_in, 0, 0, 1);
-    cm_progress_end(&s.progress);
     if (s.part.vec) { cm_npy_close(s.part.vec, NULL); cm_npy_close(s.part.ids, NULL); }
     if (rc) cm_part_writer_abort(&s.chunk_parts);
     cm_reasons_add(&st->outputs, "chunks", s.chunks);

@@ -1087,25 +1087,36 @@ static int clean_run(const cm_stage_task *task, cm_task_stats *stats, cm_err *er
     return rc;
 }
 
-/* The gates after the counts are written: a task over them has no marker,
- * so a rerun meets the same gate rather than passing it. */
+/* A task's gate after its counts are written: with on_error: fail, a
+ * damaged input fails it, with no marker, so a rerun meets the same gate. */
 static int clean_verdict(const cm_stage_task *task, const cm_task_stats *st, cm_err *err)
 {
-    const cm_config *cfg = task->cfg;
-    const cm_counts *total = &st->counts;
-    double frac = total->read ? (double)total->malformed / (double)total->read : 0;
-    if (total->malformed && frac > cfg->run.max_malformed_fraction)
-        return cm_errorf(err, "%.2f%% of records are malformed, more than max_malformed_fraction (%.2f%%); see %s",
-                         frac * 100, cfg->run.max_malformed_fraction * 100,
-                         malformed_path(cfg->output.dir, task->task).s);
-    if (st->input_errors && cfg->run.on_error == CM_ON_ERROR_FAIL)
+    if (st->input_errors && task->cfg->run.on_error == CM_ON_ERROR_FAIL)
         return cm_errorf(err, "%llu input files were damaged or unreadable (on_error: fail)",
                          (unsigned long long)st->input_errors);
     return 0;
 }
 
+/* The gate on the whole stage, once every task has finished: the malformed
+ * fraction of all the records read, so that the same input gets the same
+ * verdict whatever --tasks is. */
+static int clean_stage_verdict(const cm_stage_task *task, const cm_task_stats *sum, cm_err *err)
+{
+    const cm_config *cfg = task->cfg;
+    const cm_counts *c = &sum->counts;
+    double frac = c->read ? (double)c->malformed / (double)c->read : 0;
+    if (c->malformed && frac > cfg->run.max_malformed_fraction)
+        return cm_errorf(err,
+                         "clean: %.2f%% of the stage's records are malformed (%llu of %llu), more than "
+                         "max_malformed_fraction (%.2f%%); see %s/malformed/",
+                         frac * 100, (unsigned long long)c->malformed, (unsigned long long)c->read,
+                         cfg->run.max_malformed_fraction * 100, cfg->output.dir);
+    return 0;
+}
+
 static const cm_stage_step CLEAN_STEPS[] = {
-    {.name = NULL, .marker = "clean", .split = CM_SPLIT_FREE, .stats = 1, .run = clean_run, .verdict = clean_verdict},
+    {.name = NULL, .marker = "clean", .split = CM_SPLIT_FREE, .stats = 1, .run = clean_run, .verdict = clean_verdict,
+     .stage_verdict = clean_stage_verdict},
 };
 
 const cm_stage_def cm_stage_clean = {

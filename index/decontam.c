@@ -28,6 +28,7 @@
 #include "../embed/npy.h"
 #include "../pipeline/json.h"
 #include "../pipeline/layout.h"
+#include "../pipeline/progress.h"
 #include "../pipeline/stage.h"
 #include "../pipeline/stage_reader.h"
 #include "../pipeline/writer.h"
@@ -538,6 +539,10 @@ static int decontam_run(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
     if (cm_mkdirs(cm_out_dir(out, "decontam").s, err)) return cm_err_usage(err);
     int tasks = cm_stage_tasks(out, t->source);
 
+    cm_progress prog;
+    cm_progress_init(&prog, cfg->run.progress, cfg->run.progress_fd, "decontaminate");
+    cm_progress_phase(&prog, "evaluation items");
+    cm_progress_update(&prog, 0, 0, 0, 1, 0);
     items it;
     memset(&it, 0, sizeof it);
     it.words = (int)o->ngram;
@@ -547,9 +552,12 @@ static int decontam_run(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
     vhit *vh = NULL;
     size_t n_vh = 0;
     const char *vector_check = "off";
+    cm_progress_phase(&prog, "vector check");
+    cm_progress_update(&prog, 0, 0, 0, 1, 0);
     if (rc == 0) rc = vector_hits(cfg, o, &it, &vh, &n_vh, &vector_check, err);
+    cm_progress_end(&prog);
     cm_stage_reader *reader = rc ? NULL : cm_stage_reader_create(cfg, err);
-    if (reader) cm_stage_reader_progress(reader, "decontaminate");
+    if (reader) cm_stage_reader_progress(reader, "decontaminate", "documents");
     if (rc == 0 && !reader) rc = cm_err_usage(err);
     scan s;
     memset(&s, 0, sizeof s);

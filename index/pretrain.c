@@ -27,6 +27,7 @@
 #include "../embed/embed_stage.h"
 #include "../embed/npy.h"
 #include "../pipeline/layout.h"
+#include "../pipeline/progress.h"
 #include "../pipeline/stage.h"
 #include "../pipeline/stage_reader.h"
 #include "../pipeline/writer.h"
@@ -325,7 +326,7 @@ static int write_semdedup(const cm_config *cfg, const char *input, const twin *t
     const char *out = cfg->output.dir;
     int tasks = cm_stage_tasks(out, "embed");
     cm_stage_reader *reader = cm_stage_reader_create(cfg, err);
-    if (reader) cm_stage_reader_progress(reader, "semdedup");
+    if (reader) cm_stage_reader_progress(reader, "pretrain", "semdedup");
     if (!reader) return -1;
     cm_task_stats st;
     cm_task_stats_init(&st);
@@ -487,6 +488,10 @@ static int pretrain_run(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
                               "not meaning (dedup's MinHash does that better); use a BERT model, or set "
                               "pretrain.semdedup_lexical: true if that is really what you want");
 
+    cm_progress prog;
+    cm_progress_init(&prog, cfg->run.progress, cfg->run.progress_fd, "pretrain");
+    cm_progress_phase(&prog, "document vectors");
+    cm_progress_update(&prog, 0, 0, 0, 1, 0);
     docs d;
     memset(&d, 0, sizeof d);
     d.dim = (size_t)em.dim;
@@ -504,7 +509,11 @@ static int pretrain_run(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
     idx_t *assign = NULL;
     size_t *sizes = NULL;
     if (rc == 0 && d.n == 0) rc = cm_errorf(err, "no documents to cluster");
+    cm_progress_phase(&prog, "k-means");
+    cm_progress_update(&prog, d.n, 0, 0, 1, 0);
     if (rc == 0) rc = cluster_docs(o, &d, k, &centroids, &assign, &sim, err);
+    cm_progress_phase(&prog, "outputs");
+    cm_progress_update(&prog, d.n, 0, 0, 1, 0);
     /* outputs: centroids, the document index, a cluster per document, the sizes */
     if (rc == 0) {
         snprintf(path, sizeof path, "%s/centroids.npy", dir);
@@ -519,6 +528,8 @@ static int pretrain_run(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
     }
     snprintf(path, sizeof path, "%s/clusters.json", dir);
     if (rc == 0) rc = write_cluster_sizes(o, d.n, sizes, k, path, err);
+    cm_progress_update(&prog, d.n, 0, 1, 1, 1);
+    cm_progress_end(&prog);
     if (rc == 0 && o->semdedup) {
         size_t nt = 0;
         twin *tw = find_twins(&d, assign, k, o->epsilon, &nt);

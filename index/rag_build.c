@@ -246,6 +246,9 @@ int cm_rag_train(const cm_config *cfg, const cm_index_options *o, cm_err *err)
         free(ids);
         n += r;
     }
+    cm_progress prog;
+    cm_progress_init(&prog, cfg->run.progress, cfg->run.progress_fd, "index train");
+    cm_progress_phase(&prog, "train");
     plan pl;
     choose_factory(o, n, em.dim, pl.factory, sizeof pl.factory, pl.why, sizeof pl.why);
     FaissIndex *idx = NULL;
@@ -288,17 +291,17 @@ int cm_rag_train(const cm_config *cfg, const cm_index_options *o, cm_err *err)
     if (idx) faiss_Index_free(idx);
     free_parts(&p);
     free(em.raw);
+    cm_progress_end(&prog);
     return rc;
 }
 
 /* Adds parts task, task + tasks, ... to idx, in batches so that progress
  * shows (adding a million vectors to HNSW takes minutes). */
-static int add_parts(const cm_config *cfg, FaissIndex *idx, const parts *p, long dim, int task, int tasks,
-                     uint64_t *added, cm_err *err)
+static int add_parts(FaissIndex *idx, const parts *p, long dim, int task, int tasks, uint64_t *added, cm_progress *prog,
+                     cm_err *err)
 {
     enum { BATCH = 65536 };
-    cm_progress prog;
-    cm_progress_init(&prog, cfg->run.progress, cfg->run.progress_fd, "index add");
+    cm_progress_phase(prog, "vectors");
     uint64_t share = 0, done = 0;
     for (size_t i = (size_t)task; i < p->n; i += (size_t)tasks) share++;
     int rc = 0;
@@ -311,15 +314,14 @@ static int add_parts(const cm_config *cfg, FaissIndex *idx, const parts *p, long
             size_t n = rows - at < BATCH ? rows - at : BATCH;
             if (faiss_Index_add_with_ids(idx, (idx_t)n, vec + at * (size_t)dim, ids + at)) rc = cm_faiss_error(err, "add_with_ids");
             *added += n;
-            cm_progress_update(&prog, *added, *added * (uint64_t)dim * sizeof(float), done * 1000 + (at + n) * 1000 / rows,
+            cm_progress_update(prog, *added, *added * (uint64_t)dim * sizeof(float), done * 1000 + (at + n) * 1000 / rows,
                                share * 1000, 0);
         }
         free(vec);
         free(ids);
         done++;
     }
-    cm_progress_update(&prog, *added, *added * (uint64_t)dim * sizeof(float), 1, 1, 1);
-    cm_progress_end(&prog);
+    cm_progress_update(prog, *added, *added * (uint64_t)dim * sizeof(float), 1, 1, 1);
     return rc;
 }
 
@@ -335,7 +337,10 @@ int cm_rag_add(const cm_config *cfg, int task, int tasks, uint64_t *added, cm_er
     work_path(out, "trained.faiss", path, sizeof path);
     int rc = list_parts(out, &p, err);
     if (rc == 0) rc = read_index(path, &idx, err);
-    if (rc == 0) rc = add_parts(cfg, idx, &p, em.dim, task, tasks, added, err);
+    cm_progress prog;
+    cm_progress_init(&prog, cfg->run.progress, cfg->run.progress_fd, "index add");
+    if (rc == 0) rc = add_parts(idx, &p, em.dim, task, tasks, added, &prog, err);
+    cm_progress_end(&prog);
     snprintf(name, sizeof name, "shard-%05d.faiss", task);
     work_path(out, name, path, sizeof path);
     if (rc == 0) rc = write_index(idx, path, err);
@@ -356,8 +361,9 @@ static int set_params(FaissIndex *idx, const char *params, cm_err *err)
 }
 
 /* The final index: merged IVF shards, or the trained index with every part. */
-static int merge_index(const cm_config *cfg, const cm_index_options *o, const cm_embed_manifest *em, int shards, const char *path, plan *pl,
-                       char *params, size_t pcap, uint64_t *total, double *recall, size_t *recall_queries, cm_err *err)
+static int merge_index(const cm_config *cfg, const cm_index_options *o, const cm_embed_manifest *em, int shards,
+                       const char *path, plan *pl, char *params, size_t pcap, uint64_t *total, double *recall,
+                       size_t *recall_queries, cm_progress *prog, cm_err *err)
 {
     const char *out = cfg->output.dir;
     parts p;
@@ -371,7 +377,9 @@ static int merge_index(const cm_config *cfg, const cm_index_options *o, const cm
     FaissIndexIVF *ivf = rc == 0 ? faiss_IndexIVF_cast(idx) : NULL;
     uint64_t added = 0;
     if (rc == 0 && ivf && shards > 1) {
+        cm_progress_phase(prog, "merge shards");
         for (int t = 1; t < shards && rc == 0; t++) { /* shard 0 is idx */
+            cm_progress_update(prog, 0, 0, (uint64_t)t, (uint64_t)shards, 0);
             FaissIndex *shard = NULL;
             snprintf(name, sizeof name, "shard-%05d.faiss", t);
             work_path(out, name, wpath, sizeof wpath);
@@ -388,7 +396,7 @@ static int merge_index(const cm_config *cfg, const cm_index_options *o, const cm
             work_path(out, "trained.faiss", wpath, sizeof wpath);
             rc = read_index(wpath, &idx, err);
         }
-        if (rc == 0) rc = add_parts(cfg, idx, &p, em->dim, 0, 1, &added, err);
+        if (rc == 0) rc = add_parts(idx, &p, em->dim, 0, 1, &added, prog, err);
     }
     size_t n = rc == 0 ? (size_t)faiss_Index_ntotal(idx) : 0;
     if (rc == 0 && (double)n != pl->vectors)
@@ -403,6 +411,7 @@ static int merge_index(const cm_config *cfg, const cm_index_options *o, const cm
     }
     *recall = 1;
     *recall_queries = 0;
+    cm_progress_phase(prog, "recall check");
     if (rc == 0) rc = measure_recall(idx, &p, em->dim, n, recall, recall_queries, err);
     /* auto promises recall@10 >= 0.95: search wider until it holds */
     while (rc == 0 && !strcmp(o->factory, "auto") && params[0] && *recall < 0.95 && width < 4096) {
@@ -411,6 +420,7 @@ static int merge_index(const cm_config *cfg, const cm_index_options *o, const cm
         rc = set_params(idx, params, err);
         if (rc == 0) rc = measure_recall(idx, &p, em->dim, n, recall, recall_queries, err);
     }
+    cm_progress_phase(prog, "write index");
     if (rc == 0) rc = write_index(idx, path, err);
     *total = n;
     if (idx) faiss_Index_free(idx);
@@ -424,7 +434,8 @@ typedef struct store {
     sqlite3 *db;
     sqlite3_stmt *chunk, *fts;
     cm_buf terms, meta;
-    uint64_t n;
+    uint64_t n, total;     /* chunks stored, of total (for progress) */
+    cm_progress *prog;
 } store;
 
 static long member(const cm_json_record *rec, const char *key, cm_json_type type)
@@ -479,6 +490,7 @@ static int store_chunk(void *user, const char *line, size_t len, const cm_json_r
     sqlite3_bind_text(s->fts, 2, s->terms.data ? s->terms.data : "", (int)s->terms.len, SQLITE_STATIC);
     if (sqlite3_step(s->fts) != SQLITE_DONE) return cm_sql_error(s->db, err, "index a chunk for BM25");
     s->n++;
+    cm_progress_update(s->prog, s->n, 0, s->n, s->total, 0);
     return 0;
 }
 
@@ -493,10 +505,12 @@ static const char SCHEMA[] =
     "CREATE TABLE info(key TEXT PRIMARY KEY, value TEXT);"
     "BEGIN;";
 
-static int build_store(const char *out, const char *path, uint64_t *n, cm_err *err)
+static int build_store(const char *out, const char *path, uint64_t total, uint64_t *n, cm_progress *prog, cm_err *err)
 {
     store s;
     memset(&s, 0, sizeof s);
+    s.total = total;
+    s.prog = prog;
     cm_buf_init(&s.terms);
     unlink(path);
     int rc = 0;
@@ -567,15 +581,22 @@ int cm_rag_merge(const cm_config *cfg, const cm_index_options *o, const char *qu
     uint64_t vectors = 0, stored = 0;
     double recall = 1;
     size_t recall_queries = 0;
-    int rc = merge_index(cfg, o, &em, shards, ipath, &pl, params, sizeof params, &vectors, &recall, &recall_queries, err);
+    cm_progress prog;
+    cm_progress_init(&prog, cfg->run.progress, cfg->run.progress_fd, "index merge");
+    int rc = merge_index(cfg, o, &em, shards, ipath, &pl, params, sizeof params, &vectors, &recall, &recall_queries,
+                         &prog, err);
     snprintf(tmp, sizeof tmp, "%s.tmp", spath);
-    if (rc == 0) rc = build_store(out, tmp, &stored, err);
+    cm_progress_phase(&prog, "chunk store");
+    if (rc == 0) rc = build_store(out, tmp, vectors, &stored, &prog, err);
     if (rc == 0 && rename(tmp, spath)) rc = cm_errorf(err, "cannot rename '%s': %s", tmp, strerror(errno));
     if (rc == 0 && stored != vectors)
         rc = cm_errorf(err, "%llu chunk records but %llu vectors: embed's outputs disagree", (unsigned long long)stored,
                        (unsigned long long)vectors);
     char h1[65], h2[65];
+    cm_progress_phase(&prog, "checksums");
     if (rc == 0 && (sha256_file(ipath, h1, err) || sha256_file(spath, h2, err))) rc = -1;
+    cm_progress_update(&prog, stored, 0, 1, 1, 1);
+    cm_progress_end(&prog);
     if (rc == 0) {
         /* the model as a path that works from anywhere */
         char model[PATH_MAX];

@@ -30,6 +30,8 @@ static void fmt_duration(double s, char *out, size_t cap)
 
 void cm_progress_update(cm_progress *p, uint64_t docs, uint64_t bytes, uint64_t done, uint64_t total, int force)
 {
+    p->docs = docs;
+    p->bytes = bytes;
     double now = cm_now();
     double every = p->mode == CM_PROGRESS_BAR ? 0.25 : p->mode == CM_PROGRESS_FD ? 0.5 : 5.0;
     if (p->mode == CM_PROGRESS_NONE || (!force && now - p->last < every)) return;
@@ -39,8 +41,9 @@ void cm_progress_update(cm_progress *p, uint64_t docs, uint64_t bytes, uint64_t 
     double el = now - p->start;
     if (el <= 0) el = 1e-9;
     if (p->mode == CM_PROGRESS_FD) {
-        char line[160];
-        int n = snprintf(line, sizeof line, "P %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", docs, bytes, done, total);
+        char line[200];
+        int n = snprintf(line, sizeof line, "P %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "%s%s\n", docs, bytes, done,
+                         total, p->phase[0] ? "\t" : "", p->phase);
         if (write(p->fd, line, (size_t)n) < 0) p->mode = CM_PROGRESS_NONE;
         return;
     }
@@ -56,14 +59,21 @@ void cm_progress_update(cm_progress *p, uint64_t docs, uint64_t bytes, uint64_t 
         int fill = (int)(frac * 30);
         for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
         bar[30] = 0;
-        dprintf(p->fd, "\r\033[K[%s] %s %5.1f%%  %" PRIu64 " docs  %.0f docs/s  %.1f MB/s  ETA %s", p->label, bar,
-                frac * 100, docs, dps, mbs, eta);
+        dprintf(p->fd, "\r\033[K[%s%s%s] %s %5.1f%%  %" PRIu64 " docs  %.0f docs/s  %.1f MB/s  ETA %s", p->label,
+                p->phase[0] ? ": " : "", p->phase, bar, frac * 100, docs, dps, mbs, eta);
         p->drawn = 1;
     } else {
-        dprintf(p->fd, "[%s] %5.1f%% of input  %" PRIu64 " docs  %.0f docs/s  %.1f MB/s  elapsed %s  ETA %s\n",
-                p->label, frac * 100, docs, dps, mbs, elapsed, eta);
+        dprintf(p->fd, "[%s%s%s] %5.1f%%  %" PRIu64 " docs  %.0f docs/s  %.1f MB/s  elapsed %s  ETA %s\n", p->label,
+                p->phase[0] ? ": " : "", p->phase, frac * 100, docs, dps, mbs, elapsed, eta);
         p->drawn = 1; /* in log mode: something was printed */
     }
+}
+
+void cm_progress_phase(cm_progress *p, const char *phase)
+{
+    snprintf(p->phase, sizeof p->phase, "%s", phase ? phase : "");
+    /* a bar, or the runner reading FD lines, shows the new phase at once */
+    if (p->mode == CM_PROGRESS_BAR || p->mode == CM_PROGRESS_FD) cm_progress_update(p, p->docs, p->bytes, 0, 1, 1);
 }
 
 void cm_progress_clear(cm_progress *p)
@@ -82,7 +92,11 @@ void cm_progress_end(cm_progress *p)
     }
 }
 
-int cm_progress_parse(const char *line, uint64_t *docs, uint64_t *bytes, uint64_t *done, uint64_t *total)
+int cm_progress_parse(const char *line, uint64_t *docs, uint64_t *bytes, uint64_t *done, uint64_t *total, char *phase,
+                      size_t cap)
 {
-    return sscanf(line, "P %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64, docs, bytes, done, total) == 4 ? 0 : -1;
+    if (sscanf(line, "P %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64, docs, bytes, done, total) != 4) return -1;
+    const char *tab = strchr(line, '\t');
+    snprintf(phase, cap, "%s", tab ? tab + 1 : "");
+    return 0;
 }

@@ -29,6 +29,24 @@ void cm_stage_fingerprint(const cm_config *cfg, char out[17])
     XXH3_freeState(st);
 }
 
+/* For the stages after clean: the config's bytes and the first line of the
+ * input listing clean recorded (which names clean's own fingerprint), not
+ * the input paths of this command line, which these stages do not read. */
+static void fingerprint_after_clean(const cm_config *cfg, char out[17])
+{
+    XXH3_state_t *st = XXH3_createState();
+    XXH3_64bits_reset(st);
+    cm_buf b;
+    cm_buf_init(&b);
+    if (cm_read_file(cfg->path, &b, 16u << 20, NULL) == 0) XXH3_64bits_update(st, b.data, b.len);
+    cm_buf_clear(&b);
+    if (cm_read_file(cm_inputs_path(cfg->output.dir).s, &b, (size_t)1 << 30, NULL) == 0)
+        XXH3_64bits_update(st, b.data, strcspn(b.data, "\n"));
+    cm_buf_free(&b);
+    snprintf(out, 17, "%016llx", (unsigned long long)XXH3_64bits_digest(st));
+    XXH3_freeState(st);
+}
+
 /* Parses _inputs.tsv; 0 with the list, 1 when it was made for another
  * fingerprint, -1 when it is damaged. */
 static int parse_inputs(const cm_buf *b, const char *fingerprint, cm_input_list *list)
@@ -37,10 +55,10 @@ static int parse_inputs(const cm_buf *b, const char *fingerprint, cm_input_list 
     const char *p = b->data, *end = b->data + b->len;
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     char head[64];
-    snprintf(head, sizeof head, "# corpusmill inputs %s", fingerprint);
+    snprintf(head, sizeof head, "# corpusmill inputs %s", fingerprint ? fingerprint : "");
     if (!nl) return -1;
-    if ((size_t)(nl - p) != strlen(head) || memcmp(p, head, strlen(head)) != 0)
-        return strncmp(p, "# corpusmill inputs ", 20) == 0 ? 1 : -1;
+    if (strncmp(p, "# corpusmill inputs ", 20) != 0) return -1;
+    if (fingerprint && ((size_t)(nl - p) != strlen(head) || memcmp(p, head, strlen(head)) != 0)) return 1;
     size_t cap = 0;
     for (p = nl + 1; p < end; p = nl + 1) {
         nl = memchr(p, '\n', (size_t)(end - p));
@@ -135,6 +153,20 @@ static int read_manifest(const char *path, manifest *m, cm_err *err)
     return rc;
 }
 
+int cm_stage_listing(const char *out, cm_input_list *list, cm_err *err)
+{
+    cm_path path = cm_inputs_path(out);
+    if (!cm_path_exists(path.s))
+        return cm_usagef(err, "%s has no input listing (%s): run clean first", out, path.s);
+    cm_buf b;
+    cm_buf_init(&b);
+    if (cm_read_file(path.s, &b, (size_t)1 << 30, err)) { cm_buf_free(&b); return -1; }
+    int r = parse_inputs(&b, NULL, list);
+    cm_buf_free(&b);
+    if (r) return cm_errorf(err, "%s is damaged: rerun clean with --force, or start over in a new --out", path.s);
+    return 0;
+}
+
 int cm_stage_claim(const char *out_dir, const char *marker, int tasks, const char *fingerprint, int force, cm_err *err)
 {
     char path[CM_PATH_MAX], tmp[CM_PATH_MAX + 32], body[256];
@@ -222,6 +254,33 @@ void cm_stage_plan_make(const cm_stage_def *def, const void *opts, int tasks, cm
     }
 }
 
+/* The verdict on a whole step once every task of it has finished (0 when it
+ * has none, or has not finished). */
+static int judge_step(const cm_stage_step *step, const cm_stage_task *t, cm_err *err)
+{
+    const char *out = t->cfg->output.dir;
+    if (!step->stage_verdict || cm_stage_finished(out, step->marker, NULL)) return 0;
+    cm_task_stats sum;
+    cm_task_stats_init(&sum);
+    int tasks = 0;
+    int rc = cm_stage_load(out, step->marker, &sum, &tasks, err);
+    if (rc == 0) rc = step->stage_verdict(t, &sum, err);
+    cm_task_stats_free(&sum);
+    return rc;
+}
+
+/* The source stage's verdict: a step that reads it must not go on while
+ * the source, as a whole, fails its gate. */
+static int judge_source(const cm_stage_task *t, cm_err *err)
+{
+    if (!t->source_def || !t->source) return 0;
+    for (int i = 0; i < t->source_def->n_steps; i++) {
+        const cm_stage_step *s = &t->source_def->steps[i];
+        if (!strcmp(s->marker, t->source) && judge_step(s, t, err)) return -1;
+    }
+    return 0;
+}
+
 /* The split and the steps that must come first. */
 static int check_task(const cm_stage_def *def, const cm_stage_step *step, const cm_stage_task *t, cm_err *err)
 {
@@ -250,7 +309,7 @@ static int check_task(const cm_stage_def *def, const cm_stage_step *step, const 
     }
     for (int i = 0; i < CM_STAGE_MAX_AFTER && step->after[i]; i++)
         if (cm_stage_finished(out, step->after[i], err)) return cm_err_usage(err);
-    return 0;
+    return judge_source(t, err);
 }
 
 int cm_stage_run_task(const cm_stage_def *def, const cm_stage_step *step, const cm_stage_task *t, cm_task_stats *st,
@@ -263,7 +322,8 @@ int cm_stage_run_task(const cm_stage_def *def, const cm_stage_step *step, const 
     if (check_task(def, step, t, err)) return -1;
     /* a changed split of a started step is refused (its files would mix) */
     char fingerprint[17];
-    cm_stage_fingerprint(cfg, fingerprint);
+    if (!strcmp(def->reads, "input")) cm_stage_fingerprint(cfg, fingerprint);
+    else fingerprint_after_clean(cfg, fingerprint);
     if (cm_prepare_out_dir(out, err) || cm_mkdirs_under(out, "stats", err) ||
         cm_stage_claim(out, step->marker, t->tasks, fingerprint, t->force, err))
         return cm_err_usage(err);
@@ -271,7 +331,7 @@ int cm_stage_run_task(const cm_stage_def *def, const cm_stage_step *step, const 
     if (!t->force && cm_path_exists(marker.s)) {
         *already_done = 1;
         cm_task_stats_read(marker.s, st, NULL);
-        return 0;
+        return judge_step(step, t, err);
     }
     int rc = step->run(t, st, err);
     snprintf(st->stage, sizeof st->stage, "%s", step->marker);
@@ -287,5 +347,6 @@ int cm_stage_run_task(const cm_stage_def *def, const cm_stage_step *step, const 
     }
     /* the verdict gates the marker only: the counts stay written */
     if (step->verdict && step->verdict(t, st, err)) return -1;
-    return cm_task_stats_write(st, marker.s, err);
+    if (cm_task_stats_write(st, marker.s, err)) return -1;
+    return judge_step(step, t, err);
 }

@@ -32,10 +32,13 @@
 
 /* ---- one task of a step, as the runner hands it to the step ---- */
 
+struct cm_stage_def;
+
 typedef struct cm_stage_task {
     const cm_config *cfg;
     const void *opts;   /* the stage's own options (cm_config_options) */
     const char *source;    /* the stage this one reads ("clean", "dedup", "embed"), or NULL for the input */
+    const struct cm_stage_def *source_def; /* its descriptor, whose verdict on the whole stage is checked */
     const char *documents; /* the run's last document stage ("dedup", else "clean"), for stages that
                               read documents beside their source (pretrain's SemDeDup) */
     int task, tasks;
@@ -67,9 +70,14 @@ typedef struct cm_stage_step {
      * usage when nothing could be done). */
     int (*run)(const cm_stage_task *t, cm_task_stats *st, cm_err *err);
     /* Optional: after a successful run and its stats are written, whether
-     * the task may count as done (clean's malformed gate). -1 with err: no
-     * marker, so a rerun meets the same gate. */
+     * the task may count as done (clean's on_error: fail for damaged
+     * inputs). -1 with err: no marker, so a rerun meets the same gate. */
     int (*verdict)(const cm_stage_task *t, const cm_task_stats *st, cm_err *err);
+    /* Optional: the verdict on the whole step, on its tasks' summed stats,
+     * once every task has its marker (clean's max_malformed_fraction): the
+     * same whatever the split. The task that completes the step, any rerun
+     * of one, and every step that reads it fail with err while it fails. */
+    int (*stage_verdict)(const cm_stage_task *t, const cm_task_stats *sum, cm_err *err);
 } cm_stage_step;
 
 /* The steps `run` and `launch` execute for a stage, with their task counts
@@ -135,6 +143,11 @@ int cm_stage_claim(const char *out_dir, const char *marker, int tasks, const cha
  * made anew when it was made for another config (a --force rerun) or when
  * relist is set. Returns 0, or -1 with err. */
 int cm_stage_inputs(const cm_config *cfg, int relist, cm_input_list *list, cm_err *err);
+
+/* The listing clean recorded in OUT/_done/clean/_inputs.tsv, whatever the
+ * config's or command line's inputs: what every stage after clean numbers
+ * documents by. -1 with err when there is none (usage) or it is damaged. */
+int cm_stage_listing(const char *out, cm_input_list *list, cm_err *err);
 
 /* The task count recorded for a started step, or 0 when it has none. */
 int cm_stage_tasks(const char *out_dir, const char *marker);

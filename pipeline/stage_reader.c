@@ -25,6 +25,7 @@ struct cm_stage_reader {
     uint64_t ordinal;
     char source_file[4096];   /* corpusmill.source.file of the record */
     const char *progress_label; /* NULL: no progress */
+    const char *progress_phase;
     cm_progress progress;
     uint64_t docs, bytes, part_base, parts_total;
     cm_source *src;
@@ -41,7 +42,7 @@ cm_stage_reader *cm_stage_reader_create(const cm_config *cfg, cm_err *err)
 {
     cm_stage_reader *r = cm_calloc(1, sizeof *r);
     r->cfg = cfg;
-    if (cm_stage_inputs(cfg, 0, &r->inputs, err)) {
+    if (cm_stage_listing(cfg->output.dir, &r->inputs, err)) {
         free(r);
         return NULL;
     }
@@ -132,7 +133,11 @@ static void on_record(void *user, const char *data, size_t len, uint64_t line, u
     }
 }
 
-void cm_stage_reader_progress(cm_stage_reader *r, const char *label) { r->progress_label = label; }
+void cm_stage_reader_progress(cm_stage_reader *r, const char *label, const char *phase)
+{
+    r->progress_label = label;
+    r->progress_phase = phase;
+}
 
 static void on_blank(void *user) { (void)user; }
 
@@ -159,6 +164,7 @@ int cm_stage_reader_walk(cm_stage_reader *r, const char *stage, int task, cm_sta
             if (stat(parts[i], &st) == 0) r->parts_total += (uint64_t)st.st_size;
         }
         cm_progress_init(&r->progress, r->cfg->run.progress, r->cfg->run.progress_fd, r->progress_label);
+        cm_progress_phase(&r->progress, r->progress_phase);
     }
     for (size_t i = 0; i < n && rc == 0; i++) {
         cm_source *src = cm_source_open(parts[i], err);

@@ -44,8 +44,9 @@ void cm_stage_reader_free(cm_stage_reader *r);
 const cm_input_list *cm_stage_reader_inputs(const cm_stage_reader *r);
 
 /* Shows progress of the walks that follow (percent of the parts' bytes,
- * documents/s, ETA) as `label`, in the mode of cfg->run.progress. */
-void cm_stage_reader_progress(cm_stage_reader *r, const char *label);
+ * documents/s, ETA) as `label` and, for a step of several phases, `phase`
+ * (NULL none), in the mode of cfg->run.progress. */
+void cm_stage_reader_progress(cm_stage_reader *r, const char *label, const char *phase);
 
 /* Calls fn for every record of OUT/<stage>/part-TTTTT-*, in order. A
  * record that is not valid JSON, has no text field or names a file that is

@@ -107,8 +107,9 @@ int cm_stage_enabled(const cm_config *cfg, const cm_stage_def *def);
 
 /* What a stage's task reads in a run of cfg: its source (the stage named by
  * def->reads, or for "documents" the last enabled document stage before it:
- * dedup, else clean; NULL for the input) and the run's document stage. */
-void cm_stage_sources(const cm_config *cfg, const cm_stage_def *def, const char **source, const char **documents);
+ * dedup, else clean; NULL for the input) with its descriptor, and the run's
+ * document stage; into t. */
+void cm_stage_sources(const cm_config *cfg, const cm_stage_def *def, cm_stage_task *t);
 
 /* ---- the plan: every step of a run, in order ---- */
 

@@ -84,6 +84,7 @@ typedef struct example {
     char text[EXAMPLE_CHARS * 4 + 8];
     char source[512];   /* input file:line */
     char part[512];     /* the rejected part and the line in it */
+    char dup[640];      /* a duplicate's kept copy and the document it was verified against, with the pair's Jaccard */
 } example;
 
 typedef struct report {
@@ -99,7 +100,9 @@ typedef struct report {
     int has_sig[N_SIGNALS];
     char lang[16], reason[96], id[128], src_file[400];
     long src_line;
-    char dup_of[200];
+    char dup_of[200], via[200];
+    double jaccard, jaccard_folded;  /* -1: none */
+    uint64_t jaccard_bins[6];        /* dedup removals by verified Jaccard: <0.5, 0.5-0.6 .. 0.9-1.0 */
     const char *text_field;
     cm_buf text;
 } report;
@@ -179,6 +182,13 @@ static int record_visit(void *user, const char *const *path, int depth, cm_json_
             r->src_line = (long)num;
         else if (depth == 3 && !strcmp(path[1], "duplicate_of") && !strcmp(path[2], "id") && type == CM_JSON_STRING)
             snprintf(r->dup_of, sizeof r->dup_of, "%.*s", (int)len, str);
+        else if (depth == 3 && !strcmp(path[1], "verified_against") && !strcmp(path[2], "id") && type == CM_JSON_STRING)
+            snprintf(r->via, sizeof r->via, "%.*s", (int)len, str);
+        else if (depth == 3 && !strcmp(path[1], "verified_against") && !strcmp(path[2], "jaccard") && type == CM_JSON_NUMBER)
+            r->jaccard = num;
+        else if (depth == 3 && !strcmp(path[1], "verified_against") && !strcmp(path[2], "jaccard_folded") &&
+                 type == CM_JSON_NUMBER)
+            r->jaccard_folded = num;
         else if (depth == 3 && !strcmp(path[1], "signals") && type == CM_JSON_NUMBER)
             for (size_t i = 0; i < N_SIGNALS; i++)
                 if (!strcmp(path[2], SIGNALS[i].name)) { r->sig[i] = num; r->has_sig[i] = 1; }
@@ -220,6 +230,13 @@ static void add_example(report *r, const sample_ctx *s, uint64_t line)
     snprintf(e->text, sizeof e->text, "%.*s%s", (int)n, r->text.data ? r->text.data : "", n < r->text.len ? " …" : "");
     if (r->src_file[0]) snprintf(e->source, sizeof e->source, "%s:%ld", r->src_file, r->src_line);
     snprintf(e->part, sizeof e->part, "%s:%llu", s->part, (unsigned long long)line);
+    if (r->dup_of[0]) {
+        int n2 = snprintf(e->dup, sizeof e->dup, "kept copy %s; verified against %s", r->dup_of, r->via[0] ? r->via : "?");
+        if (r->jaccard >= 0 && n2 > 0 && (size_t)n2 < sizeof e->dup)
+            n2 += snprintf(e->dup + n2, sizeof e->dup - (size_t)n2, ", Jaccard %.3f", r->jaccard);
+        if (r->jaccard_folded >= 0 && n2 > 0 && (size_t)n2 < sizeof e->dup)
+            snprintf(e->dup + n2, sizeof e->dup - (size_t)n2, " (%.3f with digits folded)", r->jaccard_folded);
+    }
 }
 
 static void on_record(void *user, const char *data, size_t len, uint64_t line, uint64_t offset, int kind, int damage,
@@ -231,11 +248,15 @@ static void on_record(void *user, const char *data, size_t len, uint64_t line, u
     if (s->taken >= s->budget) return;
     s->taken++;
     memset(r->has_sig, 0, sizeof r->has_sig);
-    r->lang[0] = r->reason[0] = r->id[0] = r->src_file[0] = r->dup_of[0] = 0;
+    r->lang[0] = r->reason[0] = r->id[0] = r->src_file[0] = r->dup_of[0] = r->via[0] = 0;
+    r->jaccard = r->jaccard_folded = -1;
     r->src_line = 0;
     cm_buf_clear(&r->text);
     if (cm_json_visit(data, len, record_visit, r, NULL)) return;
-    if (s->want_dups && r->dup_of[0]) cm_reasons_add(&r->dup_sizes, r->dup_of, 1);
+    if (s->want_dups && r->dup_of[0]) {
+        cm_reasons_add(&r->dup_sizes, r->dup_of, 1);
+        if (r->jaccard >= 0) r->jaccard_bins[r->jaccard < 0.5 ? 0 : r->jaccard >= 1 ? 5 : (int)(r->jaccard * 10) - 4]++;
+    }
     if (s->hist) {
         int l = lang_index(r->lang);
         cm_reasons_add(&r->languages, r->lang[0] ? r->lang : "unknown", 1);
@@ -344,8 +365,8 @@ static void read_json(const char *out, const char *rel, cm_buf *b)
 }
 
 typedef struct kv_ctx {
-    const char *want[8];
-    char got[8][512];
+    const char *want[16];
+    char got[16][512];
 } kv_ctx;
 
 /* Top-level (or "a.b") scalar values of a small JSON document, as text. */
@@ -357,7 +378,7 @@ static int kv_visit(void *user, const char *const *path, int depth, cm_json_type
     if (depth == 1) snprintf(key, sizeof key, "%s", path[0]);
     else if (depth == 2) snprintf(key, sizeof key, "%s.%s", path[0], path[1]);
     else return 0;
-    for (int i = 0; i < 8 && k->want[i]; i++) {
+    for (int i = 0; i < 16 && k->want[i]; i++) {
         if (strcmp(k->want[i], key)) continue;
         if (type == CM_JSON_STRING) snprintf(k->got[i], sizeof k->got[i], "%.*s", (int)len, str);
         else if (type == CM_JSON_NUMBER) snprintf(k->got[i], sizeof k->got[i], "%g", num);
@@ -373,7 +394,7 @@ static int kv_visit(void *user, const char *const *path, int depth, cm_json_type
 static void kv_table(cm_buf *b, const kv_ctx *k, const char *prefix)
 {
     cm_buf_append_str(b, "<table>");
-    for (int i = 0; i < 8 && k->want[i]; i++) {
+    for (int i = 0; i < 16 && k->want[i]; i++) {
         cm_buf_append_str(b, "<tr><th>");
         html_str(b, k->want[i]);
         cm_buf_appendf(b, "</th><td class=\"num\" data-key=\"%s.", prefix);
@@ -521,6 +542,11 @@ static void section_removals(report *r, cm_buf *b, cm_buf *data)
                     cm_buf_append_str(b, " <b>");
                     html_str(b, x->id);
                     cm_buf_append_str(b, "</b>: ");
+                    if (x->dup[0]) {
+                        cm_buf_append_str(b, "<i>");
+                        html_str(b, x->dup);
+                        cm_buf_append_str(b, "</i> ");
+                    }
                     html_str(b, x->text);
                     cm_buf_append_str(b, "</div>");
                     shown++;
@@ -613,7 +639,9 @@ static void section_duplicates(report *r, cm_buf *b, cm_buf *data)
     cm_buf clusters;
     if (json_section(r, b, data, "<h2 id=\"duplicates\">Duplicate clusters</h2>\n", "minhash/clusters.json", "dedup",
                      "This run did not deduplicate.", &clusters)) {
-        kv_ctx k = {{"candidate_pairs", "exact_pairs", "pairs_failing_verification", "clusters", "documents_in_clusters", "removed", NULL}, {{0}}};
+        kv_ctx k = {{"candidate_pairs", "exact_pairs", "pairs_failing_verification", "clusters", "documents_in_clusters",
+                     "removed", "joined.exact", "joined.simplified", "joined.minhash", "joined.folded", "fold_digits",
+                     NULL}, {{0}}};
         cm_json_visit(clusters.data, clusters.len, kv_visit, &k, NULL);
         kv_table(b, &k, "minhash");
         cm_buf_append_str(data, "{");
@@ -629,10 +657,18 @@ static void section_duplicates(report *r, cm_buf *b, cm_buf *data)
         }
         cm_buf_append_str(data, ", \"cluster_sizes\": {");
         for (int i = 0; i < 8; i++) cm_buf_appendf(data, "%s\"%s\": %llu", i ? ", " : "", size_labels[i], (unsigned long long)size_hist[i]);
-        cm_buf_append_str(data, "}}");
+        cm_buf_append_str(data, "}");
         cm_buf_append_str(b, "<p>Cluster sizes (a kept document and its removed duplicates, from the sample of "
                              "rejected/dedup/):</p>\n");
         bar_chart(b, size_labels, size_hist, 8, "#f29e4c");
+        static const char *const jl[6] = {"<0.5", "0.5-0.6", "0.6-0.7", "0.7-0.8", "0.8-0.9", "0.9-1.0"};
+        cm_buf_append_str(data, ", \"verified_jaccard\": {");
+        for (int i = 0; i < 6; i++)
+            cm_buf_appendf(data, "%s\"%s\": %llu", i ? ", " : "", jl[i], (unsigned long long)r->jaccard_bins[i]);
+        cm_buf_append_str(data, "}}");
+        cm_buf_append_str(b, "<p>Each removal's Jaccard with the document it was verified against (shingles with "
+                             "digits as written; from the same sample):</p>\n");
+        bar_chart(b, jl, r->jaccard_bins, 6, "#8d6a9f");
         cm_buf_append_str(b, "<p class=\"muted\">MinHash detection rate against Jaccard: not measured by this run "
                              "(tests/test_dedup_evidence.sh measures it).</p>\n");
         cm_buf_free(&clusters);

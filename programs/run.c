@@ -52,6 +52,7 @@ typedef struct child {
     char line[256];
     size_t line_len;
     uint64_t docs, bytes, done, total;
+    char phase[32];      /* the phase it reports, "" none */
 } child;
 
 static int spawn_task(const run_ctx *r, const cm_plan_step *s, int task, child *c)
@@ -101,7 +102,7 @@ static void read_progress(child *c)
         if (buf[i] == '\n') {
             c->line[c->line_len] = 0;
             uint64_t docs, bytes, done, total;
-            if (cm_progress_parse(c->line, &docs, &bytes, &done, &total) == 0) {
+            if (cm_progress_parse(c->line, &docs, &bytes, &done, &total, c->phase, sizeof c->phase) == 0) {
                 c->docs = docs;
                 c->bytes = bytes;
                 c->done = done;
@@ -165,6 +166,11 @@ static int run_step(const run_ctx *r, const cm_plan_step *s, int jobs, const uin
         }
         uint64_t docs = done_docs, in = done_in, fb = done_bytes;
         for (int i = 0; i < n_running; i++) { docs += running[i].docs; in += running[i].bytes; fb += running[i].done; }
+        /* the phase the running tasks are in, when they agree on one */
+        const char *phase = n_running ? running[0].phase : "";
+        for (int i = 1; i < n_running; i++)
+            if (strcmp(running[i].phase, phase)) phase = "";
+        if (strcmp(progress.phase, phase)) cm_progress_phase(&progress, phase);
         if (task_total) {
             cm_progress_update(&progress, docs, in, fb, total, 0);
         } else { /* no input sizes up front: the share of tasks done, each by its own progress */

@@ -112,7 +112,7 @@ int cm_cmd_stage(const cm_stage_def *def, int argc, char **argv)
     snprintf(label, sizeof label, "%s%s%s", def->command, step->name ? " " : "", step->name ? step->name : "");
     cm_stage_task t = {.cfg = cfg, .opts = cm_config_options(cfg, def->name), .task = (int)task, .threads = (int)threads,
                        .force = force, .log = cm_stderr_log()};
-    cm_stage_sources(cfg, def, &t.source, &t.documents);
+    cm_stage_sources(cfg, def, &t);
     t.tasks = tasks > 0 ? (int)tasks : default_tasks(cfg, step, t.source);
     cm_task_stats st;
     cm_task_stats_init(&st);

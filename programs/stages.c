@@ -61,10 +61,12 @@ int cm_stage_enabled(const cm_config *cfg, const cm_stage_def *def)
     return !dep || cm_stage_enabled(cfg, dep);
 }
 
-void cm_stage_sources(const cm_config *cfg, const cm_stage_def *def, const char **source, const char **documents)
+void cm_stage_sources(const cm_config *cfg, const cm_stage_def *def, cm_stage_task *t)
 {
+    const char **source = &t->source, **documents = &t->documents;
     *source = NULL;
     *documents = NULL;
+    t->source_def = NULL;
     /* the last enabled document stage before def, and the run's last one */
     const char *before = NULL;
     int past = 0;
@@ -76,6 +78,7 @@ void cm_stage_sources(const cm_config *cfg, const cm_stage_def *def, const char 
     }
     if (!strcmp(def->reads, "documents")) *source = before;
     else if (strcmp(def->reads, "input")) *source = def->reads;
+    if (*source) t->source_def = by_name(*source);
 }
 
 int cm_exit_status(const cm_err *err) { return err->kind == CM_ERR_USAGE ? CM_EXIT_USAGE : CM_EXIT_FAILED; }

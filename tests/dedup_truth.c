@@ -6,11 +6,13 @@
  *
  * Candidate pairs are the pairs sharing a shingle that at most 300 documents
  * have (a pair with J >= 0.5 shares many of those); their exact J is computed
- * from the full shingle sets. Prints recall of pairs with J >= 0.8 (both in
- * one cluster), precision of the removals (the removed document and its
- * representative have J >= 0.8, and >= 0.7), and the detection rate per J bin
- * next to the S-curve 1 - (1 - J^r)^b. Exit 0; the caller checks the
- * numbers. */
+ * from the full shingle sets, with digits as written (whatever the run's
+ * fold_digits). Prints recall of pairs with J >= 0.8 (both in one cluster),
+ * precision of the removals (the removed document and the document it was
+ * verified against have J >= 0.8, and >= 0.7; and the same against its
+ * cluster's representative, which can be hops away), precision per removal
+ * reason, and the detection rate per J bin next to the S-curve
+ * 1 - (1 - J^r)^b. Exit 0; the caller checks the numbers. */
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -30,6 +32,8 @@ typedef struct docrec {
     uint64_t *set;
     size_t n;
     long cluster; /* index of the representative */
+    long via;     /* index of the document it was verified against */
+    char reason[32];
 } docrec;
 
 static docrec *docs;
@@ -39,8 +43,8 @@ static cm_json_parser *parser;
 static cm_json_record rec;
 static cm_buf line;
 static int reading_rejected;
-static char field_file[4096], rep_file[4096];
-static uint64_t field_line, rep_record;
+static char field_file[4096], rep_file[4096], via_file[4096], field_reason[32];
+static uint64_t field_line, rep_record, via_record;
 
 static int visit(void *user, const char *const *path, int depth, cm_json_type type, double num, const char *str, size_t len)
 {
@@ -53,6 +57,12 @@ static int visit(void *user, const char *const *path, int depth, cm_json_type ty
         if (!strcmp(path[1], "file") && type == CM_JSON_STRING) snprintf(rep_file, sizeof rep_file, "%.*s", (int)len, str);
         if (!strcmp(path[1], "record") && type == CM_JSON_NUMBER) rep_record = (uint64_t)num;
     }
+    if (depth == 2 && !strcmp(path[0], "verified_against")) {
+        if (!strcmp(path[1], "file") && type == CM_JSON_STRING) snprintf(via_file, sizeof via_file, "%.*s", (int)len, str);
+        if (!strcmp(path[1], "record") && type == CM_JSON_NUMBER) via_record = (uint64_t)num;
+    }
+    if (depth == 1 && !strcmp(path[0], "reason") && type == CM_JSON_STRING)
+        snprintf(field_reason, sizeof field_reason, "%.*s", (int)len, str);
     return 0;
 }
 
@@ -74,12 +84,17 @@ static void on_record(void *user, const char *data, size_t len, uint64_t l, uint
     if (cm_json_parse_record(parser, line.data, line.len, &rec, &err)) return;
     long ci = cm_json_find(&rec, "corpusmill", NULL);
     if (ci < 0) return;
-    field_file[0] = rep_file[0] = 0;
+    field_file[0] = rep_file[0] = via_file[0] = field_reason[0] = 0;
     cm_json_visit(line.data + rec.members[ci].value_start, rec.members[ci].value_end - rec.members[ci].value_start, visit,
                   NULL, NULL);
     if (reading_rejected) {
-        long d = find_doc(field_file, 1, field_line), r = find_doc(rep_file, 0, rep_record);
+        long d = find_doc(field_file, 1, field_line), r = find_doc(rep_file, 0, rep_record),
+             v = find_doc(via_file, 0, via_record);
         if (d >= 0 && r >= 0) docs[d].cluster = r;
+        if (d >= 0) {
+            docs[d].via = v >= 0 ? v : r;
+            snprintf(docs[d].reason, sizeof docs[d].reason, "%s", field_reason);
+        }
         return;
     }
     long ti = cm_json_find(&rec, "content", NULL);
@@ -94,6 +109,8 @@ static void on_record(void *user, const char *data, size_t len, uint64_t l, uint
         if (!strcmp(docs[i].file, d->file)) { d->ordinal = docs[i].ordinal + 1; break; }
     d->set = cm_minhash_shingle_set(mh, cm_json_str(&rec, &rec.members[ti]), rec.members[ti].str_len, &d->n);
     d->cluster = (long)n_docs;
+    d->via = (long)n_docs;
+    d->reason[0] = 0;
     n_docs++;
 }
 
@@ -210,18 +227,29 @@ int main(int argc, char **argv)
         bin_n[bin]++;
         bin_found[bin] += same;
     }
-    size_t removed = 0, prec8 = 0, prec7 = 0;
+    size_t removed = 0, prec8 = 0, prec7 = 0, rep8 = 0, rep7 = 0;
+    static const char *const reasons[] = {"dedup:exact", "dedup:simplified", "dedup:minhash", "dedup:folded"};
+    size_t by_n[4] = {0}, by_ok[4] = {0};
     for (size_t i = 0; i < n_docs; i++) {
         if (docs[i].cluster == (long)i) continue;
         removed++;
-        double j = jaccard(&docs[i], &docs[docs[i].cluster]);
+        double j = jaccard(&docs[i], &docs[docs[i].via]), jr = jaccard(&docs[i], &docs[docs[i].cluster]);
         prec8 += j >= 0.8;
         prec7 += j >= 0.7;
+        rep8 += jr >= 0.8;
+        rep7 += jr >= 0.7;
+        for (int k = 0; k < 4; k++)
+            if (!strcmp(docs[i].reason, reasons[k])) { by_n[k]++; by_ok[k] += j >= 0.8; }
     }
     printf("documents %zu, candidate pairs %zu, pairs with J >= 0.8: %zu\n", n_docs, npairs, truth);
     printf("recall %.4f (%zu of %zu pairs with J >= 0.8 in one cluster)\n", truth ? (double)found / truth : 1.0, found, truth);
-    printf("precision %.4f at J >= 0.8, %.4f at J >= 0.7 (%zu removals and their representatives)\n",
+    printf("precision %.4f at J >= 0.8, %.4f at J >= 0.7 (%zu removals and the documents they were verified against, "
+           "digits as written)\n",
            removed ? (double)prec8 / removed : 1.0, removed ? (double)prec7 / removed : 1.0, removed);
+    printf("representative %.4f at J >= 0.8, %.4f at J >= 0.7 (the same removals and their clusters' kept copies)\n",
+           removed ? (double)rep8 / removed : 1.0, removed ? (double)rep7 / removed : 1.0);
+    for (int k = 0; k < 4; k++)
+        if (by_n[k]) printf("reason %-17s %5zu removals, %.4f at J >= 0.8\n", reasons[k], by_n[k], (double)by_ok[k] / by_n[k]);
     printf("J bin      pairs  detected  S-curve 1-(1-J^%d)^%d\n", p.rows, p.bands);
     for (int b = 10; b < 20; b++) {
         double mid = (b + 0.5) / 20;

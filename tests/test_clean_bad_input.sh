@@ -48,9 +48,13 @@ set +e; "$CM" clean c2.yaml 2>err2; rc=$?; set -e
 assert_eq "$rc" 1 "exit 1 above max_malformed_fraction"
 assert_file_contains err2 "more than max_malformed_fraction" "bound message"
 check_accounting o2
-[ ! -e o2/_done/clean/00000 ] || fail "a task over the bound is not finished"
 set +e; "$CM" clean c2.yaml 2>err2; rc=$?; set -e
 assert_eq "$rc" 1 "a rerun meets the same bound"
+# the bound is judged over the whole stage: a later stage refuses to read it
+printf 'dedup: {}\n' >> c2.yaml
+set +e; "$CM" dedup signatures c2.yaml --force 2>err2; rc=$?; set -e
+assert_eq "$rc" 1 "dedup refuses a clean stage over the bound"
+assert_file_contains err2 "more than max_malformed_fraction" "the bound named by the stage that refuses"
 
 # quarantine instead of repair
 write_config c3.yaml "input:" "  paths: [mixed.jsonl]" "output:" "  dir: o3" "run:" "  max_malformed_fraction: 1" "clean:" "  invalid_utf8: quarantine"

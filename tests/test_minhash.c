@@ -12,8 +12,7 @@
 static unsigned rng_state = 42;
 static unsigned rnd(void) { return (rng_state = rng_state * 1103515245u + 12345u) >> 8; }
 
-/* A text of n words from a vocabulary of 5000 made-up words (letters only:
- * dedup maps every digit to 0). */
+/* A text of n words from a vocabulary of 5000 made-up words (letters only). */
 static void random_text(cm_buf *b, int n)
 {
     cm_buf_clear(b);
@@ -38,13 +37,21 @@ int main(void)
     uint32_t *s1 = calloc((size_t)np, 4), *s2 = calloc((size_t)np, 4);
     uint64_t *b1 = calloc((size_t)p.bands, 8), *b2 = calloc((size_t)p.bands, 8);
 
-    /* simplification: case, digits, punctuation and spacing do not matter */
+    /* simplification: case, punctuation and spacing do not matter; digits do,
+     * unless fold_digits */
     const char *x = "The Quick brown fox jumps over 12 lazy dogs, again and again!";
-    const char *y = "the quick BROWN fox -- jumps over 99 lazy dogs again and again";
+    const char *y = "the quick BROWN fox -- jumps over 12 lazy dogs again and again";
+    const char *z = "the quick BROWN fox -- jumps over 99 lazy dogs again and again";
     CHECK(cm_minhash_signature(m, x, strlen(x), s1) == 8); /* 12 units, 5-grams */
     cm_minhash_signature(m, y, strlen(y), s2);
     CHECK(memcmp(s1, s2, (size_t)np * 4) == 0);
     CHECK(cm_shingle_jaccard(m, x, strlen(x), y, strlen(y)) == 1.0);
+    CHECK(cm_shingle_jaccard(m, x, strlen(x), z, strlen(z)) < 0.5); /* 5 of 8 shingles hold the number */
+    cm_minhash_params pf = p;
+    pf.fold_digits = 1;
+    cm_minhasher *mf = cm_minhasher_create(&pf);
+    CHECK(cm_shingle_jaccard(mf, x, strlen(x), z, strlen(z)) == 1.0);
+    cm_minhasher_free(mf);
 
     /* Chinese: one unit per character; mixed text run by run */
     const char *zh = "我们的茶很好";

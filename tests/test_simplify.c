@@ -1,4 +1,5 @@
-/* test_simplify.c -- dedup's simplification and exact hash. */
+/* test_simplify.c -- dedup's simplification and the hashes it compares:
+ * digits kept unless fold_digits, the text's own hash apart. */
 #include "check.h"
 #include "simplify.h"
 
@@ -7,19 +8,37 @@ int main(void)
     cm_buf b, s;
     cm_buf_init(&b);
     cm_buf_init(&s);
-    cm_dedup_simplify("  Héllo,   WORLD!!  Café 2024 — naïve\n", strlen("  Héllo,   WORLD!!  Café 2024 — naïve\n"), &b);
+    const char *en = "  Héllo,   WORLD!!  Café 2024 — naïve\n";
+    cm_dedup_simplify(en, strlen(en), 1, &b);
     CHECK_STR(b.data, "hello world cafe 0000 naive");
+    cm_dedup_simplify(en, strlen(en), 0, &b);
+    CHECK_STR(b.data, "hello world cafe 2024 naive");
     const char *zh = "今天，天气很好！温度：２５度。";
-    cm_dedup_simplify(zh, strlen(zh), &b);
+    cm_dedup_simplify(zh, strlen(zh), 1, &b);
     CHECK_STR(b.data, "今天天气很好温度00度");
-    cm_dedup_simplify("", 0, &b);
+    const char *zh2 = "今天，天气很好！温度：25度。";
+    cm_dedup_simplify(zh2, strlen(zh2), 0, &b);
+    CHECK_STR(b.data, "今天天气很好温度25度");
+    cm_dedup_simplify("", 0, 0, &b);
     CHECK_STR(b.data, "");
     /* equal after simplification, equal hashes; different text, different hashes */
-    cm_hash128 a = cm_exact_hash("The  cat sat.", 13, &s);
-    cm_hash128 c = cm_exact_hash("the cat sat", 11, &s);
-    cm_hash128 d = cm_exact_hash("the cat sat down", 16, &s);
+    cm_hash128 a = cm_simplified_hash("The  cat sat.", 13, 0, &s);
+    cm_hash128 c = cm_simplified_hash("the cat sat", 11, 0, &s);
+    cm_hash128 d = cm_simplified_hash("the cat sat down", 16, 0, &s);
     CHECK(a.hi == c.hi && a.lo == c.lo);
     CHECK(a.hi != d.hi || a.lo != d.lo);
+    /* two rates on two days: one simplified text only when digits fold */
+    const char *r1 = "1 USD = 7.1023 CNY on 2024-05-01.", *r2 = "1 USD = 7.0981 CNY on 2024-05-02.";
+    a = cm_simplified_hash(r1, strlen(r1), 0, &s);
+    c = cm_simplified_hash(r2, strlen(r2), 0, &s);
+    CHECK(a.hi != c.hi || a.lo != c.lo);
+    a = cm_simplified_hash(r1, strlen(r1), 1, &s);
+    c = cm_simplified_hash(r2, strlen(r2), 1, &s);
+    CHECK(a.hi == c.hi && a.lo == c.lo);
+    /* the text's own hash tells case and punctuation apart */
+    a = cm_text_hash("The  cat sat.", 13);
+    c = cm_text_hash("the cat sat", 11);
+    CHECK(a.hi != c.hi || a.lo != c.lo);
     cm_buf_free(&b);
     cm_buf_free(&s);
     CHECK_DONE();
