@@ -286,7 +286,10 @@ int cm_conf_size(const cm_conf *map, const char *key, uint64_t *out, cm_err *err
     };
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
         if (strcmp(end, units[i].unit) == 0) {
-            *out = (uint64_t)(v * units[i].mult);
+            double bytes = v * units[i].mult;
+            /* 2^64 is exactly representable; anything at or above it does not fit in a size */
+            if (!(bytes < 18446744073709551616.0)) return cm_conf_error(err, n, "'%s' is too large: '%s'", key, n->value);
+            *out = (uint64_t)bytes;
             return 0;
         }
     }

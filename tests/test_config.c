@@ -72,6 +72,8 @@ int main(void)
         {"run:\n  tasks: 0\n", "bad.yaml:2", "between 1 and"},
         {"run:\n  on_error: ignore\n", "bad.yaml:2", "skip, fail"},
         {"output:\n  part_size: 12 parsecs\n", "bad.yaml:2", "unknown size unit"},
+        {"output:\n  part_size: 20000000000000000000000TiB\n", "bad.yaml:2", "too large"},
+        {"output:\n  part_size: 1e400\n", "bad.yaml:2", "must be a size"},
         {"output:\n  zstd_level: [1]\n", "bad.yaml:2", "single value"},
         {"clean:\n  steps:\n    - normalise: {}\n", "bad.yaml:3", "unknown filter 'normalise'"},
         {"clean:\n  steps:\n    - normalize:\n        form: nfkd\n", "bad.yaml:4", "'form' must be one of"},
