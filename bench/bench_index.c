@@ -103,7 +103,7 @@ int main(int argc, char **argv)
     const cm_index_options *io = cm_config_options(cfg, "index");
     uint64_t added = 0, chunks = 0;
     t0 = cm_now();
-    if (cm_rag_train(cfg, io, &err) || cm_rag_add(cfg, 0, 1, &added, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+    if (cm_rag_train(cfg, io, &err) || cm_rag_add(cfg, io, 0, 1, &added, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
     double build_ours = cm_now() - t0;
     t0 = cm_now();
     if (cm_rag_merge(cfg, io, NULL, 1, &chunks, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,8 +307,28 @@ static void score_question(cm_rag *r, folded *fo, const cm_qa_question *q, const
     sc->p5 += gold5 / 5.0;
 }
 
-int cm_eval_retrieval(const cm_config *cfg, const cm_qa_set *s, const char *export_dir, cm_eval_result *res,
-                      cm_err *err)
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Mean, median and 99th percentile (nearest rank) of n times, sorted here. */
+static cm_eval_latency latency_of(double *ms, size_t n)
+{
+    cm_eval_latency l = {0, 0, 0};
+    if (!n) return l;
+    qsort(ms, n, sizeof *ms, by_value);
+    for (size_t i = 0; i < n; i++) l.mean += ms[i];
+    l.mean /= (double)n;
+    l.p50 = ms[(n - 1) / 2];
+    size_t r99 = (size_t)ceil(0.99 * (double)n);
+    l.p99 = ms[(r99 ? r99 : 1) - 1];
+    return l;
+}
+
+int cm_eval_retrieval(const cm_config *cfg, const cm_qa_set *s, const char *export_dir, int bm25_fts5,
+                      double hybrid_weight, cm_eval_result *res, cm_err *err)
 {
     memset(res, 0, sizeof *res);
     res->questions = s->n_q;
@@ -344,6 +365,11 @@ int cm_eval_retrieval(const cm_config *cfg, const cm_qa_set *s, const char *expo
     }
     cm_rag *r = rc == 0 ? cm_rag_open(rag_dir, err) : NULL;
     if (rc == 0 && !r) rc = export_dir ? cm_err_usage(err) : -1;
+    if (rc == 0 && bm25_fts5 && cm_rag_use_fts5(r, 1, err)) rc = -1;
+    if (rc == 0 && hybrid_weight >= 0) cm_rag_set_hybrid_weight(r, hybrid_weight);
+    if (rc == 0) res->hybrid_weight = cm_rag_hybrid_weight(r);
+    double *ms[3];
+    for (int m = 0; m < 3; m++) ms[m] = cm_calloc(s->n_q ? s->n_q : 1, sizeof *ms[m]);
     res->build_seconds = cm_now() - t0;
     cm_rag_hit hits[DEPTH];
     t0 = cm_now();
@@ -351,7 +377,9 @@ int cm_eval_retrieval(const cm_config *cfg, const cm_qa_set *s, const char *expo
     cm_progress_init(&prog, cfg->run.progress, cfg->run.progress_fd, "eval-retrieval");
     for (size_t i = 0; i < s->n_q && rc == 0; i++) {
         for (int m = 0; m < 3 && rc == 0; m++) {
+            double q0 = cm_now();
             long n = cm_rag_search(r, s->q[i].text, (cm_rag_mode)m, DEPTH, hits, err);
+            ms[m][i] = (cm_now() - q0) * 1000;
             if (n < 0) rc = -1;
             else score_question(r, fop, &s->q[i], hits, n, &res->mode[m]);
         }
@@ -360,6 +388,10 @@ int cm_eval_retrieval(const cm_config *cfg, const cm_qa_set *s, const char *expo
     cm_progress_update(&prog, s->n_q, 0, s->n_q, s->n_q, 1);
     cm_progress_end(&prog);
     res->search_seconds = cm_now() - t0;
+    for (int m = 0; m < 3; m++) {
+        if (rc == 0) res->latency[m] = latency_of(ms[m], s->n_q);
+        free(ms[m]);
+    }
     for (int m = 0; m < 3 && s->n_q; m++) {
         cm_eval_scores *sc = &res->mode[m];
         double n = (double)s->n_q;
@@ -387,6 +419,13 @@ void cm_eval_json(const cm_eval_result *res, const char *model, const char *qa, 
         cm_buf_appendf(out, "%s\"%s\": {\"recall@1\": %.4f, \"recall@5\": %.4f, \"recall@20\": %.4f, \"mrr@10\": %.4f, "
                             "\"precision@5\": %.4f}", m ? ", " : "", modes[m], sc->r1, sc->r5, sc->r20, sc->mrr10, sc->p5);
     }
+    cm_buf_append_str(out, ", \"latency_ms\": {");
+    for (int m = 0; m < 3; m++) {
+        const cm_eval_latency *l = &res->latency[m];
+        cm_buf_appendf(out, "%s\"%s\": {\"mean\": %.3f, \"p50\": %.3f, \"p99\": %.3f}", m ? ", " : "", modes[m], l->mean,
+                       l->p50, l->p99);
+    }
+    cm_buf_appendf(out, "}, \"hybrid_bm25_weight\": %.4g", res->hybrid_weight);
     cm_buf_appendf(out, ", \"questions\": %zu, \"passages\": %zu, \"model\": ", res->questions, res->passages);
     cm_buf_append_json_bytes(out, model, strlen(model));
     cm_buf_append_str(out, ", \"qa\": ");

@@ -35,24 +35,33 @@ typedef struct cm_eval_scores {
     double r1, r5, r20, mrr10, p5;
 } cm_eval_scores;
 
+typedef struct cm_eval_latency {
+    double mean, p50, p99;   /* milliseconds per question, searching only */
+} cm_eval_latency;
+
 typedef struct cm_eval_result {
     cm_eval_scores mode[3];  /* by cm_rag_mode: dense, bm25, hybrid */
+    cm_eval_latency latency[3];
     size_t questions, passages;
     double build_seconds, search_seconds;
+    double hybrid_weight;    /* BM25's share of hybrid */
 } cm_eval_result;
 
-/* Searches every question in each mode. With export_dir NULL, the passages
+/* Searches every question in each mode (BM25 through the FTS5 table when
+ * bm25_fts5, else bm25.idx; hybrid with BM25's share hybrid_weight, or the
+ * export's when it is negative), timing each search. With export_dir NULL, the passages
  * become a temporary export (one passage = one chunk) built with cfg's
  * embed and index options; with export_dir, that export is searched and a
  * retrieved chunk counts when its text lies inside a gold passage (or the
  * passage inside it), compared after NFKC case folding with only letters,
  * digits and CJK characters. Progress (questions searched) as
  * cfg->run.progress asks. 0 or -1 with err. */
-int cm_eval_retrieval(const cm_config *cfg, const cm_qa_set *s, const char *export_dir, cm_eval_result *res,
-                      cm_err *err);
+int cm_eval_retrieval(const cm_config *cfg, const cm_qa_set *s, const char *export_dir, int bm25_fts5,
+                      double hybrid_weight, cm_eval_result *res, cm_err *err);
 
-/* {"dense": {...}, "bm25": {...}, "hybrid": {...}, "questions", "passages",
- * "model", "qa"} and a line break. */
+/* {"dense": {...}, "bm25": {...}, "hybrid": {...}, "latency_ms": {"dense":
+ * {"mean", "p50", "p99"}, ...}, "hybrid_bm25_weight", "questions",
+ * "passages", "model", "qa"} and a line break. */
 void cm_eval_json(const cm_eval_result *res, const char *model, const char *qa, cm_buf *out);
 
 #endif

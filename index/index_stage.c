@@ -20,14 +20,18 @@
 
 static int index_read(void *opts, const cm_conf *n, cm_err *err)
 {
-    static const char *const known[] = {"factory", "ef_search", "nprobe", "memory", NULL};
+    static const char *const known[] = {"factory", "ef_search", "nprobe", "memory", "bm25_memory", "fts5", "hybrid_weight", NULL};
     cm_index_options *o = opts;
     if (!n) return 0;
     if (cm_conf_check_keys(n, "index", known, err)) return -1;
+    const cm_conf *w = cm_conf_get(n, "hybrid_weight");
+    if (w && w->type == CM_CONF_SCALAR && !strcmp(w->value, "auto")) o->hybrid_weight = -1;
+    else if (cm_conf_double(n, "hybrid_weight", 0, 1, &o->hybrid_weight, err)) return -1;
     return cm_conf_string(n, "factory", &o->factory, err) ||
                    cm_conf_int(n, "ef_search", 1, 1 << 20, &o->ef_search, err) ||
                    cm_conf_int(n, "nprobe", 1, 1 << 20, &o->nprobe, err) ||
-                   cm_conf_size(n, "memory", &o->memory, err)
+                   cm_conf_size(n, "memory", &o->memory, err) || cm_conf_size(n, "bm25_memory", &o->bm25_memory, err) ||
+                   cm_conf_bool(n, "fts5", &o->fts5, err)
                ? -1
                : 0;
 }
@@ -40,7 +44,13 @@ static const char INDEX_REFERENCE[] =
     "                       #   IVF{K},Flat beyond (K ~ 8 sqrt(N)); or any FAISS factory string\n"
     "  ef_search: 64        # HNSW search breadth (saved with the index)\n"
     "  nprobe: 16           # IVF lists searched (saved with the index)\n"
-    "  memory: 8GiB         # what auto may plan for the index\n";
+    "  memory: 8GiB         # what auto may plan for the index\n"
+    "  bm25_memory: 1GiB    # postings the BM25 index build holds in memory; beyond, runs go to disk\n"
+    "  fts5: false          # true: an FTS5 table in chunks.sqlite too, for SQL full-text search (3x the\n"
+    "                       #   chunk text on disk; search uses bm25.idx either way)\n"
+    "  hybrid_weight: auto  # hybrid = w * BM25 / its best + (1 - w) * dense min-max scaled over the two\n"
+    "                       #   lists; auto: 1 with a lexical model (hash: BM25 orders, dense fills in),\n"
+    "                       #   0.5 with a neural one\n";
 
 static const char INDEX_USAGE[] =
     "usage: corpusmill index [train|add|merge] CONFIG [--task I --tasks N] [--out DIR] [--force]\n"
@@ -48,11 +58,20 @@ static const char INDEX_USAGE[] =
     "Builds the RAG export from embed's outputs (after every embed task), in one\n"
     "go or in steps a cluster can spread: train (one task: the factory, trained\n"
     "on a sample), add (N tasks, each its share of the embeddings parts), merge\n"
-    "(one task: IVF shards merged, other kinds rebuilt; the chunk store):\n"
+    "(one task: IVF shards merged, other kinds rebuilt; the chunk store; the\n"
+    "add tasks' BM25 parts merged):\n"
     "  OUT/rag/index.faiss     FAISS index of the chunk vectors (ids = chunk ids)\n"
-    "  OUT/rag/chunks.sqlite   the chunks, and an FTS5 table for BM25\n"
+    "  OUT/rag/chunks.sqlite   the chunks (and an FTS5 table with index.fts5)\n"
+    "  OUT/rag/bm25.idx        the BM25 impact index\n"
     "  OUT/rag/manifest.json   embedder, chunking, index factory, counts, sha256\n"
-    "The config's `index` section picks the FAISS factory (`corpusmill config`).\n";
+    "The config's `index` section picks the FAISS factory (`corpusmill config`).\n"
+    "\n"
+    "usage: corpusmill index calibrate RAG_DIR --good FILE --bad FILE [--json]\n"
+    "\n"
+    "Chooses the relevance score and threshold that best separate questions the\n"
+    "export can answer (--good) from those it cannot (--bad), one per line or a\n"
+    "JSON array of strings, and records them in RAG_DIR/manifest.json: query and\n"
+    "serve then say whether a question is answerable.\n";
 
 /* ---- the steps ---- */
 
@@ -86,7 +105,7 @@ static int index_train(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
 static int index_add(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
 {
     uint64_t n = 0;
-    int rc = cm_rag_add(t->cfg, t->task, t->tasks, &n, err);
+    int rc = cm_rag_add(t->cfg, t->opts, t->task, t->tasks, &n, err);
     count_export(st, n);
     return rc;
 }
@@ -133,7 +152,7 @@ static const cm_stage_step INDEX_STEPS[] = {
 const cm_stage_def cm_stage_index = {
     .name = "index",
     .command = "index",
-    .summary = "build the RAG export OUT/rag/ (FAISS index, SQLite chunk store)",
+    .summary = "build the RAG export OUT/rag/ (FAISS index, SQLite chunk store, BM25 index)",
     .usage = INDEX_USAGE,
     .reference = INDEX_REFERENCE,
     .reads = "embed",

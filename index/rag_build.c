@@ -1,7 +1,8 @@
 /* rag_build.c -- building the RAG export (see rag_build.h): the FAISS index
  * through FAISS's own C API, in steps a cluster can spread (train, add,
- * merge), the SQLite chunk store with its FTS5 table for BM25, and the
- * manifest. Searching it is rag_search.c. */
+ * merge), the SQLite chunk store, the BM25 impact index (bm25_index.h; an
+ * FTS5 table too when asked), and the manifest. Searching it is
+ * rag_search.c. */
 #define _GNU_SOURCE
 #include "rag_build.h"
 
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <faiss/c_api/AutoTune_c.h>
@@ -30,6 +32,7 @@
 #include "../pipeline/progress.h"
 #include "../pipeline/stage_reader.h"
 #include "../pipeline/writer.h"
+#include "bm25_index.h"
 #include "bm25_terms.h"
 #include "rag_format.h"
 
@@ -325,7 +328,9 @@ static int add_parts(FaissIndex *idx, const parts *p, long dim, int task, int ta
     return rc;
 }
 
-int cm_rag_add(const cm_config *cfg, int task, int tasks, uint64_t *added, cm_err *err)
+static int bm25_part(const cm_config *cfg, const cm_index_options *o, int task, int tasks, cm_progress *prog, cm_err *err);
+
+int cm_rag_add(const cm_config *cfg, const cm_index_options *o, int task, int tasks, uint64_t *added, cm_err *err)
 {
     const char *out = cfg->output.dir;
     cm_embed_manifest em;
@@ -340,10 +345,11 @@ int cm_rag_add(const cm_config *cfg, int task, int tasks, uint64_t *added, cm_er
     cm_progress prog;
     cm_progress_init(&prog, cfg->run.progress, cfg->run.progress_fd, "index add");
     if (rc == 0) rc = add_parts(idx, &p, em.dim, task, tasks, added, &prog, err);
-    cm_progress_end(&prog);
     snprintf(name, sizeof name, "shard-%05d.faiss", task);
     work_path(out, name, path, sizeof path);
     if (rc == 0) rc = write_index(idx, path, err);
+    if (rc == 0) rc = bm25_part(cfg, o, task, tasks, &prog, err);
+    cm_progress_end(&prog);
     if (idx) faiss_Index_free(idx);
     free_parts(&p);
     free(em.raw);
@@ -431,10 +437,11 @@ static int merge_index(const cm_config *cfg, const cm_index_options *o, const cm
 /* ---- the chunk store ---- */
 
 typedef struct store {
-    sqlite3 *db;
-    sqlite3_stmt *chunk, *fts;
+    sqlite3 *db;                  /* NULL: only the BM25 index is built */
+    sqlite3_stmt *chunk, *fts;    /* fts: NULL without index.fts5 */
+    cm_bm25_builder *bm25;        /* NULL: the BM25 index comes from the add tasks' parts */
     cm_buf terms, meta;
-    uint64_t n, total;     /* chunks stored, of total (for progress) */
+    uint64_t n, total;            /* chunks stored, of total (for progress) */
     cm_progress *prog;
 } store;
 
@@ -452,85 +459,118 @@ static int store_chunk(void *user, const char *line, size_t len, const cm_json_r
     long doc = cm_json_find(rec, "doc_id", NULL), heads = member(rec, "headings", CM_JSON_ARRAY);
     if (id < 0 || text < 0 || doc < 0) return cm_errorf(err, "a chunk record without chunk_id, doc_id or text");
     const cm_json_member *m = rec->members;
-    sqlite3_stmt *st = s->chunk;
-    sqlite3_reset(st);
     long long cid = strtoll(line + m[id].value_start, NULL, 10);
-    sqlite3_bind_int64(st, 1, cid);
-    if (m[doc].type == CM_JSON_STRING) sqlite3_bind_text(st, 2, cm_json_str(rec, &m[doc]), (int)m[doc].str_len, SQLITE_STATIC);
-    else sqlite3_bind_text(st, 2, line + m[doc].value_start, (int)(m[doc].value_end - m[doc].value_start), SQLITE_STATIC);
-    static const char *const ints[] = {"doc_key", "index", "start", "end", "length"};
-    for (int i = 0; i < 5; i++) {
-        long k = member(rec, ints[i], CM_JSON_NUMBER);
-        if (k >= 0) sqlite3_bind_int64(st, 3 + i, strtoll(line + m[k].value_start, NULL, 10));
-        else sqlite3_bind_null(st, 3 + i);
+    const char *heads_text = heads >= 0 ? line + m[heads].value_start : NULL;
+    size_t heads_len = heads >= 0 ? m[heads].value_end - m[heads].value_start : 0;
+    if (s->db) {
+        sqlite3_stmt *st = s->chunk;
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, cid);
+        if (m[doc].type == CM_JSON_STRING) sqlite3_bind_text(st, 2, cm_json_str(rec, &m[doc]), (int)m[doc].str_len, SQLITE_STATIC);
+        else sqlite3_bind_text(st, 2, line + m[doc].value_start, (int)(m[doc].value_end - m[doc].value_start), SQLITE_STATIC);
+        static const char *const ints[] = {"doc_key", "index", "start", "end", "length"};
+        for (int i = 0; i < 5; i++) {
+            long k = member(rec, ints[i], CM_JSON_NUMBER);
+            if (k >= 0) sqlite3_bind_int64(st, 3 + i, strtoll(line + m[k].value_start, NULL, 10));
+            else sqlite3_bind_null(st, 3 + i);
+        }
+        long src = member(rec, "source", CM_JSON_STRING);
+        if (src >= 0) sqlite3_bind_text(st, 8, cm_json_str(rec, &m[src]), (int)m[src].str_len, SQLITE_STATIC);
+        else sqlite3_bind_null(st, 8);
+        if (heads >= 0) sqlite3_bind_text(st, 9, heads_text, (int)heads_len, SQLITE_STATIC);
+        else sqlite3_bind_text(st, 9, "[]", 2, SQLITE_STATIC);
+        sqlite3_bind_text(st, 10, cm_json_str(rec, &m[text]), (int)m[text].str_len, SQLITE_STATIC);
+        /* metadata: the chunk record's fields that have no column (language) */
+        cm_buf_clear(&s->meta);
+        cm_buf_append_char(&s->meta, '{');
+        long lang = member(rec, "language", CM_JSON_STRING);
+        if (lang >= 0) {
+            cm_buf_append_str(&s->meta, "\"language\": ");
+            cm_buf_append(&s->meta, line + m[lang].value_start, m[lang].value_end - m[lang].value_start);
+        }
+        cm_buf_append_char(&s->meta, '}');
+        sqlite3_bind_text(st, 11, s->meta.data, (int)s->meta.len, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) return cm_sql_error(s->db, err, "insert a chunk");
     }
-    long src = member(rec, "source", CM_JSON_STRING);
-    if (src >= 0) sqlite3_bind_text(st, 8, cm_json_str(rec, &m[src]), (int)m[src].str_len, SQLITE_STATIC);
-    else sqlite3_bind_null(st, 8);
-    if (heads >= 0) sqlite3_bind_text(st, 9, line + m[heads].value_start, (int)(m[heads].value_end - m[heads].value_start), SQLITE_STATIC);
-    else sqlite3_bind_text(st, 9, "[]", 2, SQLITE_STATIC);
-    sqlite3_bind_text(st, 10, cm_json_str(rec, &m[text]), (int)m[text].str_len, SQLITE_STATIC);
-    /* metadata: the chunk record's fields that have no column (language) */
-    cm_buf_clear(&s->meta);
-    cm_buf_append_char(&s->meta, '{');
-    long lang = member(rec, "language", CM_JSON_STRING);
-    if (lang >= 0) {
-        cm_buf_append_str(&s->meta, "\"language\": ");
-        cm_buf_append(&s->meta, line + m[lang].value_start, m[lang].value_end - m[lang].value_start);
+    if (s->fts) { /* BM25 terms for SQL: the heading path, then the text */
+        cm_buf_clear(&s->terms);
+        if (heads_text) cm_bm25_terms(heads_text, heads_len, &s->terms);
+        cm_bm25_terms(cm_json_str(rec, &m[text]), m[text].str_len, &s->terms);
+        sqlite3_reset(s->fts);
+        sqlite3_bind_int64(s->fts, 1, cid);
+        sqlite3_bind_text(s->fts, 2, s->terms.data ? s->terms.data : "", (int)s->terms.len, SQLITE_STATIC);
+        if (sqlite3_step(s->fts) != SQLITE_DONE) return cm_sql_error(s->db, err, "index a chunk for FTS5");
     }
-    cm_buf_append_char(&s->meta, '}');
-    sqlite3_bind_text(st, 11, s->meta.data, (int)s->meta.len, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) return cm_sql_error(s->db, err, "insert a chunk");
-    /* BM25 terms: the heading path, then the text */
-    cm_buf_clear(&s->terms);
-    if (heads >= 0) cm_bm25_terms(line + m[heads].value_start, m[heads].value_end - m[heads].value_start, &s->terms);
-    cm_bm25_terms(cm_json_str(rec, &m[text]), m[text].str_len, &s->terms);
-    sqlite3_reset(s->fts);
-    sqlite3_bind_int64(s->fts, 1, cid);
-    sqlite3_bind_text(s->fts, 2, s->terms.data ? s->terms.data : "", (int)s->terms.len, SQLITE_STATIC);
-    if (sqlite3_step(s->fts) != SQLITE_DONE) return cm_sql_error(s->db, err, "index a chunk for BM25");
+    if (s->bm25 && cm_bm25_builder_add(s->bm25, cid, heads_text, heads_len, cm_json_str(rec, &m[text]), m[text].str_len, err))
+        return -1;
     s->n++;
-    cm_progress_update(s->prog, s->n, 0, s->n, s->total, 0);
+    cm_progress_update(s->prog, s->n, 0, s->n, s->total > s->n ? s->total : s->n + 1, 0);
     return 0;
 }
 
+/* 64 KiB pages: chunks of ~1.5 KB fill them to ~98%, where 4 KiB pages
+ * hold two and leave a quarter empty (the store was 1.39x its text). */
 static const char SCHEMA[] =
-    "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+    "PRAGMA page_size=65536; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
     "CREATE TABLE chunks(id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, doc_key INTEGER, chunk_index INTEGER,"
     " start INTEGER, \"end\" INTEGER, length INTEGER, source TEXT, headings TEXT NOT NULL, text TEXT NOT NULL,"
     " metadata TEXT NOT NULL DEFAULT '{}');"
     "CREATE INDEX chunks_doc ON chunks(doc_id);"
-    "CREATE VIRTUAL TABLE chunks_fts USING fts5(terms, content='', tokenize='unicode61');"
-    "CREATE VIRTUAL TABLE chunks_vocab USING fts5vocab(chunks_fts, 'row');"
-    "CREATE TABLE info(key TEXT PRIMARY KEY, value TEXT);"
-    "BEGIN;";
+    "CREATE TABLE info(key TEXT PRIMARY KEY, value TEXT);";
 
-static int build_store(const char *out, const char *path, uint64_t total, uint64_t *n, cm_progress *prog, cm_err *err)
+static const char FTS5_SCHEMA[] =
+    "CREATE VIRTUAL TABLE chunks_fts USING fts5(terms, content='', tokenize='unicode61');"
+    "CREATE VIRTUAL TABLE chunks_vocab USING fts5vocab(chunks_fts, 'row');";
+
+/* The chunk parts of OUT/chunks/, sorted. */
+static char **chunk_parts(const char *out, size_t *n, cm_err *err)
+{
+    char dir[4300];
+    snprintf(dir, sizeof dir, "%s/chunks", out);
+    char **files = cm_list_dir(dir, "part-", n);
+    if (!*n) cm_errorf(err, "%s has no chunk parts (run embed first)", dir);
+    return files;
+}
+
+/* Walks chunk parts [from, to) into s. */
+static int walk_chunks(char **files, size_t from, size_t to, store *s, cm_err *err)
+{
+    int rc = 0;
+    for (size_t i = from; i < to && rc == 0; i++) rc = cm_walk_json_lines(files[i], store_chunk, s, err);
+    return rc;
+}
+
+/* The chunk store at path; with bm25 (NULL: the BM25 index comes from
+ * parts), the chunks inverted for BM25 too, in the same walk. */
+static int build_store(const char *out, const cm_index_options *o, const char *path, cm_bm25_builder *bm25,
+                       uint64_t total, uint64_t *n, cm_progress *prog, cm_err *err)
 {
     store s;
     memset(&s, 0, sizeof s);
     s.total = total;
     s.prog = prog;
+    s.bm25 = bm25;
     cm_buf_init(&s.terms);
+    cm_buf_init(&s.meta);
     unlink(path);
     int rc = 0;
     if (sqlite3_open(path, &s.db) != SQLITE_OK || sqlite3_exec(s.db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK ||
+        (o->fts5 && sqlite3_exec(s.db, FTS5_SCHEMA, NULL, NULL, NULL) != SQLITE_OK) ||
+        sqlite3_exec(s.db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s.db,
                            "INSERT INTO chunks(id, doc_id, doc_key, chunk_index, start, \"end\", length, source,"
                            " headings, text, metadata) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                            -1, &s.chunk, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s.db, "INSERT INTO chunks_fts(rowid, terms) VALUES(?1, ?2)", -1, &s.fts, NULL) != SQLITE_OK)
+        (o->fts5 && sqlite3_prepare_v2(s.db, "INSERT INTO chunks_fts(rowid, terms) VALUES(?1, ?2)", -1, &s.fts, NULL) != SQLITE_OK))
         rc = cm_sql_error(s.db, err, path);
-    char dir[4300];
-    snprintf(dir, sizeof dir, "%s/chunks", out);
-    size_t np;
-    char **files = cm_list_dir(dir, "part-", &np);
-    if (rc == 0 && !np) rc = cm_errorf(err, "%s has no chunk parts (run embed first)", dir);
-    for (size_t i = 0; i < np && rc == 0; i++) rc = cm_walk_json_lines(files[i], store_chunk, &s, err);
+    size_t np = 0;
+    char **files = rc == 0 ? chunk_parts(out, &np, err) : NULL;
+    if (rc == 0 && !np) rc = -1;
+    if (rc == 0) rc = walk_chunks(files, 0, np, &s, err);
     cm_free_list(files, np);
-    if (rc == 0 && sqlite3_exec(s.db, "COMMIT; INSERT INTO chunks_fts(chunks_fts) VALUES('optimize');", NULL, NULL,
-                                NULL) != SQLITE_OK)
-        rc = cm_sql_error(s.db, err, "commit");
+    if (rc == 0 && sqlite3_exec(s.db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) rc = cm_sql_error(s.db, err, "commit");
+    if (rc == 0 && o->fts5 && sqlite3_exec(s.db, "INSERT INTO chunks_fts(chunks_fts) VALUES('optimize');", NULL, NULL, NULL) != SQLITE_OK)
+        rc = cm_sql_error(s.db, err, "FTS5 optimize");
     sqlite3_finalize(s.chunk);
     sqlite3_finalize(s.fts);
     if (sqlite3_close(s.db) != SQLITE_OK && rc == 0) rc = cm_errorf(err, "%s: cannot close", path);
@@ -538,6 +578,73 @@ static int build_store(const char *out, const char *path, uint64_t total, uint64
     cm_buf_free(&s.meta);
     *n = s.n;
     return rc;
+}
+
+static void bm25_part_path(const char *out, int task, char *path, size_t cap)
+{
+    char name[64];
+    snprintf(name, sizeof name, "bm25-%05d.idx", task);
+    work_path(out, name, path, cap);
+}
+
+/* An add task's share of the BM25 index: chunk parts [P t / N, P (t+1) / N),
+ * contiguous, so that the parts merged in task order index the chunks in
+ * the order one task would: the same file for any split. */
+static int bm25_part(const cm_config *cfg, const cm_index_options *o, int task, int tasks, cm_progress *prog, cm_err *err)
+{
+    const char *out = cfg->output.dir;
+    size_t np = 0;
+    char **files = chunk_parts(out, &np, err);
+    if (!np) return -1;
+    size_t from = np * (size_t)task / (size_t)tasks, to = np * (size_t)(task + 1) / (size_t)tasks;
+    char path[4400], prefix[4400];
+    bm25_part_path(out, task, path, sizeof path);
+    snprintf(prefix, sizeof prefix, "%.4390s", path);
+    store s;
+    memset(&s, 0, sizeof s);
+    s.bm25 = cm_bm25_builder_create(prefix, o->bm25_memory);
+    s.prog = prog;
+    plan pl; /* the chunks are the vectors: this task's share, estimated by parts */
+    s.total = read_plan(out, &pl, err) == 0 ? (uint64_t)(pl.vectors * (double)(to - from) / (double)np) : 0;
+    cm_progress_phase(prog, "BM25 terms");
+    int rc = walk_chunks(files, from, to, &s, err);
+    cm_progress_phase(prog, "BM25 part");
+    if (rc == 0) rc = cm_bm25_builder_finish(s.bm25, path, prog, err);
+    cm_bm25_builder_free(s.bm25);
+    cm_free_list(files, np);
+    return rc;
+}
+
+/* The add tasks' BM25 parts, in task order, into one index. */
+static int merge_bm25_parts(const char *out, int shards, const char *path, cm_progress *prog, cm_err *err)
+{
+    char **paths = cm_calloc((size_t)shards, sizeof *paths);
+    for (int t = 0; t < shards; t++) {
+        paths[t] = cm_malloc(4400);
+        bm25_part_path(out, t, paths[t], 4400);
+    }
+    int rc = cm_bm25_merge((const char *const *)paths, (size_t)shards, path, prog, err);
+    for (int t = 0; t < shards; t++) free(paths[t]);
+    free(paths);
+    return rc;
+}
+
+static int bm25_info(const char *path, cm_bm25_info *info, cm_err *err)
+{
+    cm_bm25_index *ix = cm_bm25_open(path, NULL, err);
+    if (!ix) return -1;
+    cm_bm25_info_of(ix, info);
+    cm_bm25_close(ix);
+    return 0;
+}
+
+/* This process's CPU time: the chunk store and BM25 phases run on one
+ * thread, so it is their cost per core. */
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* ---- the export ---- */
@@ -579,22 +686,45 @@ int cm_rag_merge(const cm_config *cfg, const cm_index_options *o, const char *qu
     snprintf(ipath, sizeof ipath, "%s/index.faiss", dir);
     snprintf(spath, sizeof spath, "%s/chunks.sqlite", dir);
     uint64_t vectors = 0, stored = 0;
-    double recall = 1;
+    double recall = 1, t0 = cm_now();
     size_t recall_queries = 0;
     cm_progress prog;
     cm_progress_init(&prog, cfg->run.progress, cfg->run.progress_fd, "index merge");
     int rc = merge_index(cfg, o, &em, shards, ipath, &pl, params, sizeof params, &vectors, &recall, &recall_queries,
                          &prog, err);
     snprintf(tmp, sizeof tmp, "%s.tmp", spath);
-    cm_progress_phase(&prog, "chunk store");
-    if (rc == 0) rc = build_store(out, tmp, vectors, &stored, &prog, err);
+    double t_faiss = cm_now() - t0, t_store = 0, t_bm25 = 0, c_store = 0, c_bm25 = 0, c0 = cpu_seconds();
+    t0 = cm_now();
+    /* one task: the BM25 index grows with the chunk store; after add tasks, their parts merge */
+    char bpath[4400], prefix[4400];
+    snprintf(bpath, sizeof bpath, "%s/bm25.idx", dir);
+    work_path(out, "bm25", prefix, sizeof prefix);
+    cm_bm25_builder *bm25 = shards ? NULL : cm_bm25_builder_create(prefix, o->bm25_memory);
+    cm_progress_phase(&prog, bm25 ? "chunk store + BM25 terms" : "chunk store");
+    if (rc == 0) rc = build_store(out, o, tmp, bm25, vectors, &stored, &prog, err);
     if (rc == 0 && rename(tmp, spath)) rc = cm_errorf(err, "cannot rename '%s': %s", tmp, strerror(errno));
     if (rc == 0 && stored != vectors)
         rc = cm_errorf(err, "%llu chunk records but %llu vectors: embed's outputs disagree", (unsigned long long)stored,
                        (unsigned long long)vectors);
-    char h1[65], h2[65];
+    t_store = cm_now() - t0;
+    c_store = cpu_seconds() - c0;
+    t0 = cm_now();
+    c0 = cpu_seconds();
+    cm_progress_phase(&prog, "BM25 index");
+    if (rc == 0 && bm25) rc = cm_bm25_builder_finish(bm25, bpath, &prog, err);
+    cm_bm25_builder_free(bm25);
+    if (rc == 0 && !bm25) rc = merge_bm25_parts(out, shards, bpath, &prog, err);
+    cm_bm25_info bi;
+    memset(&bi, 0, sizeof bi);
+    if (rc == 0) rc = bm25_info(bpath, &bi, err);
+    if (rc == 0 && bi.docs != stored)
+        rc = cm_errorf(err, "%s holds %llu chunks, the chunk store %llu", bpath, (unsigned long long)bi.docs,
+                       (unsigned long long)stored);
+    t_bm25 = cm_now() - t0;
+    c_bm25 = cpu_seconds() - c0;
+    char h1[65], h2[65], h3[65];
     cm_progress_phase(&prog, "checksums");
-    if (rc == 0 && (sha256_file(ipath, h1, err) || sha256_file(spath, h2, err))) rc = -1;
+    if (rc == 0 && (sha256_file(ipath, h1, err) || sha256_file(spath, h2, err) || sha256_file(bpath, h3, err))) rc = -1;
     cm_progress_update(&prog, stored, 0, 1, 1, 1);
     cm_progress_end(&prog);
     if (rc == 0) {
@@ -617,11 +747,19 @@ int cm_rag_merge(const cm_config *cfg, const cm_index_options *o, const char *qu
         cm_buf_append_str(&b, ", \"search_parameters\": ");
         cm_buf_append_json_bytes(&b, params, strlen(params));
         cm_buf_appendf(&b, ", \"recall_at_10\": %.4f, \"recall_queries\": %zu", recall, recall_queries);
-        cm_buf_appendf(&b, ", \"vectors\": %llu},\n  \"chunks\": %llu,\n  \"bm25\": \"Okapi BM25 as Lucene (k1 1.2, b 0.75, its IDF) over SQLite FTS5: "
-                           "CJK characters and digits as unigrams + bigrams, lowercased words\",\n  \"hybrid\": \"reciprocal rank "
-                           "fusion, k = %d\",\n  \"files\": {\"index.faiss\": {\"sha256\": \"%s\"}, \"chunks.sqlite\": "
-                           "{\"sha256\": \"%s\"}},\n  \"embeddings\": %s\n}\n",
-                       (unsigned long long)vectors, (unsigned long long)stored, CM_RRF_K, h1, h2, em.raw);
+        cm_buf_appendf(&b, ", \"vectors\": %llu},\n  \"chunks\": %llu,\n", (unsigned long long)vectors, (unsigned long long)stored);
+        cm_buf_appendf(&b, "  \"bm25\": {\"scoring\": \"Okapi BM25 as Lucene (k1 1.2, b 0.75, its IDF, lengths quantized to a byte)\", "
+                           "\"terms\": \"CJK characters and digits as unigrams + bigrams, lowercased words\", "
+                           "\"index\": \"bm25.idx: blocks of 128 postings with block maxima, block-max MaxScore\", "
+                           "\"vocabulary\": %llu, \"postings\": %llu, \"avgdl\": %.3f, \"fts5\": %s},\n",
+                       (unsigned long long)bi.terms, (unsigned long long)bi.postings, bi.avgdl, o->fts5 ? "true" : "false");
+        double w = o->hybrid_weight >= 0 ? o->hybrid_weight : em.lexical ? CM_HYBRID_WEIGHT_LEXICAL : CM_HYBRID_WEIGHT_NEURAL;
+        cm_buf_appendf(&b, "  \"hybrid\": {\"fusion\": \"w * bm25 / best bm25 + (1 - w) * min-max scaled dense, over both lists\", "
+                           "\"bm25_weight\": %.4g, \"depth\": %d},\n", w, CM_FUSION_DEPTH);
+        cm_buf_appendf(&b, "  \"build_seconds\": {\"faiss\": %.2f, \"chunk_store\": %.2f, \"bm25\": %.2f},\n", t_faiss, t_store, t_bm25);
+        cm_buf_appendf(&b, "  \"build_cpu_seconds\": {\"chunk_store\": %.2f, \"bm25\": %.2f},\n", c_store, c_bm25);
+        cm_buf_appendf(&b, "  \"files\": {\"index.faiss\": {\"sha256\": \"%s\"}, \"chunks.sqlite\": {\"sha256\": \"%s\"}, "
+                           "\"bm25.idx\": {\"sha256\": \"%s\"}},\n  \"embeddings\": %s\n}\n", h1, h2, h3, em.raw);
         snprintf(tmp, sizeof tmp, "%s/manifest.json", dir);
         if (cm_write_file_atomic(tmp, b.data, b.len, err)) rc = -1;
         cm_buf_free(&b);

@@ -10,9 +10,14 @@
 #include "../pipeline/util.h"
 #include "faiss_error.h"
 
-#define CM_RAG_VERSION "0.1.0"
-#define CM_RRF_K 60          /* reciprocal rank fusion's k (hybrid) */
+#define CM_RAG_VERSION "0.2.0"
 #define CM_FUSION_DEPTH 100  /* each list's depth for hybrid */
+/* BM25's share of a hybrid score when index.hybrid_weight is auto. A
+ * lexical model (hash) sees what BM25 sees, less well: on RGB and CMRC 2018
+ * no weight below 1 beat BM25 on both (bench/README.md has the sweep), so
+ * BM25 orders and the dense list fills in; a neural one adds meaning. */
+#define CM_HYBRID_WEIGHT_LEXICAL 1.0
+#define CM_HYBRID_WEIGHT_NEURAL 0.5
 
 static inline int cm_sql_error(sqlite3 *db, cm_err *err, const char *what)
 {

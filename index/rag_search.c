@@ -1,6 +1,8 @@
 /* rag_search.c -- searching a RAG export (see rag.h): dense through the
- * FAISS index, BM25 through the chunk store's FTS5 table and corpusmill's
- * okapi_bm25 ranking, hybrid by reciprocal rank fusion of the two. */
+ * FAISS index, BM25 through the impact index bm25.idx (or, when asked, the
+ * chunk store's FTS5 table and corpusmill's okapi_bm25 ranking), hybrid by
+ * a weighted sum of the two lists' normalized scores; and the relevance a
+ * question reaches, judged against the threshold `index calibrate` set. */
 #define _GNU_SOURCE
 #include "rag.h"
 
@@ -15,6 +17,7 @@
 
 #include "../embed/embedder.h"
 #include "../pipeline/json.h"
+#include "bm25_index.h"
 #include "bm25_terms.h"
 #include "okapi_bm25.h"
 #include "rag_format.h"
@@ -23,22 +26,44 @@ void omp_set_num_threads(int n); /* libgomp's: FAISS's parallel loops */
 
 struct cm_rag {
     FaissIndex *index;
-    sqlite3_stmt *df;     /* a term's document frequency (chunks_vocab), NULL for older exports */
-    int owns_index;       /* 0 for instances sharing another's (cm_rag_open_shared) */
+    cm_bm25_index *bm25_index; /* NULL: an export without bm25.idx (FTS5 only) */
+    cm_bm25_searcher *searcher;
+    cm_bm25_hit *bm25_hits;
+    size_t bm25_cap;
+    int use_fts5;         /* BM25 through the FTS5 table */
+    sqlite3_stmt *df;     /* a term's document frequency (chunks_vocab); NULL without FTS5 */
+    int owns_index, owns_bm25; /* 0 for instances sharing another's (cm_rag_open_shared) */
     sqlite3 *db;
-    sqlite3_stmt *bm25, *row;
+    sqlite3_stmt *bm25, *row; /* bm25: NULL without FTS5 */
     cm_embedder *model;
     long dim;
     float *qvec;
     cm_buf terms, match;
+    double bm25_weight;   /* hybrid: BM25's share */
+    int judge_score;      /* rejection: the score judged (-1 uncalibrated), its threshold, its model */
+    double judge_threshold;
+    cm_rag_judge_model judge_model;
 };
 
 typedef struct rag_manifest {
     char model[4096];
     char prefix[1024];
-    int has_prefix;
+    char bm25_sha256[80];
+    char judge_score[16];
+    int has_prefix, lexical, has_weight, has_threshold, has_bias, has_model[3][CM_RAG_FEATURES];
     long dim;
+    double weight, threshold;
+    cm_rag_judge_model judge;
 } rag_manifest;
+
+static int model_ok(const rag_manifest *m)
+{
+    for (int i = 0; i < CM_RAG_FEATURES; i++)
+        if (!m->has_model[0][i] || !m->has_model[1][i] || !m->has_model[2][i] || !(m->judge.sd[i] > 0) ||
+            !isfinite(m->judge.mean[i]) || !isfinite(m->judge.weight[i]))
+            return 0;
+    return m->has_bias && isfinite(m->judge.bias);
+}
 
 static cm_rag *open_rag(const char *dir, const cm_rag *share, cm_err *err);
 
@@ -55,7 +80,22 @@ static cm_rag *open_rag(const char *dir, const cm_rag *share, cm_err *err)
     cm_json_field f[] = {{"model", CM_JSON_STRING, m.model, sizeof m.model, NULL},
                          {"dim", CM_JSON_NUMBER, &dim, 0, NULL},
                          {"query_prefix", CM_JSON_STRING, m.prefix, sizeof m.prefix, &m.has_prefix},
-                         {NULL, 0, NULL, 0, NULL}};
+                         {"files.bm25.idx.sha256", CM_JSON_STRING, m.bm25_sha256, sizeof m.bm25_sha256, NULL},
+                         {"lexical", CM_JSON_BOOL, &m.lexical, 0, NULL},
+                         {"hybrid.bm25_weight", CM_JSON_NUMBER, &m.weight, 0, &m.has_weight},
+                         {"rejection.score", CM_JSON_STRING, m.judge_score, sizeof m.judge_score, NULL},
+                         {"rejection.threshold", CM_JSON_NUMBER, &m.threshold, 0, &m.has_threshold},
+                         {"rejection.model.bias", CM_JSON_NUMBER, &m.judge.bias, 0, &m.has_bias},
+                         [9 + 3 * CM_RAG_FEATURES] = {NULL, 0, NULL, 0, NULL}};
+    /* rejection.model.{mean,sd,weight}.I */
+    char names[3][CM_RAG_FEATURES][48];
+    static const char *const arrays[3] = {"mean", "sd", "weight"};
+    for (int a = 0; a < 3; a++)
+        for (int i = 0; i < CM_RAG_FEATURES; i++) {
+            snprintf(names[a][i], sizeof names[a][i], "rejection.model.%s.%d", arrays[a], i);
+            double *slot = a == 0 ? &m.judge.mean[i] : a == 1 ? &m.judge.sd[i] : &m.judge.weight[i];
+            f[9 + a * CM_RAG_FEATURES + i] = (cm_json_field){names[a][i], CM_JSON_NUMBER, slot, 0, &m.has_model[a][i]};
+        }
     snprintf(path, sizeof path, "%s/manifest.json", dir);
     cm_err e;
     if (cm_json_file_fields(path, f, NULL, &e)) {
@@ -63,7 +103,22 @@ static cm_rag *open_rag(const char *dir, const cm_rag *share, cm_err *err)
         return NULL;
     }
     m.dim = (long)dim;
+    if (m.has_weight && !(m.weight >= 0 && m.weight <= 1)) {
+        cm_errorf(err, "%s: hybrid.bm25_weight %g is not between 0 and 1", path, m.weight);
+        return NULL;
+    }
+    if (m.judge_score[0] && (!m.has_threshold || cm_rag_score_parse(m.judge_score) < 0 ||
+                             (cm_rag_score_parse(m.judge_score) == CM_RAG_SCORE_LEARNED && !model_ok(&m)))) {
+        cm_errorf(err, "%s: rejection needs a known score (bm25, dense, learned), a threshold and, for learned, "
+                       "its model (4 means, positive sds, weights, a bias)", path);
+        return NULL;
+    }
     cm_rag *r = cm_calloc(1, sizeof *r);
+    /* exports before the weighted fusion: the default their model gets now */
+    r->bm25_weight = m.has_weight ? m.weight : m.lexical ? CM_HYBRID_WEIGHT_LEXICAL : CM_HYBRID_WEIGHT_NEURAL;
+    r->judge_score = m.judge_score[0] ? cm_rag_score_parse(m.judge_score) : -1;
+    r->judge_threshold = m.threshold;
+    r->judge_model = m.judge;
     cm_buf_init(&r->terms);
     cm_buf_init(&r->match);
     r->dim = m.dim;
@@ -79,18 +134,39 @@ static cm_rag *open_rag(const char *dir, const cm_rag *share, cm_err *err)
         cm_rag_close(r);
         return NULL;
     }
+    snprintf(path, sizeof path, "%s/bm25.idx", dir);
+    if (share) {
+        r->bm25_index = share->bm25_index;
+    } else if (m.bm25_sha256[0] || cm_path_exists(path)) {
+        if (!m.bm25_sha256[0]) {
+            cm_errorf(err, "%s: the manifest has no sha256 for it", path);
+            cm_rag_close(r);
+            return NULL;
+        }
+        if (!(r->bm25_index = cm_bm25_open(path, m.bm25_sha256, err))) { cm_rag_close(r); return NULL; }
+        r->owns_bm25 = 1;
+    }
+    if (r->bm25_index) r->searcher = cm_bm25_searcher_create(r->bm25_index);
     snprintf(path, sizeof path, "%s/chunks.sqlite", dir);
-    if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK || cm_okapi_bm25_register(r->db) ||
-        sqlite3_prepare_v2(r->db, "SELECT rowid, okapi_bm25(chunks_fts, 1.2, 0.75) AS s FROM chunks_fts"
-                                  " WHERE chunks_fts MATCH ?1 ORDER BY s DESC, rowid LIMIT ?2", -1, &r->bm25, NULL) != SQLITE_OK ||
+    if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(r->db, "SELECT doc_id, source, headings, start, \"end\", text FROM chunks WHERE id = ?1", -1,
                            &r->row, NULL) != SQLITE_OK) {
         cm_sql_error(r->db, err, path);
         cm_rag_close(r);
         return NULL;
     }
-    if (sqlite3_prepare_v2(r->db, "SELECT doc FROM chunks_vocab WHERE term = ?1", -1, &r->df, NULL) != SQLITE_OK)
+    /* the FTS5 table: exports built with index.fts5, and those of corpusmill before bm25.idx */
+    if (cm_okapi_bm25_register(r->db) == 0 &&
+        sqlite3_prepare_v2(r->db, "SELECT rowid, okapi_bm25(chunks_fts, 1.2, 0.75) AS s FROM chunks_fts"
+                                  " WHERE chunks_fts MATCH ?1 ORDER BY s DESC, rowid LIMIT ?2", -1, &r->bm25, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(r->db, "SELECT doc FROM chunks_vocab WHERE term = ?1", -1, &r->df, NULL) != SQLITE_OK)
         r->df = NULL;
+    if (!r->bm25_index && !r->bm25) {
+        cm_errorf(err, "%s: neither bm25.idx nor an FTS5 table (not a RAG export?)", dir);
+        cm_rag_close(r);
+        return NULL;
+    }
+    r->use_fts5 = !r->bm25_index;
     cm_embedder_opts o;
     cm_embedder_opts_init(&o);
     o.hash_dim = (size_t)m.dim;
@@ -105,6 +181,9 @@ void cm_rag_close(cm_rag *r)
 {
     if (!r) return;
     if (r->index && r->owns_index) faiss_Index_free(r->index);
+    cm_bm25_searcher_free(r->searcher);
+    if (r->owns_bm25) cm_bm25_close(r->bm25_index);
+    free(r->bm25_hits);
     sqlite3_finalize(r->bm25);
     sqlite3_finalize(r->row);
     sqlite3_finalize(r->df);
@@ -194,8 +273,26 @@ static size_t query_terms(cm_rag *r, qterm *out, size_t cap)
     return kept < MAX_QUERY_TERMS ? kept : MAX_QUERY_TERMS;
 }
 
+int cm_rag_use_fts5(cm_rag *r, int on, cm_err *err)
+{
+    if (on && !r->bm25) return cm_usagef(err, "this export has no FTS5 table (build it with index.fts5: true)");
+    if (!on && !r->bm25_index) return cm_usagef(err, "this export has no bm25.idx (built by an older corpusmill)");
+    r->use_fts5 = on;
+    return 0;
+}
+
 static long bm25(cm_rag *r, const char *q, size_t k, cm_rag_hit *hits, cm_err *err)
 {
+    if (!r->use_fts5) {
+        if (k > r->bm25_cap) {
+            r->bm25_cap = k;
+            r->bm25_hits = cm_realloc(r->bm25_hits, k * sizeof *r->bm25_hits);
+        }
+        long n = cm_bm25_search(r->searcher, q, strlen(q), k, r->bm25_hits);
+        for (long i = 0; i < n; i++)
+            hits[i] = (cm_rag_hit){r->bm25_hits[i].chunk_id, r->bm25_hits[i].score, NAN, r->bm25_hits[i].score, 0, (int)i + 1};
+        return n;
+    }
     cm_buf_clear(&r->terms);
     cm_bm25_terms(q, strlen(q), &r->terms);
     qterm terms[512];
@@ -224,27 +321,39 @@ static long bm25(cm_rag *r, const char *q, size_t k, cm_rag_hit *hits, cm_err *e
     return n;
 }
 
+/* Fused scores, then the cosine (at w = 1 it orders the chunks BM25 did not
+ * find), then the chunk id. */
 static int by_score(const void *a, const void *b)
 {
     const cm_rag_hit *x = a, *y = b;
     if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    double dx = isnan(x->dense) ? -2 : x->dense, dy = isnan(y->dense) ? -2 : y->dense;
+    if (dx != dy) return dx > dy ? -1 : 1;
     return x->chunk_id < y->chunk_id ? -1 : x->chunk_id > y->chunk_id;
 }
 
-long cm_rag_search(cm_rag *r, const char *query, cm_rag_mode mode, size_t k, cm_rag_hit *hits, cm_err *err)
+void cm_rag_set_hybrid_weight(cm_rag *r, double bm25_weight) { r->bm25_weight = bm25_weight; }
+
+double cm_rag_hybrid_weight(const cm_rag *r) { return r->bm25_weight; }
+
+/* hybrid = w * bm25 / the best bm25 + (1 - w) * dense scaled to [0, 1] over
+ * the dense list (min-max); a chunk absent from a list gets 0 from it. BM25
+ * has a floor of 0, so its best alone sets the scale; cosines do not, and
+ * the hash model's sit in a narrow band that min-max spreads out. At w = 1
+ * the order is BM25's, and the dense list only fills in past BM25's hits. */
+static long hybrid(cm_rag *r, const char *query, size_t k, cm_rag_hit *hits, cm_err *err)
 {
-    if (k == 0) return 0;
-    if (mode == CM_RAG_DENSE) return dense(r, query, k, hits, err);
-    if (mode == CM_RAG_BM25) return bm25(r, query, k, hits, err);
     size_t depth = k > CM_FUSION_DEPTH ? k : CM_FUSION_DEPTH;
     cm_rag_hit *a = cm_malloc(depth * sizeof *a), *b = cm_malloc(depth * sizeof *b);
     cm_rag_hit *all = cm_malloc(2 * depth * sizeof *all);
+    double w = r->bm25_weight;
     long na = dense(r, query, depth, a, err), nb = na < 0 ? -1 : bm25(r, query, depth, b, err);
     long n = 0;
     if (na >= 0 && nb >= 0) {
+        double dmax = na ? a[0].dense : 0, dmin = na ? a[na - 1].dense : 0, bmax = nb ? b[0].bm25 : 0;
         for (long i = 0; i < na; i++) {
             all[n] = a[i];
-            all[n++].score = 1.0 / (CM_RRF_K + a[i].dense_rank);
+            all[n++].score = (1 - w) * (dmax > dmin ? (a[i].dense - dmin) / (dmax - dmin) : 1);
         }
         for (long j = 0; j < nb; j++) {
             long i = 0;
@@ -255,7 +364,7 @@ long cm_rag_search(cm_rag *r, const char *query, cm_rag_mode mode, size_t k, cm_
             }
             all[i].bm25 = b[j].bm25;
             all[i].bm25_rank = b[j].bm25_rank;
-            all[i].score += 1.0 / (CM_RRF_K + b[j].bm25_rank);
+            all[i].score += w * (bmax > 0 ? b[j].bm25 / bmax : 0);
         }
         qsort(all, (size_t)n, sizeof *all, by_score);
         if ((size_t)n > k) n = (long)k;
@@ -267,6 +376,87 @@ long cm_rag_search(cm_rag *r, const char *query, cm_rag_mode mode, size_t k, cm_
     free(b);
     free(all);
     return n;
+}
+
+long cm_rag_search(cm_rag *r, const char *query, cm_rag_mode mode, size_t k, cm_rag_hit *hits, cm_err *err)
+{
+    if (k == 0) return 0;
+    if (mode == CM_RAG_DENSE) return dense(r, query, k, hits, err);
+    if (mode == CM_RAG_BM25) return bm25(r, query, k, hits, err);
+    return hybrid(r, query, k, hits, err);
+}
+
+/* ---- rejection ---- */
+
+static const char *const SCORE_NAMES[CM_RAG_SCORES] = {"bm25", "dense", "learned"};
+
+int cm_rag_score_parse(const char *s)
+{
+    for (int i = 0; i < CM_RAG_SCORES; i++)
+        if (!strcmp(s, SCORE_NAMES[i])) return i;
+    return -1;
+}
+
+const char *cm_rag_score_name(int score) { return score >= 0 && score < CM_RAG_SCORES ? SCORE_NAMES[score] : "?"; }
+
+int cm_rag_relevance_of(cm_rag *r, const char *query, cm_rag_relevance *rel, cm_err *err)
+{
+    if (!r->bm25_index) return cm_usagef(err, "this export has no bm25.idx (built by an older corpusmill): rebuild it");
+    cm_bm25_hit h;
+    long n = cm_bm25_search(r->searcher, query, strlen(query), 1, &h);
+    cm_bm25_search_stats st;
+    cm_bm25_last_stats(r->searcher, &st);
+    rel->best_bm25 = n > 0 ? h.score : 0;
+    rel->bm25 = st.ceiling > 0 ? rel->best_bm25 / st.ceiling : 0;
+    rel->known = st.ceiling > 0 ? st.ceiling_known / st.ceiling : 0;
+    cm_rag_hit d = {0, 0, 0, 0, 0, 0};
+    n = dense(r, query, 1, &d, err);
+    if (n < 0) return -1;
+    rel->dense = n > 0 ? d.dense : 0;
+    return 0;
+}
+
+void cm_rag_features(const cm_rag_relevance *rel, double f[CM_RAG_FEATURES])
+{
+    f[0] = log1p(rel->best_bm25);
+    f[1] = rel->dense;
+    f[2] = rel->known;
+    f[3] = rel->bm25;
+}
+
+double cm_rag_relevance_score(const cm_rag_relevance *rel, int score, const cm_rag_judge_model *model)
+{
+    if (score == CM_RAG_SCORE_BM25) return rel->bm25;
+    if (score == CM_RAG_SCORE_DENSE) return rel->dense;
+    double f[CM_RAG_FEATURES], z = model->bias;
+    cm_rag_features(rel, f);
+    for (int i = 0; i < CM_RAG_FEATURES; i++) z += model->weight[i] * (f[i] - model->mean[i]) / model->sd[i];
+    return 1 / (1 + exp(-z));
+}
+
+int cm_rag_judge(cm_rag *r, const char *query, cm_rag_verdict *v, cm_err *err)
+{
+    memset(v, 0, sizeof *v);
+    v->answerable = -1;
+    if (r->judge_score < 0) return 0;
+    v->score = r->judge_score;
+    v->threshold = r->judge_threshold;
+    v->model = r->judge_model;
+    cm_rag_relevance rel;
+    if (cm_rag_relevance_of(r, query, &rel, err)) return -1;
+    v->value = cm_rag_relevance_score(&rel, v->score, &v->model);
+    v->answerable = v->value >= v->threshold;
+    return 0;
+}
+
+void cm_rag_verdict_json(const cm_rag_verdict *v, cm_buf *out)
+{
+    if (v->answerable < 0) {
+        cm_buf_append_str(out, "\"answerable\": null, \"relevance\": null");
+        return;
+    }
+    cm_buf_appendf(out, "\"answerable\": %s, \"relevance\": {\"score\": \"%s\", \"value\": %.6g, \"threshold\": %.6g}",
+                   v->answerable ? "true" : "false", cm_rag_score_name(v->score), v->value, v->threshold);
 }
 
 int cm_rag_hit_json(cm_rag *r, const cm_rag_hit *h, int rank, cm_buf *out, cm_err *err)

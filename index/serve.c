@@ -1,7 +1,8 @@
 /* serve.c -- the HTTP search server over an export (`corpusmill serve
  * RAG_DIR`, programs/cmd_serve.c), with libmicrohttpd.
  *
- *   POST /search    {"query": "...", "k": 5, "mode": "hybrid"} -> {"query", "mode", "results": [...]}
+ *   POST /search    {"query": "...", "k": 5, "mode": "hybrid"} -> {"query", "mode", "answerable",
+ *                   "relevance", "results": [...]} (answerable: null until `index calibrate`)
  *   GET  /healthz   {"status": "ok", "chunks": N}
  *   GET  /manifest  the export's manifest.json
  *
@@ -159,11 +160,15 @@ static enum MHD_Result search(server *s, struct MHD_Connection *c, cm_buf *body)
         cm_rag_hit *hits = cm_malloc((size_t)k * sizeof *hits);
         cm_rag_search_threads(1); /* the server's threads are its parallelism: one FAISS thread each */
         long n = cm_rag_search(r, query, (cm_rag_mode)mode, (size_t)k, hits, &err);
+        cm_rag_verdict v;
+        if (n >= 0 && cm_rag_judge(r, query, &v, &err)) n = -1;
         cm_buf out;
         cm_buf_init(&out);
         cm_buf_append_str(&out, "{\"query\": ");
         cm_buf_append_json_bytes(&out, query, strlen(query));
-        cm_buf_appendf(&out, ", \"mode\": \"%s\", \"results\": [", mode_s);
+        cm_buf_appendf(&out, ", \"mode\": \"%s\", ", mode_s);
+        if (n >= 0) cm_rag_verdict_json(&v, &out);
+        cm_buf_append_str(&out, ", \"results\": [");
         for (long i = 0; i < n; i++) {
             if (i) cm_buf_append_str(&out, ", ");
             if (cm_rag_hit_json(r, &hits[i], (int)i + 1, &out, &err)) { n = -1; break; }

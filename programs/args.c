@@ -54,6 +54,14 @@ int cm_parse_progress(const char *v, void *out)
     return 0;
 }
 
+int cm_parse_bm25_engine(const char *v, void *out)
+{
+    if (!strcmp(v, "index")) *(int *)out = 0;
+    else if (!strcmp(v, "fts5")) *(int *)out = 1;
+    else return -1;
+    return 0;
+}
+
 /* The option arg names, and where its value starts when it is attached
  * (--name=value, -jN); NULL when arg is none of the table's. */
 static const cm_arg *find_option(const cm_arg *opts, const char *arg, const char **attached)
@@ -135,4 +143,13 @@ int cm_args_parse(const cm_args *a, int argc, char **argv, int *help)
     }
     if (npos < a->required) return cm_usage_error(a->command, a->usage, "%s is required", a->positional_names[npos]);
     return CM_EXIT_OK;
+}
+
+int cm_parse_unit_interval(const char *v, void *out)
+{
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end || !(x >= 0 && x <= 1)) return -1;
+    *(double *)out = x;
+    return 0;
 }

@@ -26,7 +26,7 @@ static const char *const RUN_USAGE = cm_run_usage, *const LAUNCH_USAGE = cm_laun
                          *const QUERY_USAGE = cm_query_usage, *const SERVE_USAGE = cm_serve_usage,
                          *const EVAL_USAGE = cm_eval_usage, *const EMBED_TEXT_USAGE = cm_embed_text_usage,
                          *const REPORT_USAGE = cm_report_usage, *const STATUS_USAGE = cm_status_usage,
-                         *const DIGEST_USAGE = cm_digest_usage;
+                         *const DIGEST_USAGE = cm_digest_usage, *const EVAL_REJECTION_USAGE = cm_eval_rejection_usage;
 
 /* The commands besides the stages': run before them, the rest after. */
 static const command RUN = {"run", "CONFIG", "run the pipeline on this machine (tasks in parallel processes)", &RUN_USAGE,
@@ -37,6 +37,8 @@ static const command OTHERS[] = {
     {"query", "RAG_DIR TEXT", "search an export: dense, bm25 or hybrid", &QUERY_USAGE, cm_cmd_query},
     {"serve", "RAG_DIR", "HTTP search over an export (POST /search, GET /healthz, /manifest)", &SERVE_USAGE, cm_cmd_serve},
     {"eval-retrieval", "--qa FILE", "recall@k, MRR, precision@5 per search mode on a QA set", &EVAL_USAGE, cm_cmd_eval},
+    {"eval-rejection", "RAG_DIR --good F --bad F", "precision, recall, F1 of the calibrated \"answerable\" threshold",
+     &EVAL_REJECTION_USAGE, cm_cmd_eval_rejection},
     {"launch", "slurm CONFIG", "sbatch scripts for every step, chained job arrays (--submit)", &LAUNCH_USAGE,
      cm_cmd_launch},
     {"report", "OUT", "OUT/report.html: the funnel, removals, signals, clusters, time (run writes it)", &REPORT_USAGE,
@@ -135,6 +137,8 @@ int main(int argc, char **argv)
     }
     const command *c = find_command(name);
     if (c) return c->fn(argc - 2, argv + 2);
+    /* a step of the index stage's that works on an export, not on a config */
+    if (!strcmp(name, "index") && argc > 2 && !strcmp(argv[2], "calibrate")) return cm_cmd_calibrate(argc - 3, argv + 3);
     for (size_t i = 0; cm_stages[i]; i++)
         if (!strcmp(cm_stages[i]->command, name)) return cm_cmd_stage(cm_stages[i], argc - 2, argv + 2);
     fprintf(stderr, "corpusmill: unknown command '%s'\n\n", name);

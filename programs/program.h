@@ -83,6 +83,10 @@ int cm_usage_error(const char *command, const char *usage, const char *fmt, ...)
 
 /* --progress auto|bar|log|none|fd:N (cm_arg parse hook; out: int[2], mode and fd). */
 int cm_parse_progress(const char *value, void *out);
+/* --bm25 index|fts5 (cm_arg parse hook; out: int, 1 for fts5). */
+int cm_parse_bm25_engine(const char *value, void *out);
+/* A number from 0 to 1 into a double (CM_ARG_PARSE). */
+int cm_parse_unit_interval(const char *value, void *out);
 
 /* ---- the stages ---- */
 
@@ -140,9 +144,12 @@ int cm_cmd_embed_text(int argc, char **argv);
 int cm_cmd_report(int argc, char **argv);
 int cm_cmd_status(int argc, char **argv);
 int cm_cmd_digest(int argc, char **argv);
+int cm_cmd_calibrate(int argc, char **argv);      /* index calibrate */
+int cm_cmd_eval_rejection(int argc, char **argv);
 
 extern const char cm_run_usage[], cm_launch_usage[], cm_query_usage[], cm_serve_usage[], cm_eval_usage[],
-    cm_embed_text_usage[], cm_report_usage[], cm_status_usage[], cm_digest_usage[];
+    cm_embed_text_usage[], cm_report_usage[], cm_status_usage[], cm_digest_usage[], cm_calibrate_usage[],
+    cm_eval_rejection_usage[];
 
 /* The run's funnel on stderr, stage by stage, and where the outputs are. */
 void cm_print_run_result(const char *out);

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 SECS=${1:-30}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(jsonl archive clean_text config safetensors wordpiece chunker sigfile http)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(jsonl archive clean_text config safetensors wordpiece chunker sigfile http bm25idx)
 B=${FUZZ_BUILD:-build-fuzz}
 CC=clang CXX=clang++ cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCORPUSMILL_FUZZ=ON >/dev/null
 cmake --build "$B" -j "$(nproc)" --target corpusmill $(printf 'fuzz_%s ' "${TARGETS[@]}") >/dev/null

@@ -8,9 +8,9 @@ cd "$SRC"
 "$CM" run configs/demo.yaml --out "$WORK/d" --tasks 1 --progress none 2>/dev/null || fail "demo"
 "$CM" index configs/demo.yaml --out "$WORK/d" --force --progress fd:3 3>"$WORK/prog.txt" 2>/dev/null || fail "index"
 phases=$(awk -F'\t' 'NF > 1 && $2 != last {printf "%s%s", sep, $2; sep=","; last=$2}' "$WORK/prog.txt")
-assert_eq "$phases" "train,vectors,recall check,write index,chunk store,checksums" "the index step's phases"
+assert_eq "$phases" "train,vectors,recall check,write index,chunk store + BM25 terms,BM25 index,checksums" "the index step's phases"
 # every line is one the runner parses: P docs bytes done total [TAB phase]
-grep -qvE $'^P [0-9]+ [0-9]+ [0-9]+ [0-9]+(\t[a-z ]+)?$' "$WORK/prog.txt" && fail "a progress line the runner cannot parse"
+grep -qvE $'^P [0-9]+ [0-9]+ [0-9]+ [0-9]+(\t[A-Za-z0-9 +]+)?$' "$WORK/prog.txt" && fail "a progress line the runner cannot parse"
 # a bar on a terminal names the phase: the runner's label takes the task's
 script -qec "$CM pretrain configs/demo.yaml --out $WORK/d --force --progress bar" /dev/null > "$WORK/tty.txt" 2>&1 || fail "pretrain"
 grep -q "pretrain: k-means" "$WORK/tty.txt" || fail "the bar does not name the phase: $(tr '\r' '\n' < "$WORK/tty.txt" | head)"

@@ -4,14 +4,16 @@
 # and checksums in the manifest are right, and `query` finds what it should
 # in each mode: BM25 the knowledge-base chunk about picking tea, dense the
 # chunk whose text it is given (the hash model is lexical), hybrid both;
-# FAISS's own search agrees with ours; misuse is refused.
+# FAISS's own search agrees with ours; the optional FTS5 table ranks as
+# bm25.idx does; bm25.idx is the same file built in one task or in add
+# tasks merged; a damaged bm25.idx is refused; misuse is refused.
 source "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 
 cp -r "$SRC/sample" "$SRC/configs" .
 "$CM" run configs/demo.yaml --out demo --progress none 2>err || { cat err; fail "demo run failed"; }
 assert_contains "$(cat err)" "corpusmill: index:" "run prints the index line"
-for f in index.faiss chunks.sqlite manifest.json; do [ -s "demo/rag/$f" ] || fail "no demo/rag/$f"; done
+for f in index.faiss chunks.sqlite bm25.idx manifest.json; do [ -s "demo/rag/$f" ] || fail "no demo/rag/$f"; done
 chunks=$(jq '.stages.embed.outputs.chunks' demo/summary.json)
 assert_eq "$(jq .chunks demo/rag/manifest.json)" "$chunks" "every chunk in the export"
 assert_eq "$(jq .index.vectors demo/rag/manifest.json)" "$chunks" "every vector in the index"
@@ -19,8 +21,9 @@ assert_eq "$(jq -r .index.factory demo/rag/manifest.json)" "IDMap,Flat" "auto pi
 assert_eq "$(jq -r '.files["index.faiss"].sha256' demo/rag/manifest.json)" "$(sha256sum demo/rag/index.faiss | cut -d' ' -f1)" "index sha256"
 assert_eq "$(jq -r '.files["chunks.sqlite"].sha256' demo/rag/manifest.json)" "$(sha256sum demo/rag/chunks.sqlite | cut -d' ' -f1)" "store sha256"
 assert_eq "$(sqlite3 demo/rag/chunks.sqlite 'SELECT count(*) FROM chunks')" "$chunks" "sqlite3 reads the chunk store"
-assert_eq "$(sqlite3 demo/rag/chunks.sqlite "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH '\"明前\"'")" \
-  "$(sqlite3 demo/rag/chunks.sqlite "SELECT count(*) FROM chunks WHERE text LIKE '%明前%'")" "the FTS5 table indexes CJK bigrams"
+assert_eq "$(jq -r '.files["bm25.idx"].sha256' demo/rag/manifest.json)" "$(sha256sum demo/rag/bm25.idx | cut -d' ' -f1)" "bm25.idx sha256"
+assert_eq "$(jq .bm25.fts5 demo/rag/manifest.json)" "false" "no FTS5 table by default"
+assert_eq "$(sqlite3 demo/rag/chunks.sqlite "SELECT count(*) FROM sqlite_master WHERE name = 'chunks_fts'")" 0 "no FTS5 table by default"
 assert_eq "$(sqlite3 demo/rag/chunks.sqlite "SELECT headings FROM chunks WHERE doc_id = 'kb/longjing-tea.md' AND text LIKE '%清明节以前%'")" \
   '["龙井茶知识手册","采摘时节","明前茶与雨前茶"]' "heading paths in the store"
 assert_eq "$(sqlite3 demo/rag/chunks.sqlite "SELECT DISTINCT json_extract(metadata, '$.language') FROM chunks WHERE doc_id = 'kb/longjing-tea.md'")" \
@@ -48,6 +51,44 @@ assert_eq "$(jq '.results[0].chunk_id' hybrid.json)" "$id" "hybrid top-1"
 jq -e '.results[0].dense_rank == 1 and .results[0].bm25_rank >= 1' hybrid.json >/dev/null || fail "hybrid keeps both ranks"
 "$CM" query demo/rag "龙井茶什么时候采摘" > text.txt
 assert_contains "$(head -1 text.txt)" "1. " "text output for people"
+
+# with index.fts5 the store has an FTS5 table too, and BM25 through it ranks
+# the same chunks as bm25.idx (lengths are quantized in bm25.idx: the scores
+# agree within 6%)
+cp -r demo fts
+sed 's/^index:.*/index:\n  fts5: true/' configs/demo.yaml > fts.yaml
+grep -q 'fts5: true' fts.yaml || printf 'index:\n  fts5: true\n' >> fts.yaml
+"$CM" index fts.yaml --out fts --force 2>err || { cat err; fail "index with fts5"; }
+assert_eq "$(jq .bm25.fts5 fts/rag/manifest.json)" "true" "the manifest says so"
+assert_eq "$(sqlite3 fts/rag/chunks.sqlite "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH '\"明前\"'")" \
+  "$(sqlite3 fts/rag/chunks.sqlite "SELECT count(*) FROM chunks WHERE text LIKE '%明前%'")" "the FTS5 table indexes CJK bigrams"
+for q in "明前茶是什么时候采摘的" "how long does it take to walk across the bridge"; do
+  "$CM" query fts/rag "$q" --mode bm25 --k 3 --json > idx.json
+  "$CM" query fts/rag "$q" --mode bm25 --k 3 --bm25 fts5 --json > fts5.json || fail "query --bm25 fts5"
+  assert_eq "$(jq -c '[.results[].chunk_id]' idx.json)" "$(jq -c '[.results[].chunk_id]' fts5.json)" "the same top 3 for: $q"
+  jq -e --slurpfile f fts5.json '[.results, $f[0].results] | transpose | all(.[0].score / .[1].score | . > 0.94 and . < 1.06)' idx.json \
+    >/dev/null || fail "bm25.idx and FTS5 scores differ for: $q"
+done
+set +e
+"$CM" query demo/rag "茶" --bm25 fts5 2>err; rc=$?
+set -e
+assert_eq "$rc" 2 "--bm25 fts5 on an export without the table"
+assert_contains "$(cat err)" "fts5: true" "the error says how to get it"
+
+# a damaged bm25.idx is refused, naming the file
+cp -r demo broken
+printf 'x' | dd of=broken/rag/bm25.idx bs=1 seek=300 conv=notrunc 2>/dev/null
+set +e
+"$CM" query broken/rag "茶" 2>err; rc=$?
+set -e
+assert_eq "$rc" 2 "a changed bm25.idx"
+assert_contains "$(cat err)" "broken/rag/bm25.idx" "the error names the file"
+assert_contains "$(cat err)" "sha256" "and says why"
+head -c 1000 demo/rag/bm25.idx > broken/rag/bm25.idx
+set +e
+"$CM" query broken/rag "茶" 2>err; rc=$?
+set -e
+assert_eq "$rc" 2 "a truncated bm25.idx"
 
 # Python's faiss reads the index and finds the same neighbours
 printf '%s\n' "$text" | tr '\n' ' ' > q.txt; echo >> q.txt
@@ -124,6 +165,8 @@ assert_eq "$rc" 2 "another split of a started add"
 "$CM" index merge ivf.yaml --out big --force 2>err || { cat err; fail "index merge"; }
 ls big/index/rag/shard-0000{0,1,2}.faiss >/dev/null || fail "three shards"
 assert_eq "$(jq .index.vectors big/rag/manifest.json)" 12000 "merged vectors"
+ls big/index/rag/bm25-0000{0,1,2}.idx >/dev/null || fail "three BM25 parts"
+cmp one/rag/bm25.idx big/rag/bm25.idx || fail "bm25.idx differs between one task and three add tasks merged"
 "$PY" - <<'PYEOF' || fail "the merged IVF index differs from the one built in one go"
 import faiss
 import numpy as np

@@ -37,6 +37,7 @@ for mode in dense bm25 hybrid; do
 done
 r=$(call POST /search '{"query": "明前茶是什么时候采摘的", "k": 1, "mode": "bm25"}')
 assert_eq "$(body "$r" | jq -r '.results[0].doc_id')" "kb/longjing-tea.md" "the right document"
+assert_eq "$(body "$r" | jq -c '[.answerable, .relevance]')" "[null,null]" "an export not calibrated has no verdict"
 # the same answer as the command line
 assert_eq "$(body "$r" | jq -c '.results[0] | {chunk_id, text}')" \
   "$("$CM" query demo/rag "明前茶是什么时候采摘的" --k 1 --mode bm25 --json | jq -c '.results[0] | {chunk_id, text}')" "serve = query"
