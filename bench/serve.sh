@@ -5,13 +5,14 @@
 # (normalize only, hash model, index auto), POST /search in each mode with a
 # Chinese question, at 1 and CONNECTIONS connections (default 32).
 # Prints requests/s, p50 / p99 latency and errors. Needs Debian's wrk.
-# Usage: [CHUNKS=100000] bash bench/serve.sh [SECONDS] [CONNECTIONS]
+# EXPORT=OUT serves an export already built (bench/bm25.sh's bench/data/bm25-200000).
+# Usage: [CHUNKS=100000 | EXPORT=OUT] bash bench/serve.sh [SECONDS] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 SECS=${1:-10}
 CONN=${2:-32}
-OUT=bench/data/kb
+OUT=${EXPORT:-bench/data/kb}
 if [ -n "${CHUNKS:-}" ]; then
   OUT=bench/data/serve-$CHUNKS
   if [ ! -f "$OUT/rag/manifest.json" ]; then

@@ -64,6 +64,12 @@ int cm_rag_hit_json(cm_rag *r, const cm_rag_hit *h, int rank, cm_buf *out, cm_er
  * the start of the text on one line. */
 int cm_rag_hit_text(cm_rag *r, const cm_rag_hit *h, int rank, cm_buf *out, cm_err *err);
 
+/* Calls fn with every chunk of the export as one JSON object of its
+ * content: doc_id, chunk_index, start, end, source, headings, text,
+ * metadata; not its id (an updated export numbers new chunks past the old
+ * ones). What `digest` sums. 0, or -1 with err. */
+int cm_rag_chunk_lines(cm_rag *r, void (*fn)(void *user, const char *line, size_t len), void *user, cm_err *err);
+
 /* The text of chunk id (valid until the next call on r), or NULL. */
 const char *cm_rag_chunk_text(cm_rag *r, int64_t id, size_t *len);
 

@@ -35,6 +35,7 @@
 #include "bm25_index.h"
 #include "bm25_terms.h"
 #include "rag_format.h"
+#include "rag_internal.h"
 
 /* ---- the FAISS index ---- */
 
@@ -437,6 +438,7 @@ static int merge_index(const cm_config *cfg, const cm_index_options *o, const cm
 /* ---- the chunk store ---- */
 
 typedef struct store {
+    int64_t id_base;              /* added to every chunk id (index update's new files) */
     sqlite3 *db;                  /* NULL: only the BM25 index is built */
     sqlite3_stmt *chunk, *fts;    /* fts: NULL without index.fts5 */
     cm_bm25_builder *bm25;        /* NULL: the BM25 index comes from the add tasks' parts */
@@ -459,7 +461,7 @@ static int store_chunk(void *user, const char *line, size_t len, const cm_json_r
     long doc = cm_json_find(rec, "doc_id", NULL), heads = member(rec, "headings", CM_JSON_ARRAY);
     if (id < 0 || text < 0 || doc < 0) return cm_errorf(err, "a chunk record without chunk_id, doc_id or text");
     const cm_json_member *m = rec->members;
-    long long cid = strtoll(line + m[id].value_start, NULL, 10);
+    long long cid = strtoll(line + m[id].value_start, NULL, 10) + s->id_base;
     const char *heads_text = heads >= 0 ? line + m[heads].value_start : NULL;
     size_t heads_len = heads >= 0 ? m[heads].value_end - m[heads].value_start : 0;
     if (s->db) {
@@ -504,7 +506,7 @@ static int store_chunk(void *user, const char *line, size_t len, const cm_json_r
     if (s->bm25 && cm_bm25_builder_add(s->bm25, cid, heads_text, heads_len, cm_json_str(rec, &m[text]), m[text].str_len, err))
         return -1;
     s->n++;
-    cm_progress_update(s->prog, s->n, 0, s->n, s->total > s->n ? s->total : s->n + 1, 0);
+    if (s->prog) cm_progress_update(s->prog, s->n, 0, s->n, s->total > s->n ? s->total : s->n + 1, 0);
     return 0;
 }
 
@@ -748,11 +750,9 @@ int cm_rag_merge(const cm_config *cfg, const cm_index_options *o, const char *qu
         cm_buf_append_json_bytes(&b, params, strlen(params));
         cm_buf_appendf(&b, ", \"recall_at_10\": %.4f, \"recall_queries\": %zu", recall, recall_queries);
         cm_buf_appendf(&b, ", \"vectors\": %llu},\n  \"chunks\": %llu,\n", (unsigned long long)vectors, (unsigned long long)stored);
-        cm_buf_appendf(&b, "  \"bm25\": {\"scoring\": \"Okapi BM25 as Lucene (k1 1.2, b 0.75, its IDF, lengths quantized to a byte)\", "
-                           "\"terms\": \"CJK characters and digits as unigrams + bigrams, lowercased words\", "
-                           "\"index\": \"bm25.idx: blocks of 128 postings with block maxima, block-max MaxScore\", "
-                           "\"vocabulary\": %llu, \"postings\": %llu, \"avgdl\": %.3f, \"fts5\": %s},\n",
-                       (unsigned long long)bi.terms, (unsigned long long)bi.postings, bi.avgdl, o->fts5 ? "true" : "false");
+        cm_buf_append_str(&b, "  \"bm25\": ");
+        cm_rag_bm25_manifest(&bi, o->fts5, &b);
+        cm_buf_append_str(&b, ",\n");
         double w = o->hybrid_weight >= 0 ? o->hybrid_weight : em.lexical ? CM_HYBRID_WEIGHT_LEXICAL : CM_HYBRID_WEIGHT_NEURAL;
         cm_buf_appendf(&b, "  \"hybrid\": {\"fusion\": \"w * bm25 / best bm25 + (1 - w) * min-max scaled dense, over both lists\", "
                            "\"bm25_weight\": %.4g, \"depth\": %d},\n", w, CM_FUSION_DEPTH);
@@ -769,3 +769,71 @@ int cm_rag_merge(const cm_config *cfg, const cm_index_options *o, const char *qu
     return rc ? -1 : 0;
 }
 
+
+/* ---- for index update (rag_internal.h) ---- */
+
+static const char INSERT_CHUNK[] = "INSERT INTO chunks(id, doc_id, doc_key, chunk_index, start, \"end\", length, source,"
+                                   " headings, text, metadata) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
+int cm_rag_insert_chunks(sqlite3 *db, const char *out, int64_t id_base, uint64_t *n, cm_err *err)
+{
+    store s;
+    memset(&s, 0, sizeof s);
+    s.id_base = id_base;
+    s.db = db;
+    cm_buf_init(&s.terms);
+    cm_buf_init(&s.meta);
+    int rc = sqlite3_prepare_v2(db, INSERT_CHUNK, -1, &s.chunk, NULL) != SQLITE_OK ? cm_sql_error(db, err, "insert") : 0;
+    size_t np = 0;
+    char **files = rc == 0 ? chunk_parts(out, &np, err) : NULL;
+    if (rc == 0 && !np) rc = -1;
+    if (rc == 0) rc = walk_chunks(files, 0, np, &s, err);
+    cm_free_list(files, np);
+    sqlite3_finalize(s.chunk);
+    cm_buf_free(&s.terms);
+    cm_buf_free(&s.meta);
+    *n = s.n;
+    return rc;
+}
+
+int cm_rag_sha256_file(const char *path, char hex[65], cm_err *err) { return sha256_file(path, hex, err); }
+
+int cm_rag_load_vectors(const char *out, long dim, float **vec, int64_t **ids, size_t *n, cm_err *err)
+{
+    parts p;
+    *vec = NULL;
+    *ids = NULL;
+    *n = 0;
+    if (list_parts(out, &p, err)) { free_parts(&p); return -1; }
+    int rc = 0;
+    for (size_t i = 0; i < p.n && rc == 0; i++) {
+        float *v;
+        int64_t *d;
+        size_t rows;
+        if (load_part(&p, i, dim, &v, &d, &rows, err)) { rc = -1; break; }
+        *vec = cm_realloc(*vec, (*n + rows) * (size_t)dim * sizeof **vec);
+        *ids = cm_realloc(*ids, (*n + rows) * sizeof **ids);
+        memcpy(*vec + *n * (size_t)dim, v, rows * (size_t)dim * sizeof *v);
+        memcpy(*ids + *n, d, rows * sizeof *d);
+        *n += rows;
+        free(v);
+        free(d);
+    }
+    free_parts(&p);
+    return rc;
+}
+
+int cm_rag_write_faiss(FaissIndex *idx, const char *path, cm_err *err) { return write_index(idx, path, err); }
+
+void cm_rag_bm25_manifest(const cm_bm25_info *bi, int fts5, cm_buf *b)
+{
+    cm_buf_appendf(b, "{\"scoring\": \"Okapi BM25 as Lucene (k1 1.2, b 0.75, its IDF, lengths quantized to a byte)\", "
+                      "\"terms\": \"CJK characters and digits as unigrams + bigrams, lowercased words\", "
+                      "\"index\": \"bm25.idx: blocks of 128 postings with block maxima, block-max MaxScore\", "
+                      "\"vocabulary\": %llu, \"postings\": %llu, \"avgdl\": %.3f, \"fts5\": %s}",
+                   (unsigned long long)bi->terms, (unsigned long long)bi->postings, bi->avgdl, fts5 ? "true" : "false");
+}
+
+int cm_rag_bm25_info(const char *path, cm_bm25_info *info, cm_err *err) { return bm25_info(path, info, err); }
+
+int cm_rag_set_params(FaissIndex *idx, const char *params, cm_err *err) { return set_params(idx, params, err); }

@@ -6,6 +6,7 @@
 #define CM_RAG_FORMAT_H
 
 #include <sqlite3.h>
+#include <stdio.h>
 
 #include "../pipeline/util.h"
 #include "faiss_error.h"
@@ -18,6 +19,16 @@
  * BM25 orders and the dense list fills in; a neural one adds meaning. */
 #define CM_HYBRID_WEIGHT_LEXICAL 1.0
 #define CM_HYBRID_WEIGHT_NEURAL 0.5
+
+/* The export's files of a generation: generation 0 (a fresh export) has
+ * index.faiss, chunks.sqlite, bm25.idx; `index update` writes generation
+ * g as index.g.faiss, chunks.g.sqlite, bm25.g.idx (and tombstones.g.ids)
+ * and switches the manifest to them. name: the file name alone. */
+static inline void cm_rag_file(const char *base, const char *ext, long generation, char *name, size_t cap)
+{
+    if (generation > 0) snprintf(name, cap, "%s.%ld.%s", base, generation, ext);
+    else snprintf(name, cap, "%s.%s", base, ext);
+}
 
 static inline int cm_sql_error(sqlite3 *db, cm_err *err, const char *what)
 {

@@ -7,6 +7,7 @@
 #include "rag.h"
 
 #include <math.h>
+#include <nettle/sha2.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,15 +44,19 @@ struct cm_rag {
     int judge_score;      /* rejection: the score judged (-1 uncalibrated), its threshold, its model */
     double judge_threshold;
     cm_rag_judge_model judge_model;
+    int64_t *tombstones;  /* sorted: chunk ids deleted but still in an HNSW graph (until index compact) */
+    size_t n_tombstones;
+    int owns_tombstones;
 };
 
 typedef struct rag_manifest {
     char model[4096];
     char prefix[1024];
-    char bm25_sha256[80];
+    char bm25_sha256[80], tomb_sha256[80];
     char judge_score[16];
     int has_prefix, lexical, has_weight, has_threshold, has_bias, has_model[3][CM_RAG_FEATURES];
-    long dim;
+    long dim, generation;
+    double tombstones;
     double weight, threshold;
     cm_rag_judge_model judge;
 } rag_manifest;
@@ -67,6 +72,53 @@ static int model_ok(const rag_manifest *m)
 
 static cm_rag *open_rag(const char *dir, const cm_rag *share, cm_err *err);
 
+static int by_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void sha256_hex(const void *data, size_t len, char hex[65])
+{
+    struct sha256_ctx ctx;
+    uint8_t digest[SHA256_DIGEST_SIZE];
+    sha256_init(&ctx);
+    sha256_update(&ctx, len, data);
+    sha256_digest(&ctx, sizeof digest, digest);
+    for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+}
+
+/* tombstones.g.ids: n int64 chunk ids, little-endian, sorted; checked
+ * against the manifest's count and sha256. */
+static int load_tombstones(cm_rag *r, const char *dir, const char *name, const char *sha256, size_t n, cm_err *err)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    cm_buf b;
+    cm_buf_init(&b);
+    if (cm_read_file(path, &b, (size_t)1 << 32, err)) return -1;
+    char hex[65];
+    sha256_hex(b.data, b.len, hex);
+    int rc = 0;
+    if (b.len != n * sizeof(int64_t)) rc = cm_errorf(err, "%s: %zu bytes, the manifest says %zu ids", path, b.len, n);
+    else if (strcmp(hex, sha256)) rc = cm_errorf(err, "%s: its sha256 is not the manifest's (damaged or replaced)", path);
+    if (rc == 0) {
+        r->tombstones = cm_malloc(n * sizeof *r->tombstones);
+        memcpy(r->tombstones, b.data, b.len);
+        r->n_tombstones = n;
+        r->owns_tombstones = 1;
+        for (size_t i = 1; i < n && rc == 0; i++)
+            if (r->tombstones[i - 1] >= r->tombstones[i]) rc = cm_errorf(err, "%s: ids not sorted", path);
+    }
+    cm_buf_free(&b);
+    return rc;
+}
+
+static int tombstoned(const cm_rag *r, int64_t id)
+{
+    return r->n_tombstones && bsearch(&id, r->tombstones, r->n_tombstones, sizeof id, by_id) != NULL;
+}
+
 cm_rag *cm_rag_open(const char *dir, cm_err *err) { return open_rag(dir, NULL, err); }
 
 cm_rag *cm_rag_open_shared(const char *dir, const cm_rag *base, cm_err *err) { return open_rag(dir, base, err); }
@@ -76,17 +128,39 @@ static cm_rag *open_rag(const char *dir, const cm_rag *share, cm_err *err)
     char path[4300];
     rag_manifest m;
     memset(&m, 0, sizeof m);
-    double dim = 0;
+    double dim = 0, generation = 0;
+    /* the generation first: it names the files */
+    cm_json_field g[] = {{"generation", CM_JSON_NUMBER, &generation, 0, NULL}, {NULL, 0, NULL, 0, NULL}};
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    cm_err e;
+    if (cm_json_file_fields(path, g, NULL, &e)) {
+        cm_errorf(err, "%s (not a RAG export?)", e.msg);
+        return NULL;
+    }
+    if (!(generation >= 0 && generation < 1e9)) {
+        cm_errorf(err, "%s: generation %g is not a count", path, generation);
+        return NULL;
+    }
+    m.generation = (long)generation;
+    char faiss_name[64], store_name[64], bm25_name[64], tomb_name[64], bm25_key[96], tomb_key[96];
+    cm_rag_file("index", "faiss", m.generation, faiss_name, sizeof faiss_name);
+    cm_rag_file("chunks", "sqlite", m.generation, store_name, sizeof store_name);
+    cm_rag_file("bm25", "idx", m.generation, bm25_name, sizeof bm25_name);
+    cm_rag_file("tombstones", "ids", m.generation, tomb_name, sizeof tomb_name);
+    snprintf(bm25_key, sizeof bm25_key, "files.%s.sha256", bm25_name);
+    snprintf(tomb_key, sizeof tomb_key, "files.%s.sha256", tomb_name);
     cm_json_field f[] = {{"model", CM_JSON_STRING, m.model, sizeof m.model, NULL},
                          {"dim", CM_JSON_NUMBER, &dim, 0, NULL},
                          {"query_prefix", CM_JSON_STRING, m.prefix, sizeof m.prefix, &m.has_prefix},
-                         {"files.bm25.idx.sha256", CM_JSON_STRING, m.bm25_sha256, sizeof m.bm25_sha256, NULL},
+                         {bm25_key, CM_JSON_STRING, m.bm25_sha256, sizeof m.bm25_sha256, NULL},
+                         {"tombstones", CM_JSON_NUMBER, &m.tombstones, 0, NULL},
+                         {tomb_key, CM_JSON_STRING, m.tomb_sha256, sizeof m.tomb_sha256, NULL},
                          {"lexical", CM_JSON_BOOL, &m.lexical, 0, NULL},
                          {"hybrid.bm25_weight", CM_JSON_NUMBER, &m.weight, 0, &m.has_weight},
                          {"rejection.score", CM_JSON_STRING, m.judge_score, sizeof m.judge_score, NULL},
                          {"rejection.threshold", CM_JSON_NUMBER, &m.threshold, 0, &m.has_threshold},
                          {"rejection.model.bias", CM_JSON_NUMBER, &m.judge.bias, 0, &m.has_bias},
-                         [9 + 3 * CM_RAG_FEATURES] = {NULL, 0, NULL, 0, NULL}};
+                         [11 + 3 * CM_RAG_FEATURES] = {NULL, 0, NULL, 0, NULL}};
     /* rejection.model.{mean,sd,weight}.I */
     char names[3][CM_RAG_FEATURES][48];
     static const char *const arrays[3] = {"mean", "sd", "weight"};
@@ -94,10 +168,8 @@ static cm_rag *open_rag(const char *dir, const cm_rag *share, cm_err *err)
         for (int i = 0; i < CM_RAG_FEATURES; i++) {
             snprintf(names[a][i], sizeof names[a][i], "rejection.model.%s.%d", arrays[a], i);
             double *slot = a == 0 ? &m.judge.mean[i] : a == 1 ? &m.judge.sd[i] : &m.judge.weight[i];
-            f[9 + a * CM_RAG_FEATURES + i] = (cm_json_field){names[a][i], CM_JSON_NUMBER, slot, 0, &m.has_model[a][i]};
+            f[11 + a * CM_RAG_FEATURES + i] = (cm_json_field){names[a][i], CM_JSON_NUMBER, slot, 0, &m.has_model[a][i]};
         }
-    snprintf(path, sizeof path, "%s/manifest.json", dir);
-    cm_err e;
     if (cm_json_file_fields(path, f, NULL, &e)) {
         cm_errorf(err, "%s (not a RAG export?)", e.msg);
         return NULL;
@@ -122,7 +194,7 @@ static cm_rag *open_rag(const char *dir, const cm_rag *share, cm_err *err)
     cm_buf_init(&r->terms);
     cm_buf_init(&r->match);
     r->dim = m.dim;
-    snprintf(path, sizeof path, "%s/index.faiss", dir);
+    snprintf(path, sizeof path, "%s/%s", dir, faiss_name);
     if (share) {
         r->index = share->index;
     } else {
@@ -134,7 +206,14 @@ static cm_rag *open_rag(const char *dir, const cm_rag *share, cm_err *err)
         cm_rag_close(r);
         return NULL;
     }
-    snprintf(path, sizeof path, "%s/bm25.idx", dir);
+    if (share) {
+        r->tombstones = share->tombstones;
+        r->n_tombstones = share->n_tombstones;
+    } else if (m.tombstones > 0 && load_tombstones(r, dir, tomb_name, m.tomb_sha256, (size_t)m.tombstones, err)) {
+        cm_rag_close(r);
+        return NULL;
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, bm25_name);
     if (share) {
         r->bm25_index = share->bm25_index;
     } else if (m.bm25_sha256[0] || cm_path_exists(path)) {
@@ -147,7 +226,7 @@ static cm_rag *open_rag(const char *dir, const cm_rag *share, cm_err *err)
         r->owns_bm25 = 1;
     }
     if (r->bm25_index) r->searcher = cm_bm25_searcher_create(r->bm25_index);
-    snprintf(path, sizeof path, "%s/chunks.sqlite", dir);
+    snprintf(path, sizeof path, "%s/%s", dir, store_name);
     if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(r->db, "SELECT doc_id, source, headings, start, \"end\", text FROM chunks WHERE id = ?1", -1,
                            &r->row, NULL) != SQLITE_OK) {
@@ -183,6 +262,7 @@ void cm_rag_close(cm_rag *r)
     if (r->index && r->owns_index) faiss_Index_free(r->index);
     cm_bm25_searcher_free(r->searcher);
     if (r->owns_bm25) cm_bm25_close(r->bm25_index);
+    if (r->owns_tombstones) free(r->tombstones);
     free(r->bm25_hits);
     sqlite3_finalize(r->bm25);
     sqlite3_finalize(r->row);
@@ -195,7 +275,7 @@ void cm_rag_close(cm_rag *r)
     free(r);
 }
 
-uint64_t cm_rag_size(const cm_rag *r) { return (uint64_t)faiss_Index_ntotal(r->index); }
+uint64_t cm_rag_size(const cm_rag *r) { return (uint64_t)faiss_Index_ntotal(r->index) - r->n_tombstones; }
 
 int cm_rag_mode_parse(const char *s)
 {
@@ -216,13 +296,15 @@ void cm_rag_search_threads(int n) { omp_set_num_threads(n > 0 ? n : 1); }
 
 long cm_rag_search_vector(cm_rag *r, const float *vec, size_t k, cm_rag_hit *hits, cm_err *err)
 {
-    idx_t *ids = cm_malloc(k * sizeof *ids);
-    float *d = cm_malloc(k * sizeof *d);
+    /* deleted chunks still in the graph: asked for as many more, and dropped */
+    size_t want = k + r->n_tombstones;
+    idx_t *ids = cm_malloc(want * sizeof *ids);
+    float *d = cm_malloc(want * sizeof *d);
     long n = 0;
-    if (faiss_Index_search(r->index, 1, vec, (idx_t)k, d, ids)) n = cm_faiss_error(err, "search");
+    if (faiss_Index_search(r->index, 1, vec, (idx_t)want, d, ids)) n = cm_faiss_error(err, "search");
     else
-        for (size_t i = 0; i < k; i++)
-            if (ids[i] >= 0) hits[n++] = (cm_rag_hit){ids[i], d[i], d[i], NAN, (int)i + 1, 0};
+        for (size_t i = 0; i < want && (size_t)n < k; i++)
+            if (ids[i] >= 0 && !tombstoned(r, ids[i])) hits[n] = (cm_rag_hit){ids[i], d[i], d[i], NAN, (int)n + 1, 0}, n++;
     free(ids);
     free(d);
     return n;
@@ -507,4 +589,32 @@ int cm_rag_hit_text(cm_rag *r, const cm_rag_hit *h, int rank, cm_buf *out, cm_er
     if (cut < n) cm_buf_append_str(out, " ...");
     cm_buf_append_char(out, '\n');
     return 0;
+}
+
+int cm_rag_chunk_lines(cm_rag *r, void (*fn)(void *user, const char *line, size_t len), void *user, cm_err *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(r->db, "SELECT doc_id, chunk_index, start, \"end\", source, headings, text, metadata FROM chunks",
+                           -1, &st, NULL) != SQLITE_OK)
+        return cm_sql_error(r->db, err, "read the chunks");
+    cm_buf b;
+    cm_buf_init(&b);
+    static const char *const names[] = {"doc_id", "chunk_index", "start", "end", "source", "headings", "text", "metadata"};
+    int s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        cm_buf_clear(&b);
+        for (int c = 0; c < 8; c++) {
+            cm_buf_appendf(&b, "%s\"%s\": ", c ? ", " : "{", names[c]);
+            int type = sqlite3_column_type(st, c);
+            if (type == SQLITE_NULL) cm_buf_append_str(&b, "null");
+            else if (type == SQLITE_INTEGER) cm_buf_appendf(&b, "%lld", (long long)sqlite3_column_int64(st, c));
+            else cm_buf_append_json_bytes(&b, (const char *)sqlite3_column_text(st, c), (size_t)sqlite3_column_bytes(st, c));
+        }
+        cm_buf_append_char(&b, '}');
+        fn(user, b.data, b.len);
+    }
+    int rc = s == SQLITE_DONE ? 0 : cm_sql_error(r->db, err, "read the chunks");
+    sqlite3_finalize(st);
+    cm_buf_free(&b);
+    return rc;
 }

@@ -139,6 +139,8 @@ int main(int argc, char **argv)
     if (c) return c->fn(argc - 2, argv + 2);
     /* a step of the index stage's that works on an export, not on a config */
     if (!strcmp(name, "index") && argc > 2 && !strcmp(argv[2], "calibrate")) return cm_cmd_calibrate(argc - 3, argv + 3);
+    if (!strcmp(name, "index") && argc > 2 && !strcmp(argv[2], "update")) return cm_cmd_update(argc - 3, argv + 3);
+    if (!strcmp(name, "index") && argc > 2 && !strcmp(argv[2], "compact")) return cm_cmd_compact(argc - 3, argv + 3);
     for (size_t i = 0; cm_stages[i]; i++)
         if (!strcmp(cm_stages[i]->command, name)) return cm_cmd_stage(cm_stages[i], argc - 2, argv + 2);
     fprintf(stderr, "corpusmill: unknown command '%s'\n\n", name);

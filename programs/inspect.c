@@ -2,7 +2,7 @@
  * it: `corpusmill status OUT` (which tasks of which stage are done, and the
  * funnel so far) and `corpusmill digest OUT` (an order-independent checksum
  * of the kept records and of the chunk set, the same however the work was
- * split). */
+ * split; of a RAG export, of its chunks). */
 #define _GNU_SOURCE
 #include "program.h"
 
@@ -14,6 +14,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "../index/rag.h"
 #include "../pipeline/format.h"
 #include "../pipeline/layout.h"
 #include "../pipeline/source.h"
@@ -218,11 +219,29 @@ static void print_digest(const char *what, const char *dir, const digest *d)
            (unsigned long long)(d->sum_hi ^ d->x_lo), (unsigned long long)(d->sum_lo ^ d->x_hi));
 }
 
+static void on_chunk(void *user, const char *line, size_t len) { add_record(user, line, len); }
+
+/* A RAG export: its chunks' content, whatever generation. */
+static int digest_export(const char *dir)
+{
+    cm_err err;
+    cm_rag *r = cm_rag_open(dir, &err);
+    if (!r) return cm_fail("digest", &err);
+    digest d = {0, 0, 0, 0, 0};
+    int rc = cm_rag_chunk_lines(r, on_chunk, &d, &err) ? cm_fail("digest", &err) : CM_EXIT_OK;
+    if (rc == CM_EXIT_OK) print_digest("export", "chunks", &d);
+    cm_rag_close(r);
+    return rc;
+}
+
 int cm_cmd_digest(int argc, char **argv)
 {
     const char *out = NULL;
     int help, rc = parse_out("digest", cm_digest_usage, argc, argv, &out, &help);
     if (rc || help) return rc;
+    char manifest[4400];
+    snprintf(manifest, sizeof manifest, "%s/manifest.json", out);
+    if (cm_path_exists(manifest)) return digest_export(out);
     /* every output of kept documents there is, one line each */
     static const char *const kept[] = {"clean", "dedup", "semdedup", "decontam/kept", NULL};
     cm_err err;
@@ -251,8 +270,12 @@ int cm_cmd_digest(int argc, char **argv)
 }
 
 const char cm_digest_usage[] =
-    "usage: corpusmill digest OUT\n"
+    "usage: corpusmill digest OUT | RAG_DIR\n"
     "\n"
+    "Of a RAG export (OUT/rag/), the same over its chunks' content (document\n"
+    "id, position, headings, text, metadata): equal for an export built in one\n"
+    "go and one brought to the same documents by `index update`.\n"
+    "Of OUT:\n"
     "An order-independent checksum (XXH3-128 of every record, summed and XORed)\n"
     "of each output of kept documents (clean/, dedup/, semdedup/, decontam/kept/)\n"
     "and of the chunk records the RAG export is built from, one line each. The\n"

@@ -146,10 +146,12 @@ int cm_cmd_status(int argc, char **argv);
 int cm_cmd_digest(int argc, char **argv);
 int cm_cmd_calibrate(int argc, char **argv);      /* index calibrate */
 int cm_cmd_eval_rejection(int argc, char **argv);
+int cm_cmd_update(int argc, char **argv);         /* index update */
+int cm_cmd_compact(int argc, char **argv);        /* index compact */
 
 extern const char cm_run_usage[], cm_launch_usage[], cm_query_usage[], cm_serve_usage[], cm_eval_usage[],
     cm_embed_text_usage[], cm_report_usage[], cm_status_usage[], cm_digest_usage[], cm_calibrate_usage[],
-    cm_eval_rejection_usage[];
+    cm_eval_rejection_usage[], cm_update_usage[];
 
 /* The run's funnel on stderr, stage by stage, and where the outputs are. */
 void cm_print_run_result(const char *out);
