@@ -319,7 +319,7 @@ int cm_bm25_builder_add(cm_bm25_builder *b, int64_t chunk_id, const char *headin
             mterm *t = lookup(b, &b->occ[i - AHEAD]);
             if (!t->tf++) {
                 b->touched[b->n_touched++] = t;
-                __builtin_prefetch(t->post + t->post_len, 1); /* where its posting goes, below */
+                if (t->post) __builtin_prefetch(t->post + t->post_len, 1); /* where its posting goes, below */
             }
         }
     }

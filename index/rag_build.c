@@ -837,3 +837,52 @@ void cm_rag_bm25_manifest(const cm_bm25_info *bi, int fts5, cm_buf *b)
 int cm_rag_bm25_info(const char *path, cm_bm25_info *info, cm_err *err) { return bm25_info(path, info, err); }
 
 int cm_rag_set_params(FaissIndex *idx, const char *params, cm_err *err) { return set_params(idx, params, err); }
+
+int cm_rag_manifest_set(const char *dir, const char *const *keys, const char *const *values, size_t n, cm_err *err)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    cm_buf text, out;
+    cm_buf_init(&text);
+    cm_buf_init(&out);
+    if (cm_read_file(path, &text, 16u << 20, err)) return -1;
+    cm_buf_reserve(&text, CM_JSON_PADDING);
+    memset(text.data + text.len, ' ', CM_JSON_PADDING);
+    cm_json_parser *p = cm_json_parser_create();
+    cm_json_record rec;
+    cm_json_record_init(&rec);
+    cm_err e;
+    int rc = 0;
+    if (cm_json_parse_record(p, text.data, text.len, &rec, &e) != 0) {
+        rc = cm_errorf(err, "%s: %s", path, e.msg);
+    } else {
+        cm_buf_append_str(&out, "{\n");
+        int *done = cm_calloc(n ? n : 1, sizeof *done);
+        for (size_t i = 0; i < rec.n_members; i++) {
+            const cm_json_member *m = &rec.members[i];
+            const char *key = cm_json_key(&rec, m);
+            size_t j = 0;
+            while (j < n && strcmp(keys[j], key)) j++;
+            cm_buf_append_str(&out, "  ");
+            if (j < n) {
+                cm_buf_appendf(&out, "\"%s\": %s", keys[j], values[j]);
+                done[j] = 1;
+            } else {
+                cm_buf_append(&out, text.data + m->raw_start, m->raw_end - m->raw_start);
+            }
+            cm_buf_append_str(&out, ",\n");
+        }
+        for (size_t j = 0; j < n; j++)
+            if (!done[j]) cm_buf_appendf(&out, "  \"%s\": %s,\n", keys[j], values[j]);
+        free(done);
+        out.len -= 2; /* the last ",\n" */
+        cm_buf_append_str(&out, "\n}\n");
+        rc = cm_write_file_atomic(path, out.data, out.len, err);
+    }
+    cm_json_record_free(&rec);
+    cm_json_parser_free(p);
+    cm_buf_free(&text);
+    cm_buf_free(&out);
+    return rc;
+}
+

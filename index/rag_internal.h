@@ -1,6 +1,6 @@
-/* rag_internal.h -- what rag_build.c lends rag_update.c: inserting embed's
- * chunk records into a chunk store, its vectors, the checksum and manifest
- * pieces both write. Internal to index/. */
+/* rag_internal.h -- what rag_build.c lends rag_update.c and rejection.c: inserting embed's
+ * chunk records into a chunk store, its vectors, the checksum, the manifest
+ * pieces they write. Internal to index/. */
 #ifndef CM_RAG_INTERNAL_H
 #define CM_RAG_INTERNAL_H
 
@@ -22,6 +22,10 @@ int cm_rag_write_faiss(FaissIndex *idx, const char *path, cm_err *err);
 int cm_rag_set_params(FaissIndex *idx, const char *params, cm_err *err);
 int cm_rag_sha256_file(const char *path, char hex[65], cm_err *err);
 int cm_rag_bm25_info(const char *path, cm_bm25_info *info, cm_err *err);
+/* Rewrites RAG_DIR/manifest.json (a rename) with the members named in keys
+ * replaced by, or when new added as, the matching values (raw JSON); every
+ * other member byte for byte, in its order. */
+int cm_rag_manifest_set(const char *dir, const char *const *keys, const char *const *values, size_t n, cm_err *err);
 /* The manifest's "bm25" object. */
 void cm_rag_bm25_manifest(const cm_bm25_info *bi, int fts5, cm_buf *b);
 

@@ -235,56 +235,6 @@ static int build_bm25(sqlite3 *db, const char *path, cm_err *err)
 
 /* ---- the manifest ---- */
 
-/* The old manifest with the members named in keys replaced by (or, when
- * new, added as) the matching values (raw JSON). */
-static int rewrite_manifest(const char *dir, const char *const *keys, char **values, size_t n, cm_err *err)
-{
-    char path[4400];
-    snprintf(path, sizeof path, "%s/manifest.json", dir);
-    cm_buf text, out;
-    cm_buf_init(&text);
-    cm_buf_init(&out);
-    if (cm_read_file(path, &text, 16u << 20, err)) return -1;
-    cm_buf_reserve(&text, CM_JSON_PADDING);
-    memset(text.data + text.len, ' ', CM_JSON_PADDING);
-    cm_json_parser *p = cm_json_parser_create();
-    cm_json_record rec;
-    cm_json_record_init(&rec);
-    cm_err e;
-    int rc = 0;
-    if (cm_json_parse_record(p, text.data, text.len, &rec, &e) != 0) {
-        rc = cm_errorf(err, "%s: %s", path, e.msg);
-    } else {
-        cm_buf_append_str(&out, "{\n");
-        int *done = cm_calloc(n ? n : 1, sizeof *done);
-        for (size_t i = 0; i < rec.n_members; i++) {
-            const cm_json_member *m = &rec.members[i];
-            const char *key = cm_json_key(&rec, m);
-            size_t j = 0;
-            while (j < n && strcmp(keys[j], key)) j++;
-            cm_buf_append_str(&out, "  ");
-            if (j < n) {
-                cm_buf_appendf(&out, "\"%s\": %s", keys[j], values[j]);
-                done[j] = 1;
-            } else {
-                cm_buf_append(&out, text.data + m->raw_start, m->raw_end - m->raw_start);
-            }
-            cm_buf_append_str(&out, ",\n");
-        }
-        for (size_t j = 0; j < n; j++)
-            if (!done[j]) cm_buf_appendf(&out, "  \"%s\": %s,\n", keys[j], values[j]);
-        free(done);
-        out.len -= 2; /* the last ",\n" */
-        cm_buf_append_str(&out, "\n}\n");
-        rc = cm_write_file_atomic(path, out.data, out.len, err);
-    }
-    cm_json_record_free(&rec);
-    cm_json_parser_free(p);
-    cm_buf_free(&text);
-    cm_buf_free(&out);
-    return rc;
-}
-
 /* Switches the manifest to generation g's files, then removes generation
  * g - 2's (g - 1 stays for readers that read the manifest before the switch). */
 static int switch_generation(const export_state *e, long g, uint64_t chunks, uint64_t vectors, size_t tombstones,
@@ -312,7 +262,7 @@ static int switch_generation(const export_state *e, long g, uint64_t chunks, uin
     snprintf(nf, sizeof nf, "%.0f", next_file);
     static const char *const keys[] = {"generation", "chunks", "vectors", "tombstones", "next_file", "bm25", "files"};
     char *values[] = {gen, ch, vec, tomb, nf, bm.data, fl.data};
-    int rc = rewrite_manifest(e->dir, keys, values, 7, err);
+    int rc = cm_rag_manifest_set(e->dir, keys, (const char *const *)values, 7, err);
     cm_buf_free(&fl);
     cm_buf_free(&bm);
     if (rc == 0 && g >= 2) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../pipeline/json.h"
+#include "rag_internal.h"
 
 #define MAX_QUESTIONS_FILE (64u << 20)
 
@@ -238,39 +239,12 @@ void cm_rejection_json(const cm_rejection_result *res, cm_buf *out)
 
 int cm_rejection_record(const char *rag_dir, const cm_rejection_result *res, cm_err *err)
 {
-    char path[4300];
-    snprintf(path, sizeof path, "%s/manifest.json", rag_dir);
-    cm_buf text, out;
-    cm_buf_init(&text);
-    cm_buf_init(&out);
-    if (cm_read_file(path, &text, 16u << 20, err)) return -1;
-    cm_buf_reserve(&text, CM_JSON_PADDING);
-    memset(text.data + text.len, ' ', CM_JSON_PADDING);
-    cm_json_parser *p = cm_json_parser_create();
-    cm_json_record rec;
-    cm_json_record_init(&rec);
-    cm_err e;
-    int rc = 0;
-    if (cm_json_parse_record(p, text.data, text.len, &rec, &e) != 0) {
-        rc = cm_errorf(err, "%s: %s", path, e.msg);
-    } else {
-        /* every member as it was, in its order, but the old verdict */
-        cm_buf_append_str(&out, "{\n");
-        for (size_t i = 0; i < rec.n_members; i++) {
-            const cm_json_member *m = &rec.members[i];
-            if (!strcmp(cm_json_key(&rec, m), "rejection")) continue;
-            cm_buf_append_str(&out, "  ");
-            cm_buf_append(&out, text.data + m->raw_start, m->raw_end - m->raw_start);
-            cm_buf_append_str(&out, ",\n");
-        }
-        cm_buf_append_str(&out, "  \"rejection\": ");
-        cm_rejection_json(res, &out);
-        cm_buf_append_str(&out, "\n}\n");
-        rc = cm_write_file_atomic(path, out.data, out.len, err);
-    }
-    cm_json_record_free(&rec);
-    cm_json_parser_free(p);
-    cm_buf_free(&text);
-    cm_buf_free(&out);
+    cm_buf value;
+    cm_buf_init(&value);
+    cm_rejection_json(res, &value);
+    static const char *const keys[] = {"rejection"};
+    const char *values[] = {value.data};
+    int rc = cm_rag_manifest_set(rag_dir, keys, values, 1, err);
+    cm_buf_free(&value);
     return rc;
 }
