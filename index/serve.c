@@ -16,7 +16,12 @@
  * --max-connections requests in progress a request gets 503 at once (its
  * connection costs at most the 128 KiB header buffer), and beyond that again
  * connections are refused: memory stays bounded. No request path reaches
- * the filesystem: the manifest is read at start. */
+ * the filesystem: the manifest is read when the export is opened.
+ *
+ * `index update` switches the export's manifest to a new generation of its
+ * files; cm_server_reload (the program calls it every second) opens the new
+ * generation beside the old and swaps it in: a request runs wholly on one
+ * generation, and the old one is closed when its last request ends. */
 #define _GNU_SOURCE
 #include "serve.h"
 
@@ -29,21 +34,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../pipeline/json.h"
 #include "rag.h"
 
 #define MAX_K 1000
 
-struct cm_server {
-    cm_rag **rags;       /* one searcher per worker */
+/* One generation of the export, open: a searcher per worker. */
+typedef struct generation {
+    cm_rag **rags;
     int *busy;
     int n;
-    pthread_mutex_t mu;
-    pthread_cond_t freed;
+    int refs;            /* requests using it */
     char *manifest;
     size_t manifest_len;
     uint64_t chunks;
+} generation;
+
+struct cm_server {
+    char *dir;
+    generation *current;
+    struct stat seen;    /* the manifest current was opened from */
+    pthread_mutex_t mu;
+    pthread_cond_t freed;
+    int n;
     size_t max_body;
     unsigned timeout;
     unsigned max_active;
@@ -59,27 +74,71 @@ typedef struct request {
     double started;
 } request;
 
-static cm_rag *checkout(server *s, int *slot)
+static void free_generation(generation *g)
+{
+    if (!g) return;
+    for (int i = g->n - 1; i >= 0; i--)
+        if (g->rags[i]) cm_rag_close(g->rags[i]);
+    free(g->rags);
+    free(g->busy);
+    free(g->manifest);
+    free(g);
+}
+
+static generation *open_generation(const char *dir, int n, cm_err *err)
+{
+    generation *g = cm_calloc(1, sizeof *g);
+    g->n = n;
+    g->rags = cm_calloc((size_t)n, sizeof *g->rags);
+    g->busy = cm_calloc((size_t)n, sizeof *g->busy);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    cm_buf m;
+    cm_buf_init(&m);
+    int ok = (g->rags[0] = cm_rag_open(dir, err)) != NULL;
+    for (int i = 1; i < n && ok; i++) ok = (g->rags[i] = cm_rag_open_shared(dir, g->rags[0], err)) != NULL;
+    if (ok) ok = cm_read_file(path, &m, 16u << 20, err) == 0;
+    g->manifest = m.data;
+    g->manifest_len = m.len;
+    if (!ok) {
+        free_generation(g);
+        return NULL;
+    }
+    g->chunks = cm_rag_size(g->rags[0]);
+    return g;
+}
+
+/* The current generation, held for a request (and, with slot, one of its
+ * searchers). */
+static generation *acquire(server *s, int *slot)
 {
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        for (int i = 0; i < s->n; i++)
-            if (!s->busy[i]) {
-                s->busy[i] = 1;
-                *slot = i;
-                pthread_mutex_unlock(&s->mu);
-                return s->rags[i];
+        generation *g = s->current;
+        int got = -1;
+        for (int i = 0; slot && i < g->n && got < 0; i++)
+            if (!g->busy[i]) got = i;
+        if (!slot || got >= 0) {
+            if (slot) {
+                g->busy[got] = 1;
+                *slot = got;
             }
+            g->refs++;
+            pthread_mutex_unlock(&s->mu);
+            return g;
+        }
         pthread_cond_wait(&s->freed, &s->mu);
     }
 }
 
-static void checkin(server *s, int slot)
+static void release(server *s, generation *g, int slot)
 {
     pthread_mutex_lock(&s->mu);
-    s->busy[slot] = 0;
-    pthread_cond_signal(&s->freed);
+    if (slot >= 0) g->busy[slot] = 0;
+    int last = --g->refs == 0 && g != s->current;
+    pthread_cond_broadcast(&s->freed);
     pthread_mutex_unlock(&s->mu);
+    if (last) free_generation(g); /* replaced, and its last request done */
 }
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body, size_t len)
@@ -155,8 +214,9 @@ static enum MHD_Result search(server *s, struct MHD_Connection *c, cm_buf *body)
     if (status) {
         ret = error_reply(c, status, msg);
     } else {
-        int slot;
-        cm_rag *r = checkout(s, &slot);
+        int slot = -1;
+        generation *g = acquire(s, &slot);
+        cm_rag *r = g->rags[slot];
         cm_rag_hit *hits = cm_malloc((size_t)k * sizeof *hits);
         cm_rag_search_threads(1); /* the server's threads are its parallelism: one FAISS thread each */
         long n = cm_rag_search(r, query, (cm_rag_mode)mode, (size_t)k, hits, &err);
@@ -174,7 +234,7 @@ static enum MHD_Result search(server *s, struct MHD_Connection *c, cm_buf *body)
             if (cm_rag_hit_json(r, &hits[i], (int)i + 1, &out, &err)) { n = -1; break; }
         }
         cm_buf_append_str(&out, "]}\n");
-        checkin(s, slot);
+        release(s, g, slot);
         ret = n < 0 ? error_reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg) : reply(c, MHD_HTTP_OK, out.data, out.len);
         cm_buf_free(&out);
         free(hits);
@@ -228,10 +288,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     if (!strcmp(url, "/healthz") || !strcmp(url, "/manifest")) {
         if (strcmp(method, "GET") && strcmp(method, "HEAD")) return error_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
-        if (!strcmp(url, "/manifest")) return reply(c, MHD_HTTP_OK, s->manifest, s->manifest_len);
-        char body[128];
-        int n = snprintf(body, sizeof body, "{\"status\": \"ok\", \"chunks\": %llu}\n", (unsigned long long)s->chunks);
-        return reply(c, MHD_HTTP_OK, body, (size_t)n);
+        generation *g = acquire(s, NULL);
+        enum MHD_Result ret;
+        if (!strcmp(url, "/manifest")) {
+            ret = reply(c, MHD_HTTP_OK, g->manifest, g->manifest_len);
+        } else {
+            char body[128];
+            int n = snprintf(body, sizeof body, "{\"status\": \"ok\", \"chunks\": %llu}\n", (unsigned long long)g->chunks);
+            ret = reply(c, MHD_HTTP_OK, body, (size_t)n);
+        }
+        release(s, g, -1);
+        return ret;
     }
     return error_reply(c, MHD_HTTP_NOT_FOUND, "no such path (POST /search, GET /healthz, GET /manifest)");
 }
@@ -249,37 +316,60 @@ static void finished(void *cls, struct MHD_Connection *c, void **con_cls, enum M
 }
 
 
+static int manifest_stat(const char *dir, struct stat *st)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    return stat(path, st);
+}
+
 cm_server *cm_server_open(const char *dir, int threads, size_t max_body, unsigned timeout, unsigned max_active,
                           cm_err *err)
 {
     server *s = cm_calloc(1, sizeof *s);
+    s->dir = cm_strdup(dir);
     s->max_body = max_body;
     s->timeout = timeout;
     s->max_active = max_active;
     atomic_init(&s->active, 0);
     s->n = threads;
-    s->rags = cm_calloc((size_t)threads, sizeof *s->rags);
-    s->busy = cm_calloc((size_t)threads, sizeof *s->busy);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->freed, NULL);
-    char path[4200];
-    snprintf(path, sizeof path, "%s/manifest.json", dir);
-    cm_buf m;
-    cm_buf_init(&m);
-    int ok = (s->rags[0] = cm_rag_open(dir, err)) != NULL;
-    for (int i = 1; i < threads && ok; i++) ok = (s->rags[i] = cm_rag_open_shared(dir, s->rags[0], err)) != NULL;
-    if (ok) ok = cm_read_file(path, &m, 16u << 20, err) == 0;
-    s->manifest = m.data;
-    s->manifest_len = m.len;
-    if (!ok) {
+    if (manifest_stat(dir, &s->seen)) {
+        cm_errorf(err, "%s/manifest.json: %s (not a RAG export?)", dir, strerror(errno));
         cm_server_close(s);
         return NULL;
     }
-    s->chunks = cm_rag_size(s->rags[0]);
+    if (!(s->current = open_generation(dir, threads, err))) {
+        cm_server_close(s);
+        return NULL;
+    }
     return s;
 }
 
-uint64_t cm_server_chunks(const cm_server *s) { return s->chunks; }
+int cm_server_reload(cm_server *s, int *reloaded, cm_err *err)
+{
+    *reloaded = 0;
+    struct stat st;
+    if (manifest_stat(s->dir, &st)) return cm_errorf(err, "%s/manifest.json: %s", s->dir, strerror(errno));
+    if (st.st_ino == s->seen.st_ino && st.st_size == s->seen.st_size && st.st_mtim.tv_sec == s->seen.st_mtim.tv_sec &&
+        st.st_mtim.tv_nsec == s->seen.st_mtim.tv_nsec)
+        return 0;
+    generation *g = open_generation(s->dir, s->n, err);
+    if (!g) return -1; /* the old generation serves on; the next call tries again */
+    pthread_mutex_lock(&s->mu);
+    generation *old = s->current;
+    s->current = g;
+    s->seen = st;
+    int idle = old->refs == 0;
+    pthread_cond_broadcast(&s->freed);
+    pthread_mutex_unlock(&s->mu);
+    if (idle) free_generation(old); /* else its last request frees it */
+    *reloaded = 1;
+    return 0;
+}
+
+uint64_t cm_server_chunks(const cm_server *s) { return s->current->chunks; }
 
 int cm_server_start(cm_server *s, const struct sockaddr_in *addr, unsigned max_connections, cm_err *err)
 {
@@ -318,11 +408,8 @@ void cm_server_close(cm_server *s)
 {
     if (!s) return;
     if (s->daemon) MHD_stop_daemon(s->daemon);
-    for (int i = s->n - 1; i >= 0; i--)
-        if (s->rags[i]) cm_rag_close(s->rags[i]);
-    free(s->rags);
-    free(s->busy);
-    free(s->manifest);
+    free_generation(s->current);
+    free(s->dir);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->freed);
     free(s);

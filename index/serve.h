@@ -23,6 +23,12 @@ int cm_server_start(cm_server *s, const struct sockaddr_in *addr, unsigned max_c
 /* Hands the server a connected socket (the fuzzer's socketpair). */
 int cm_server_add_connection(cm_server *s, int fd);
 unsigned cm_server_port(const cm_server *s);
+/* When the export's manifest changed since it was opened (`index update`),
+ * opens the export again and serves the new generation from the next
+ * request on (requests in progress finish on the old one). *reloaded says
+ * whether it did; -1 with err when the new generation cannot be opened (the
+ * old one serves on). */
+int cm_server_reload(cm_server *s, int *reloaded, cm_err *err);
 uint64_t cm_server_chunks(const cm_server *s);
 /* Stops serving and frees everything. */
 void cm_server_close(cm_server *s);

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "../index/serve.h"
 
@@ -16,7 +17,9 @@ const char cm_serve_usage[] =
     "usage: corpusmill serve RAG_DIR [--host 127.0.0.1] [--port 8080] [--threads N]\n"
     "                        [--max-body BYTES] [--timeout S] [--max-connections N]\n"
     "\n"
-    "Serves the export RAG_DIR over HTTP until interrupted:\n"
+    "Serves the export RAG_DIR over HTTP until interrupted, taking up a new\n"
+    "generation of it (`index update`) within a second, requests in progress\n"
+    "finishing on the old one:\n"
     "  POST /search    {\"query\": \"...\", \"k\": 5, \"mode\": \"dense|bm25|hybrid\"}\n"
     "  GET  /healthz   {\"status\": \"ok\", \"chunks\": N}\n"
     "  GET  /manifest  the export's manifest.json\n"
@@ -70,8 +73,16 @@ int cm_cmd_serve(int argc, char **argv)
     } else {
         fprintf(stderr, "corpusmill serve: %s (%llu chunks) on http://%s:%u/ with %ld threads; Ctrl-C stops\n", dir,
                 (unsigned long long)cm_server_chunks(s), host, cm_server_port(s), threads);
+        /* every second, a new generation of the export (index update) is taken up */
         int sig;
-        sigwait(&stop, &sig);
+        struct timespec second = {1, 0};
+        while ((sig = sigtimedwait(&stop, NULL, &second)) < 0) {
+            int reloaded;
+            if (cm_server_reload(s, &reloaded, &err)) fprintf(stderr, "corpusmill serve: not reloaded: %s\n", err.msg);
+            else if (reloaded)
+                fprintf(stderr, "corpusmill serve: %s changed: now %llu chunks\n", dir,
+                        (unsigned long long)cm_server_chunks(s));
+        }
         fprintf(stderr, "corpusmill serve: stopping (signal %d)\n", sig);
     }
     cm_server_close(s);

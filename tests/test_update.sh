@@ -4,9 +4,9 @@
 # built in one go from them does (same documents, texts and scores) and has
 # the same digest: documents added, deleted by id, added again under their
 # id (replaced, not doubled); with HNSW, deleted vectors are tombstones that
-# search skips and compact removes; a running `serve` keeps answering from
-# the generation it opened; a failed or refused update leaves the export as
-# it was; damaged tombstones are refused.
+# search skips and compact removes; a running `serve` answers every request
+# during updates, then as the updated export; a failed or refused update
+# leaves the export as it was; damaged tombstones are refused.
 source "$(dirname "$0")/lib.sh"
 
 cp -r "$SRC/sample" "$SRC/configs" .
@@ -86,18 +86,33 @@ same o-h/rag o-ac/rag "HNSW compacted"
 "$CM" index compact o-h/rag 2>err
 assert_contains "$(cat err)" "nothing to do" "compact twice"
 
-# a running serve keeps answering from what it opened
-"$CM" serve o-ab/rag --port 0 --threads 1 2>serve.err &
+# a running serve answers throughout an update and takes up the new generation
+"$CM" serve o-ab/rag --port 0 --threads 2 2>serve.err &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 50); do grep -q 'http://' serve.err && break; sleep 0.1; done
 PORT=$(grep -o 'http://127.0.0.1:[0-9]*' serve.err | cut -d: -f3)
 [ -n "$PORT" ] || { cat serve.err; fail "serve did not start"; }
-ask() { curl -s -X POST --data-binary '{"query": "明前茶是什么时候采摘的", "k": 3, "mode": "hybrid"}' "http://127.0.0.1:$PORT/search" | jq -c '[.results[] | [.doc_id, .score]]'; }
-before=$(ask)
+q='{"query": "明前茶是什么时候采摘的", "k": 3, "mode": "hybrid"}'
+ask() { curl -s -X POST --data-binary "$q" "http://127.0.0.1:$PORT/search" | jq -c '[.results[] | [.doc_id, .score]]'; }
+cli() { "$CM" query o-ab/rag "明前茶是什么时候采摘的" --mode hybrid --k 3 --json | jq -c '[.results[] | [.doc_id, .score]]'; }
+assert_eq "$(ask)" "$(cli)" "serve before the update"
+( while :; do curl -s -o /dev/null -w '%{http_code}\n' -X POST --data-binary "$q" "http://127.0.0.1:$PORT/search" >> codes.txt; done ) &
+LOOP=$!
 "$CM" index update o-ab/rag ab.yaml --delete longjing-tea.md 2>/dev/null || fail "update under serve"
 "$CM" index update o-ab/rag ab.yaml --input c 2>/dev/null || fail "second update under serve"
-assert_eq "$(ask)" "$before" "serve answers from the generation it opened"
+want=$(jq .chunks o-ab/rag/manifest.json)
+for _ in $(seq 50); do
+  [ "$(curl -s "http://127.0.0.1:$PORT/healthz" | jq .chunks)" = "$want" ] && break
+  sleep 0.1
+done
+kill $LOOP; wait $LOOP 2>/dev/null || true
+assert_eq "$(curl -s "http://127.0.0.1:$PORT/healthz" | jq .chunks)" "$want" "serve takes up the new generation"
+assert_eq "$(ask)" "$(cli)" "serve answers as the updated export"
+assert_eq "$(curl -s "http://127.0.0.1:$PORT/manifest" | jq .generation)" "$(jq .generation o-ab/rag/manifest.json)" "serve's manifest is the new one"
+[ "$(wc -l < codes.txt)" -gt 5 ] || fail "too few requests during the updates to tell"
+assert_eq "$(sort -u codes.txt | tr '\n' ' ')" "200 " "every request during the updates answered"
+assert_contains "$(cat serve.err)" "changed: now" "serve says it took up the change"
 kill $PID
 
 # refused or failed: the export as it was
