@@ -429,7 +429,9 @@ static long hybrid(cm_rag *r, const char *query, size_t k, cm_rag_hit *hits, cm_
     cm_rag_hit *a = cm_malloc(depth * sizeof *a), *b = cm_malloc(depth * sizeof *b);
     cm_rag_hit *all = cm_malloc(2 * depth * sizeof *all);
     double w = r->bm25_weight;
-    long na = dense(r, query, depth, a, err), nb = na < 0 ? -1 : bm25(r, query, depth, b, err);
+    /* at w = 1 the order is BM25's: its best k decide, past them the dense list fills in
+     * (and a top-k BM25 search costs a fraction of a top-100 one) */
+    long na = dense(r, query, depth, a, err), nb = na < 0 ? -1 : bm25(r, query, w >= 1 ? k : depth, b, err);
     long n = 0;
     if (na >= 0 && nb >= 0) {
         double dmax = na ? a[0].dense : 0, dmin = na ? a[na - 1].dense : 0, bmax = nb ? b[0].bm25 : 0;
