@@ -64,7 +64,7 @@ typedef struct arena {
     void *free_list[CLASSES];
 } arena;
 
-static void *chunk_alloc(size_t bytes);
+static void *huge_alloc(size_t bytes);
 
 static uint8_t *arena_alloc(arena *a, unsigned cls)
 {
@@ -79,7 +79,7 @@ static uint8_t *arena_alloc(arena *a, unsigned cls)
         a->chunks = cm_realloc(a->chunks, (a->n_chunks + 1) * sizeof *a->chunks);
         a->sizes = cm_realloc(a->sizes, (a->n_chunks + 1) * sizeof *a->sizes);
         a->sizes[a->n_chunks] = size;
-        a->chunks[a->n_chunks++] = chunk_alloc(size);
+        a->chunks[a->n_chunks++] = huge_alloc(size);
         a->used = 0;
     }
     uint8_t *p = a->chunks[a->n_chunks - 1] + a->used;
@@ -123,22 +123,11 @@ struct cm_bm25_builder {
     size_t n_runs;
 };
 
-/* The table: an anonymous mapping advised to use huge pages (a random
- * lookup on 4 KiB pages also misses the TLB, which prefetching does not
- * hide), zero-filled. */
-static mterm *table_alloc(size_t cap)
-{
-    size_t bytes = cap * sizeof(mterm);
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) {
-        fprintf(stderr, "corpusmill: out of memory (%zu bytes)\n", bytes);
-        abort();
-    }
-    madvise(p, bytes, MADV_HUGEPAGE);
-    return p;
-}
-
-static void *chunk_alloc(size_t bytes)
+/* The term table and the posting arena: anonymous mappings advised to use
+ * huge pages (a random lookup on 4 KiB pages also misses the TLB, which
+ * prefetching does not hide), zero-filled. Out of memory ends the process,
+ * as cm_malloc does. */
+static void *huge_alloc(size_t bytes)
 {
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
@@ -151,7 +140,7 @@ static void *chunk_alloc(size_t bytes)
 
 static void table_set(cm_bm25_builder *b, size_t cap)
 {
-    b->tab = table_alloc(cap);
+    b->tab = huge_alloc(cap * sizeof(mterm));
     b->cap = cap;
     b->shift = 64;
     while ((size_t)1 << (64 - b->shift) < cap) b->shift--;

@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "bm25_format.h"
+#include "checksum.h"
 #include "bm25_terms.h"
 
 #define SCORE_UNIT 65536.0 /* scores are summed as integers of 2^-16 */
@@ -172,13 +172,8 @@ cm_bm25_index *cm_bm25_open(const char *path, const char *sha256, cm_err *err)
         return NULL;
     }
     if (sha256) {
-        struct sha256_ctx ctx;
-        uint8_t digest[SHA256_DIGEST_SIZE];
-        char hex[2 * SHA256_DIGEST_SIZE + 1];
-        sha256_init(&ctx);
-        sha256_update(&ctx, (size_t)st.st_size, map);
-        sha256_digest(&ctx, sizeof digest, digest);
-        for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+        char hex[65];
+        cm_sha256_hex(map, (size_t)st.st_size, hex);
         if (strcmp(hex, sha256)) {
             munmap(map, (size_t)st.st_size);
             cm_errorf(err, "%s: its sha256 is %.12s..., the manifest's %.12s...: the file was changed or damaged", path, hex,

@@ -134,6 +134,10 @@ typedef struct cm_rag_verdict {
     cm_rag_judge_model model;
 } cm_rag_verdict;
 
+/* The export's recorded verdict rule: its score, threshold and (learned)
+ * model. 0, or -1 when the export is not calibrated. */
+int cm_rag_calibration(const cm_rag *r, int *score, double *threshold, cm_rag_judge_model *model);
+
 /* Judges query against the export's calibrated threshold (answerable -1,
  * nothing searched, when it has none). 0, or -1 with err. */
 int cm_rag_judge(cm_rag *r, const char *query, cm_rag_verdict *v, cm_err *err);

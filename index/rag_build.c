@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <nettle/sha2.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +33,7 @@
 #include "../pipeline/writer.h"
 #include "bm25_index.h"
 #include "bm25_terms.h"
+#include "checksum.h"
 #include "rag_format.h"
 #include "rag_internal.h"
 
@@ -657,14 +657,13 @@ static int sha256_file(const char *path, char hex[65], cm_err *err)
     if (!f) return cm_errorf(err, "%s: %s", path, strerror(errno));
     struct sha256_ctx ctx;
     sha256_init(&ctx);
-    unsigned char buf[1 << 16], digest[SHA256_DIGEST_SIZE];
+    unsigned char buf[1 << 16];
     size_t r;
     while ((r = fread(buf, 1, sizeof buf, f)) > 0) sha256_update(&ctx, r, buf);
     int bad = ferror(f);
     fclose(f);
     if (bad) return cm_errorf(err, "%s: read error", path);
-    sha256_digest(&ctx, sizeof digest, digest);
-    for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    cm_sha256_finish_hex(&ctx, hex);
     return 0;
 }
 

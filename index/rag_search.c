@@ -7,7 +7,6 @@
 #include "rag.h"
 
 #include <math.h>
-#include <nettle/sha2.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include "../pipeline/json.h"
 #include "bm25_index.h"
 #include "bm25_terms.h"
+#include "checksum.h"
 #include "okapi_bm25.h"
 #include "rag_format.h"
 
@@ -78,16 +78,6 @@ static int by_id(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void sha256_hex(const void *data, size_t len, char hex[65])
-{
-    struct sha256_ctx ctx;
-    uint8_t digest[SHA256_DIGEST_SIZE];
-    sha256_init(&ctx);
-    sha256_update(&ctx, len, data);
-    sha256_digest(&ctx, sizeof digest, digest);
-    for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-}
-
 /* tombstones.g.ids: n int64 chunk ids, little-endian, sorted; checked
  * against the manifest's count and sha256. */
 static int load_tombstones(cm_rag *r, const char *dir, const char *name, const char *sha256, size_t n, cm_err *err)
@@ -98,7 +88,7 @@ static int load_tombstones(cm_rag *r, const char *dir, const char *name, const c
     cm_buf_init(&b);
     if (cm_read_file(path, &b, (size_t)1 << 32, err)) return -1;
     char hex[65];
-    sha256_hex(b.data, b.len, hex);
+    cm_sha256_hex(b.data, b.len, hex);
     int rc = 0;
     if (b.len != n * sizeof(int64_t)) rc = cm_errorf(err, "%s: %zu bytes, the manifest says %zu ids", path, b.len, n);
     else if (strcmp(hex, sha256)) rc = cm_errorf(err, "%s: its sha256 is not the manifest's (damaged or replaced)", path);
@@ -518,14 +508,20 @@ double cm_rag_relevance_score(const cm_rag_relevance *rel, int score, const cm_r
     return 1 / (1 + exp(-z));
 }
 
+int cm_rag_calibration(const cm_rag *r, int *score, double *threshold, cm_rag_judge_model *model)
+{
+    if (r->judge_score < 0) return -1;
+    *score = r->judge_score;
+    *threshold = r->judge_threshold;
+    *model = r->judge_model;
+    return 0;
+}
+
 int cm_rag_judge(cm_rag *r, const char *query, cm_rag_verdict *v, cm_err *err)
 {
     memset(v, 0, sizeof *v);
     v->answerable = -1;
-    if (r->judge_score < 0) return 0;
-    v->score = r->judge_score;
-    v->threshold = r->judge_threshold;
-    v->model = r->judge_model;
+    if (cm_rag_calibration(r, &v->score, &v->threshold, &v->model)) return 0;
     cm_rag_relevance rel;
     if (cm_rag_relevance_of(r, query, &rel, err)) return -1;
     v->value = cm_rag_relevance_score(&rel, v->score, &v->model);

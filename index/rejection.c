@@ -91,31 +91,43 @@ int cm_rejection_relevance(cm_rag *r, const cm_questions *qs, cm_rag_relevance *
 
 /* ---- thresholds ---- */
 
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 void cm_rejection_measure(const cm_rag_relevance *good, size_t n_good, const cm_rag_relevance *bad, size_t n_bad,
                           cm_rejection_result *res)
 {
-    int score = res->score;
-    double threshold = res->threshold;
-    const cm_rag_judge_model *m = &res->model;
+    /* each question's score once (the learned one costs an exp) */
+    double *g = cm_malloc((n_good ? n_good : 1) * sizeof *g), *b = cm_malloc((n_bad ? n_bad : 1) * sizeof *b);
+    for (size_t i = 0; i < n_good; i++) g[i] = cm_rag_relevance_score(&good[i], res->score, &res->model);
+    for (size_t i = 0; i < n_bad; i++) b[i] = cm_rag_relevance_score(&bad[i], res->score, &res->model);
     size_t tp = 0, fp = 0;
-    for (size_t i = 0; i < n_good; i++) tp += cm_rag_relevance_score(&good[i], score, m) >= threshold;
-    for (size_t i = 0; i < n_bad; i++) fp += cm_rag_relevance_score(&bad[i], score, m) >= threshold;
+    for (size_t i = 0; i < n_good; i++) tp += g[i] >= res->threshold;
+    for (size_t i = 0; i < n_bad; i++) fp += b[i] >= res->threshold;
     res->good = n_good;
     res->bad = n_bad;
     res->precision = tp + fp ? (double)tp / (double)(tp + fp) : 0;
     res->recall = n_good ? (double)tp / (double)n_good : 0;
     res->f1 = res->precision + res->recall > 0 ? 2 * res->precision * res->recall / (res->precision + res->recall) : 0;
     res->accuracy = n_good + n_bad ? (double)(tp + n_bad - fp) / (double)(n_good + n_bad) : 0;
-    /* AUC: the chance a good question outscores a bad one (ties count half) */
+    /* AUC: the chance a good question outscores a bad one (ties count half),
+     * both sets sorted and walked together */
+    qsort(g, n_good, sizeof *g, by_value);
+    qsort(b, n_bad, sizeof *b, by_value);
     double wins = 0;
+    size_t below = 0, equal = 0; /* bad scores under g[i], and equal to it */
     for (size_t i = 0; i < n_good; i++) {
-        double g = cm_rag_relevance_score(&good[i], score, m);
-        for (size_t j = 0; j < n_bad; j++) {
-            double b = cm_rag_relevance_score(&bad[j], score, m);
-            wins += g > b ? 1 : g == b ? 0.5 : 0;
-        }
+        while (below < n_bad && b[below] < g[i]) below++;
+        equal = below;
+        while (equal < n_bad && b[equal] == g[i]) equal++;
+        wins += (double)below + 0.5 * (double)(equal - below);
     }
     res->auc = n_good && n_bad ? wins / ((double)n_good * (double)n_bad) : 0;
+    free(g);
+    free(b);
 }
 
 /* Logistic regression by full-batch gradient descent: few features and a

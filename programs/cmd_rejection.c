@@ -74,7 +74,9 @@ static void scored_free(scored *s)
     free(s->b);
 }
 
-static int score_sets(const char *command, const rejection_args *ra, scored *s)
+/* With rule (eval-rejection), the export's recorded verdict rule goes there
+ * first, and an export without one is refused before anything is scored. */
+static int score_sets(const char *command, const rejection_args *ra, scored *s, cm_rejection_result *rule)
 {
     memset(s, 0, sizeof *s);
     cm_err err;
@@ -86,12 +88,29 @@ static int score_sets(const char *command, const rejection_args *ra, scored *s)
         cm_err_usage(&err); /* not an export: the caller named the wrong folder */
         return cm_fail(command, &err);
     }
+    if (rule) {
+        memset(rule, 0, sizeof *rule);
+        if (cm_rag_calibration(s->rag, &rule->score, &rule->threshold, &rule->model)) {
+            cm_usagef(&err, "%s is not calibrated: run `corpusmill index calibrate` on it first", ra->dir);
+            return cm_fail(command, &err);
+        }
+    }
     cm_rag_search_threads(1);
     s->g = cm_malloc(s->good.n * sizeof *s->g);
     s->b = cm_malloc(s->bad.n * sizeof *s->b);
     if (cm_rejection_relevance(s->rag, &s->good, s->g, &err) || cm_rejection_relevance(s->rag, &s->bad, s->b, &err))
         return cm_fail(command, &err);
     return CM_EXIT_OK;
+}
+
+static void print_json(const cm_rejection_result *r)
+{
+    cm_buf b;
+    cm_buf_init(&b);
+    cm_rejection_json(r, &b);
+    cm_buf_append_char(&b, '\n');
+    fwrite(b.data, 1, b.len, stdout);
+    cm_buf_free(&b);
 }
 
 static void print_result(const char *label, const cm_rejection_result *r)
@@ -107,7 +126,7 @@ int cm_cmd_calibrate(int argc, char **argv)
     int help, rc = parse(command, cm_calibrate_usage, argc, argv, &ra, &help);
     if (rc || help) return rc;
     scored s;
-    rc = score_sets(command, &ra, &s);
+    rc = score_sets(command, &ra, &s, NULL);
     if (rc == CM_EXIT_OK) {
         cm_rejection_result per[CM_RAG_SCORES], best;
         cm_rejection_calibrate(s.g, s.good.n, s.b, s.bad.n, per, &best);
@@ -144,29 +163,12 @@ int cm_cmd_eval_rejection(int argc, char **argv)
     int help, rc = parse(command, cm_eval_rejection_usage, argc, argv, &ra, &help);
     if (rc || help) return rc;
     scored s;
-    rc = score_sets(command, &ra, &s);
-    cm_rag_verdict v;
-    cm_err err;
-    /* the score and threshold recorded: what any question is judged on */
-    if (rc == CM_EXIT_OK && cm_rag_judge(s.rag, s.good.text[0], &v, &err)) rc = cm_fail(command, &err);
-    if (rc == CM_EXIT_OK && v.answerable < 0) {
-        cm_usagef(&err, "%s is not calibrated: run `corpusmill index calibrate` on it first", ra.dir);
-        rc = cm_fail(command, &err);
-    }
+    cm_rejection_result r;
+    rc = score_sets(command, &ra, &s, &r);
     if (rc == CM_EXIT_OK) {
-        cm_rejection_result r;
-        memset(&r, 0, sizeof r);
-        r.score = v.score;
-        r.threshold = v.threshold;
-        r.model = v.model;
         cm_rejection_measure(s.g, s.good.n, s.b, s.bad.n, &r);
         if (ra.json) {
-            cm_buf b;
-            cm_buf_init(&b);
-            cm_rejection_json(&r, &b);
-            cm_buf_append_char(&b, '\n');
-            fwrite(b.data, 1, b.len, stdout);
-            cm_buf_free(&b);
+            print_json(&r);
         } else {
             printf("%zu good and %zu bad questions, judged on %s >= %.4g:\n", r.good, r.bad, cm_rag_score_name(r.score),
                    r.threshold);
