@@ -13,13 +13,20 @@
 #include "json.h"
 #include "layout.h"
 
-void cm_stage_fingerprint(const cm_config *cfg, char out[17])
+/* A hash state that has taken the config file's bytes. */
+static XXH3_state_t *hash_config(const cm_config *cfg, cm_buf *b)
 {
     XXH3_state_t *st = XXH3_createState();
     XXH3_64bits_reset(st);
+    if (cm_read_file(cfg->path, b, 16u << 20, NULL) == 0) XXH3_64bits_update(st, b->data, b->len);
+    return st;
+}
+
+void cm_stage_fingerprint(const cm_config *cfg, char out[17])
+{
     cm_buf b;
     cm_buf_init(&b);
-    if (cm_read_file(cfg->path, &b, 16u << 20, NULL) == 0) XXH3_64bits_update(st, b.data, b.len);
+    XXH3_state_t *st = hash_config(cfg, &b);
     cm_buf_free(&b);
     for (size_t i = 0; i < cfg->input.n_paths; i++) {
         XXH3_64bits_update(st, "\0", 1);
@@ -34,11 +41,9 @@ void cm_stage_fingerprint(const cm_config *cfg, char out[17])
  * the input paths of this command line, which these stages do not read. */
 static void fingerprint_after_clean(const cm_config *cfg, char out[17])
 {
-    XXH3_state_t *st = XXH3_createState();
-    XXH3_64bits_reset(st);
     cm_buf b;
     cm_buf_init(&b);
-    if (cm_read_file(cfg->path, &b, 16u << 20, NULL) == 0) XXH3_64bits_update(st, b.data, b.len);
+    XXH3_state_t *st = hash_config(cfg, &b);
     cm_buf_clear(&b);
     if (cm_read_file(cm_inputs_path(cfg->output.dir).s, &b, (size_t)1 << 30, NULL) == 0)
         XXH3_64bits_update(st, b.data, strcspn(b.data, "\n"));
