@@ -75,6 +75,23 @@ static inline int cm_htab_insert(cm_htab *h, uint64_t key)
     }
 }
 
+/* Adds one occurrence of key; returns its slot, whose count (h->vals) is
+ * final once every key is added. */
+static inline size_t cm_htab_add_slot(cm_htab *h, uint64_t key)
+{
+    uint32_t f = cm_htab_fingerprint(key);
+    size_t mask = h->size - 1, i = (size_t)key & mask;
+    for (;;) {
+        if (h->keys[i] == f) { h->vals[i]++; return i; }
+        if (h->keys[i] == 0) {
+            h->keys[i] = f;
+            h->vals[i] = 1;
+            return i;
+        }
+        i = (i + 1) & mask;
+    }
+}
+
 static inline int cm_htab_has(const cm_htab *h, uint64_t key)
 {
     uint32_t f = cm_htab_fingerprint(key);

@@ -100,7 +100,11 @@ struct cm_signals {
     cm_tokenizer tz;       /* the tokens of the text */
     cm_line *line;
     size_t n_line, cap_line;
-    cm_htab h, stop;
+    cm_htab h, seen, stop;
+    uint32_t *gram_at;     /* the n-grams that can still repeat: their first token ... */
+    uint64_t *gram_poly;   /* ... their polynomial hash (before mixing) ... */
+    uint32_t *gram_slot;   /* ... and their slot in the count table */
+    size_t cap_gram;
     cm_buf lower;          /* ASCII-lowercased text, for phrase search */
     extra *extras;
     size_t n_extras, cap_extras;
@@ -130,7 +134,11 @@ static void on_free(void *cache)
     cm_tokenizer_free(&s->tz);
     free(s->line);
     cm_htab_free(&s->h);
+    cm_htab_free(&s->seen);
     cm_htab_free(&s->stop);
+    free(s->gram_at);
+    free(s->gram_poly);
+    free(s->gram_slot);
     cm_buf_free(&s->lower);
     free(s->extras);
     free(s);
@@ -190,9 +198,9 @@ double cm_signals_get_extra(cm_doc *doc, const char *name)
 
 /* ---- the computation ---- */
 
-/* Polynomial hashes of all windows of n tokens, rolled in O(1) per window
- * (arithmetic mod 2^64 with an odd base), then mixed so that every bit
- * depends on every token. */
+/* The hash of a window of n tokens: the polynomial sum of its tokens' hashes
+ * (arithmetic mod 2^64 with an odd base), extended by one token per length,
+ * then mixed with n so that every bit depends on every token. */
 #define NGRAM_BASE 0x100000001B3ULL
 static inline uint64_t mix64(uint64_t x)
 {
@@ -200,34 +208,6 @@ static inline uint64_t mix64(uint64_t x)
     x *= 0xFF51AFD7ED558CCDULL;
     x ^= x >> 33;
     return x;
-}
-
-typedef struct roller {
-    const cm_token *t;
-    int n;
-    uint64_t h, top; /* top = BASE^(n-1) */
-} roller;
-
-static void roller_start(roller *r, const cm_token *t, int n)
-{
-    r->t = t;
-    r->n = n;
-    r->h = 0;
-    r->top = 1;
-    for (int j = 0; j < n; j++) {
-        r->h = r->h * NGRAM_BASE + t[j].hash;
-        if (j) r->top *= NGRAM_BASE;
-    }
-}
-
-/* The hash of window i (call with i = 0, 1, 2, ... in order, or jump with
- * roller_start(t + i)). */
-static inline uint64_t roller_hash(const roller *r) { return mix64(r->h + (uint64_t)r->n); }
-static inline void roller_next(roller *r, size_t i)
-{
-    (void)i;
-    r->h = (r->h - r->t[0].hash * r->top) * NGRAM_BASE + r->t[r->n].hash;
-    r->t++;
 }
 
 static int ends_with_bytes(const unsigned char *s, size_t n, const char *suffix)
@@ -266,23 +246,27 @@ static size_t count_sub(const char *hay, size_t n, const char *needle)
     return c;
 }
 
-/* Characters of the text that are inside URLs (http://, https://, www.). */
+/* Characters of the text that are inside URLs (http://, https://, www.).
+ * The next "http" and the next "www." are each searched for again only when
+ * the scan has passed them: one pass over the text, not one per URL. */
 static size_t url_chars(const unsigned char *s, size_t len)
 {
     size_t total = 0, i = 0;
-    while (i < len) {
-        const unsigned char *h = memmem(s + i, len - i, "http", 4);
-        const unsigned char *w = memmem(s + i, len - i, "www.", 4);
+    const unsigned char *h = memmem(s, len, "http", 4), *w = memmem(s, len, "www.", 4);
+    while (h || w) {
         const unsigned char *p = h && (!w || h < w) ? h : w;
-        if (!p) break;
         size_t at = (size_t)(p - s);
         int ok = p == w || starts_with_bytes(p, len - at, "http://") || starts_with_bytes(p, len - at, "https://");
         if (at > 0 && (s[at - 1] | 32) >= 'a' && (s[at - 1] | 32) <= 'z') ok = 0; /* inside a word */
-        if (!ok) { i = at + 4; continue; }
-        size_t j = at;
-        while (j < len && s[j] > ' ' && s[j] < 0x80) j++;
-        total += j - at;
-        i = j;
+        if (!ok) i = at + 4;
+        else {
+            size_t j = at;
+            while (j < len && s[j] > ' ' && s[j] < 0x80) j++;
+            total += j - at;
+            i = j;
+        }
+        if (h && (size_t)(h - s) < i) h = i < len ? memmem(s + i, len - i, "http", 4) : NULL;
+        if (w && (size_t)(w - s) < i) w = i < len ? memmem(s + i, len - i, "www.", 4) : NULL;
     }
     return total;
 }
@@ -546,49 +530,86 @@ static void compute_repetition(cm_doc *doc)
 
     /* n-grams over all tokens, as datatrove's GopherRepetitionFilter:
      * top n-gram: its length joined with spaces times its count; duplicated
-     * n-grams: characters of repeated occurrences, skipping past each one */
-    double *top[] = {&v->top_2gram_frac, &v->top_3gram_frac, &v->top_4gram_frac};
-    for (int n = 2; n <= 4; n++) {
-        if (S->tz.n < (size_t)n) continue;
-        cm_htab_reset(&S->h, S->tz.n);
-        uint32_t best = 0;
-        size_t best_at = 0;
-        roller r;
-        roller_start(&r, S->tz.tok, n);
-        for (size_t i = 0; i + (size_t)n <= S->tz.n; i++) {
-            uint32_t c = cm_htab_add(&S->h, roller_hash(&r));
-            if (c > best) { best = c; best_at = i; }
-            if (i + (size_t)n < S->tz.n) roller_next(&r, i);
-        }
-        /* an n-gram seen once is no repetition (datatrove counts it too,
-         * which drops short documents for nothing); and when no n-gram
-         * repeats, no longer one does */
-        if (best < 2) break;
-        size_t gram_chars = (size_t)n - 1;
-        for (int j = 0; j < n; j++) gram_chars += S->tz.tok[best_at + (size_t)j].chars;
-        *top[n - 2] = (double)(gram_chars * best) / dchars;
+     * n-grams: characters of repeated occurrences, skipping past each one.
+     * An n-gram can occur twice only where its (n-1)-gram prefix does, so
+     * each length looks only at the windows whose prefix was counted twice
+     * or more (S->gram_at, in text order): the same counts and the same
+     * skips as a pass over every window, on a shrinking share of them. */
+    size_t ntok = S->tz.n;
+    if (ntok > S->cap_gram) {
+        free(S->gram_at);
+        free(S->gram_poly);
+        free(S->gram_slot);
+        S->cap_gram = ntok;
+        S->gram_slot = cm_malloc(ntok * sizeof *S->gram_slot);
+        S->gram_at = cm_malloc(ntok * sizeof *S->gram_at);
+        S->gram_poly = cm_malloc(ntok * sizeof *S->gram_poly);
     }
+    uint32_t *at = S->gram_at;
+    uint64_t *poly = S->gram_poly;
+    size_t live = 0;
+    for (size_t i = 0; i < ntok; i++) { at[live] = (uint32_t)i; poly[live++] = S->tz.tok[i].hash; }
+    double *top[] = {&v->top_2gram_frac, &v->top_3gram_frac, &v->top_4gram_frac};
     double *dup[] = {&v->dup_5gram_frac, &v->dup_6gram_frac, &v->dup_7gram_frac,
                      &v->dup_8gram_frac, &v->dup_9gram_frac, &v->dup_10gram_frac};
-    for (int n = 5; n <= 10; n++) {
-        if (S->tz.n < (size_t)n) continue;
-        cm_htab_reset(&S->h, S->tz.n);
-        size_t repeated = 0;
-        roller r;
-        roller_start(&r, S->tz.tok, n);
-        for (size_t i = 0; i + (size_t)n <= S->tz.n;) {
-            if (cm_htab_insert(&S->h, roller_hash(&r))) {
-                for (int j = 0; j < n; j++) repeated += S->tz.tok[i + (size_t)j].chars;
-                i += (size_t)n; /* datatrove skips past a repeated n-gram */
-                if (i + (size_t)n <= S->tz.n) roller_start(&r, S->tz.tok + i, n);
-            } else {
-                if (i + (size_t)n < S->tz.n) roller_next(&r, i);
-                i++;
+    int top_done = 0;
+    for (int n = 2; n <= 10 && live; n++) {
+        /* extend each live (n-1)-gram by its next token */
+        size_t m = 0;
+        for (size_t c = 0; c < live; c++) {
+            size_t i = at[c];
+            if (i + (size_t)n > ntok) break; /* in order: the rest end past the text too */
+            at[m] = (uint32_t)i;
+            poly[m++] = poly[c] * NGRAM_BASE + S->tz.tok[i + (size_t)n - 1].hash;
+        }
+        live = m;
+        if (!live) break;
+        if (n >= 5) {
+            /* duplicated n-grams: the windows visited in order, past each
+             * repeated one; a window whose prefix is unique can neither
+             * repeat nor be repeated, so it is never looked up */
+            cm_htab_reset(&S->seen, live);
+            size_t repeated = 0, next = 0;
+            for (size_t c = 0; c < live; c++) {
+                size_t i = at[c];
+                if (i < next) continue;
+                if (cm_htab_insert(&S->seen, mix64(poly[c] + (uint64_t)n))) {
+                    for (int j = 0; j < n; j++) repeated += S->tz.tok[i + (size_t)j].chars;
+                    next = i + (size_t)n;
+                }
+            }
+            *dup[n - 5] = (double)repeated / dchars;
+            /* no repeated n-gram means no repeated longer one: the rest are 0 */
+            if (repeated == 0) break;
+            if (n == 10) break;
+        }
+        /* every window's count: the top n-gram (2-4), and the windows that
+         * stay live for n + 1 */
+        cm_htab_reset(&S->h, live);
+        uint32_t best = 0;
+        size_t best_at = 0;
+        uint32_t *slot = S->gram_slot;
+        for (size_t c = 0; c < live; c++) {
+            size_t x = cm_htab_add_slot(&S->h, mix64(poly[c] + (uint64_t)n));
+            uint32_t k = S->h.vals[x];
+            slot[c] = (uint32_t)x;
+            if (k > best) { best = k; best_at = at[c]; }
+        }
+        if (n <= 4 && !top_done) {
+            /* an n-gram seen once is no repetition (datatrove counts it too,
+             * which drops short documents for nothing); and when no n-gram
+             * repeats, no longer one does */
+            if (best < 2) top_done = 1;
+            else {
+                size_t gram_chars = (size_t)n - 1;
+                for (int j = 0; j < n; j++) gram_chars += S->tz.tok[best_at + (size_t)j].chars;
+                *top[n - 2] = (double)(gram_chars * best) / dchars;
             }
         }
-        *dup[n - 5] = (double)repeated / dchars;
-        /* no repeated n-gram means no repeated longer one: the rest are 0 */
-        if (repeated == 0) break;
+        m = 0;
+        for (size_t c = 0; c < live; c++)
+            if (S->h.vals[slot[c]] >= 2) { at[m] = at[c]; poly[m++] = poly[c]; }
+        live = m;
     }
     S->repetition = 1;
     S->judged_repetition = 1;
