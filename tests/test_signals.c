@@ -4,6 +4,8 @@
 #include "signals.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 static cm_doc doc;
 static cm_signal_opts opts;
@@ -24,6 +26,89 @@ static const cm_signal_values *sig(const char *text)
             check_failures++;                                                                               \
         }                                                                                                   \
     } while (0)
+
+/* ---- the repetition signals against datatrove's definition, computed the
+ * slow way: every window compared token by token ---- */
+
+static int same_gram(const char *s, const cm_token *t, size_t a, size_t b, int n)
+{
+    for (int j = 0; j < n; j++) {
+        const cm_token *x = &t[a + (size_t)j], *y = &t[b + (size_t)j];
+        if (x->len != y->len || memcmp(s + x->start, s + y->start, x->len)) return 0;
+    }
+    return 1;
+}
+
+/* top_{2,3,4}gram_frac and dup_{5..10}gram_frac of the document's tokens */
+static void reference_repetition(cm_doc *d, double top[3], double dup[6])
+{
+    size_t n_tok;
+    const cm_token *t = cm_signals_tokens(d, &n_tok);
+    const char *s = d->text.data;
+    double dchars = cm_signals_basic(d)->chars;
+    if (dchars == 0) dchars = 1;
+    for (int k = 0; k < 3; k++) top[k] = 0;
+    for (int k = 0; k < 6; k++) dup[k] = 0;
+    for (int n = 2; n <= 4 && n_tok >= (size_t)n; n++) {
+        size_t best = 0, best_at = 0;
+        for (size_t i = 0; i + (size_t)n <= n_tok; i++) {
+            size_t c = 1; /* the running count of window i's n-gram, as the pass sees it */
+            for (size_t j = 0; j < i; j++) c += same_gram(s, t, i, j, n);
+            if (c > best) { best = c; best_at = i; }
+        }
+        if (best < 2) break;
+        size_t gram_chars = (size_t)n - 1;
+        for (int j = 0; j < n; j++) gram_chars += t[best_at + (size_t)j].chars;
+        top[n - 2] = (double)(gram_chars * best) / dchars;
+    }
+    size_t *seen = malloc((n_tok + 1) * sizeof *seen);
+    for (int n = 5; n <= 10 && n_tok >= (size_t)n; n++) {
+        size_t n_seen = 0, repeated = 0;
+        for (size_t i = 0; i + (size_t)n <= n_tok;) {
+            int hit = 0;
+            for (size_t j = 0; j < n_seen && !hit; j++) hit = same_gram(s, t, i, seen[j], n);
+            if (hit) {
+                for (int j = 0; j < n; j++) repeated += t[i + (size_t)j].chars;
+                i += (size_t)n;
+            } else {
+                seen[n_seen++] = i;
+                i++;
+            }
+        }
+        dup[n - 5] = (double)repeated / dchars;
+        if (!repeated) break;
+    }
+    free(seen);
+}
+
+/* Generated documents of a few words and characters, so that n-grams of
+ * every length repeat, overlap and get skipped over. */
+static void check_repetition_against_reference(void)
+{
+    static const char *const words[] = {"the", "cat", "sat", "on", "mat", "。", "我们", "的", "茶", ",", "a"};
+    uint64_t rng = 0x9E3779B97F4A7C15ULL;
+    int differ = 0;
+    for (int round = 0; round < 400; round++) {
+        cm_doc_reset(&doc);
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        size_t vocab = 2 + (rng >> 33) % 9, len = (rng >> 45) % 300;
+        for (size_t i = 0; i < len; i++) {
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            cm_buf_append_str(&doc.text, words[(rng >> 33) % vocab]);
+            cm_buf_append_char(&doc.text, (rng >> 50) % 7 ? ' ' : '\n');
+        }
+        double top[3], dup[6];
+        reference_repetition(&doc, top, dup);
+        const cm_signal_values *v = cm_signals_get(&doc);
+        const double got_top[3] = {v->top_2gram_frac, v->top_3gram_frac, v->top_4gram_frac};
+        const double got_dup[6] = {v->dup_5gram_frac, v->dup_6gram_frac, v->dup_7gram_frac,
+                                   v->dup_8gram_frac, v->dup_9gram_frac, v->dup_10gram_frac};
+        for (int k = 0; k < 3; k++) differ += got_top[k] != top[k];
+        for (int k = 0; k < 6; k++) differ += got_dup[k] != dup[k];
+        if (differ && differ < 3) fprintf(stderr, "repetition differs from the reference in round %d\n", round);
+    }
+    CHECK(differ == 0);
+}
 
 int main(void)
 {
@@ -165,6 +250,8 @@ int main(void)
     cm_buf_free(&js);
     CHECK(cm_signal_lookup("dup_line_frac") >= 0);
     CHECK(cm_signal_lookup("no_such_signal") == -1);
+
+    check_repetition_against_reference();
 
     /* empty text */
     v = sig("");
