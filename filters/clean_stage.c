@@ -370,7 +370,7 @@ static void append_corpusmill(cm_buf *o, cm_doc *d, const char *reason_filter, c
         cm_buf_append(o, d->meta.data, d->meta.len);
     }
     int store = cm_signals_store(d);
-    if (store == CM_STORE_ALWAYS || (store == CM_STORE_AUTO && cm_signals_used(d))) {
+    if (store == CM_STORE_ALWAYS || (store == CM_STORE_AUTO && (cm_signals_used(d) || cm_signals_has_extras(d)))) {
         cm_buf_append_char(o, ',');
         cm_signals_json(d, o);
     }

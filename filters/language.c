@@ -1,4 +1,5 @@
-/* language.c -- language identification with CLD2, with a keep list and a
+/* language.c -- language identification with CLD2 (or a fastText model such
+ * as lid.176.bin: engine: fasttext, model: PATH), with a keep list and a
  * minimum score (the fraction of the text CLD2 puts in the top language,
  * 0..1; FineWeb keeps English at >= 0.65 with fastText, which Debian does not
  * ship). Writes corpusmill.language and the signal language_score.
@@ -9,11 +10,14 @@
  * no kana or hangul is Chinese without asking CLD2 (script_shortcut), which
  * is what CLD2 says of such text anyway; turn it off to tell zh from zh-Hant.
  * WanJuan-CC records carry their own `language` field: trust_field uses it.
+ * With fastText, the code is the top label without "__label__" and the
+ * score its probability (FineWeb's and CCNet's language_score).
  *
  * Reasons: language:not_kept (the language is not in keep), language:low_score. */
 #include "filter.h"
 #include "signals.h"
 #include "cld2_wrap.h"
+#include "fasttext_text.h"
 #include "../pipeline/json.h"
 
 #include <stdio.h>
@@ -26,7 +30,9 @@ static const char DEFAULTS[] =
     "  min_score: 0.65              # fraction of the text in the top language (FineWeb: 0.65)\n"
     "  max_bytes: 1024              # the start of the document given to CLD2\n"
     "  script_shortcut: true        # >= 95% Han words, no kana/hangul: zh without CLD2\n"
-    "  trust_field: \"\"              # a record field holding the language (WanJuan-CC: language)\n";
+    "  trust_field: \"\"              # a record field holding the language (WanJuan-CC: language)\n"
+    "  engine: cld2                 # cld2, or fasttext with model:\n"
+    "  model: \"\"                    # a fastText language model (lid.176.bin, lid.176.ftz)\n";
 
 typedef struct language {
     char **keep;
@@ -35,6 +41,8 @@ typedef struct language {
     long max_bytes;
     int shortcut;
     char *field;
+    cm_fasttext *ft; /* engine fasttext */
+    cm_buf line;
 } language;
 
 static void destroy(void *self)
@@ -43,25 +51,43 @@ static void destroy(void *self)
     if (!l) return;
     cm_conf_free_strings(l->keep, l->n_keep);
     free(l->field);
+    cm_fasttext_free(l->ft);
+    cm_buf_free(&l->line);
     free(l);
 }
 
 static void *create(const cm_conf *opt, cm_err *err)
 {
-    static const char *const known[] = {"keep", "min_score", "max_bytes", "script_shortcut", "trust_field", NULL};
+    static const char *const known[] = {"keep", "min_score", "max_bytes", "script_shortcut", "trust_field", "engine",
+                                        "model", NULL};
+    static const char *const engines[] = {"cld2", "fasttext", NULL};
     language *l = cm_calloc(1, sizeof *l);
+    cm_buf_init(&l->line);
+    int engine = 0;
+    char *model = NULL;
     l->min_score = 0.65;
     l->max_bytes = 1024;
     l->shortcut = 1;
     if (cm_conf_check_keys(opt, "filter language", known, err) || cm_conf_strings(opt, "keep", &l->keep, &l->n_keep, err) ||
         cm_conf_double(opt, "min_score", 0, 1, &l->min_score, err) ||
         cm_conf_int(opt, "max_bytes", 64, 1 << 30, &l->max_bytes, err) ||
-        cm_conf_bool(opt, "script_shortcut", &l->shortcut, err) || cm_conf_string(opt, "trust_field", &l->field, err)) {
-        destroy(l);
-        return NULL;
+        cm_conf_bool(opt, "script_shortcut", &l->shortcut, err) || cm_conf_string(opt, "trust_field", &l->field, err) ||
+        cm_conf_enum(opt, "engine", engines, &engine, err) || cm_conf_string(opt, "model", &model, err))
+        goto fail;
+    if (engine == 1) {
+        if (!model || !model[0]) {
+            cm_conf_error(err, opt, "filter language: engine fasttext needs model: (lid.176.bin or your own)");
+            goto fail;
+        }
+        if (!(l->ft = cm_ft_open(model, NULL, err))) goto fail;
     }
+    free(model);
     if (l->field && !l->field[0]) { free(l->field); l->field = NULL; }
     return l;
+fail:
+    free(model);
+    destroy(l);
+    return NULL;
 }
 
 /* A cut that does not split a UTF-8 sequence. */
@@ -111,7 +137,16 @@ static cm_verdict apply(void *self, cm_doc *doc)
         int percent = 0, reliable = 0;
         size_t n = utf8_cut(doc->text.data, doc->text.len, (size_t)l->max_bytes);
         /* CLD2 reads past its tables on invalid UTF-8: such text stays "un" */
-        if (cm_json_valid_utf8(doc->text.data, n)) {
+        if (l->ft) {
+            char label[64];
+            double p = 0;
+            cm_fasttext_text(doc->text.data, n, CM_FT_CJK_NONE, &l->line);
+            if (l->line.len && cm_fasttext_top(l->ft, l->line.data, l->line.len, label, sizeof label, &p) == 0) {
+                const char *c = strncmp(label, "__label__", 9) == 0 ? label + 9 : label;
+                snprintf(code, sizeof code, "%.31s", c);
+                score = p;
+            }
+        } else if (cm_json_valid_utf8(doc->text.data, n)) {
             cm_cld2_detect(doc->text.data, (int)n, code, sizeof code, &percent, &reliable);
             score = percent / 100.0;
         }
@@ -131,7 +166,7 @@ static cm_verdict apply(void *self, cm_doc *doc)
 
 const cm_filter cm_filter_language = {
     .name = "language",
-    .summary = "language identification (CLD2) with a keep list and a minimum score",
+    .summary = "language identification (CLD2 or a fastText model) with a keep list and a minimum score",
     .defaults = DEFAULTS,
     .create = create,
     .apply = apply,

@@ -14,6 +14,7 @@ extern const cm_filter cm_filter_signal;
 extern const cm_filter cm_filter_language;
 extern const cm_filter cm_filter_pii;
 extern const cm_filter cm_filter_flagged_words;
+extern const cm_filter cm_filter_quality_model;
 
 const cm_filter *const cm_filters[] = {
     &cm_filter_normalize,
@@ -26,6 +27,7 @@ const cm_filter *const cm_filters[] = {
     &cm_filter_language,
     &cm_filter_pii,
     &cm_filter_flagged_words,
+    &cm_filter_quality_model,
     NULL,
 };
 

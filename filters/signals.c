@@ -168,6 +168,8 @@ void cm_signals_setup(cm_doc *doc, const cm_signal_opts *opts) { state(doc)->opt
 
 int cm_signals_used(const cm_doc *doc) { return peek(doc) && peek(doc)->used; }
 
+int cm_signals_has_extras(const cm_doc *doc) { return peek(doc) && peek(doc)->n_extras; }
+
 int cm_signals_store(const cm_doc *doc)
 {
     const cm_signals *s = peek(doc);
@@ -682,11 +684,14 @@ void cm_signals_json(cm_doc *doc, cm_buf *out)
     const cm_signal_values *v = store == CM_STORE_ALWAYS ? cm_signals_get(doc) : NULL;
     cm_signals *S = state(doc);
     if (!v && S->judged) v = &S->v;
-    if (!v) v = cm_signals_basic(doc);
+    /* auto, and no step looked at the signals (only set extras, such as a
+     * model's score): the extras alone, nothing computed for them */
+    int extras_only = !v && !S->used;
+    if (!v && !extras_only) v = cm_signals_basic(doc);
     int with_repetition = store == CM_STORE_ALWAYS || S->judged_repetition;
     cm_buf_append_str(out, "\"signals\":{");
     int first = 1;
-    for (int i = 0; cm_signal_defs[i].name; i++) {
+    for (int i = 0; !extras_only && cm_signal_defs[i].name; i++) {
         if (!with_repetition && is_repetition_signal(cm_signal_defs[i].name)) continue;
         if (!first) cm_buf_append_char(out, ',');
         first = 0;
@@ -696,7 +701,9 @@ void cm_signals_json(cm_doc *doc, cm_buf *out)
         append_number(out, cm_signal_value(v, (int)i));
     }
     for (size_t i = 0; i < S->n_extras; i++) {
-        cm_buf_append(out, ",\"", 2);
+        if (first) cm_buf_append_char(out, '"');
+        else cm_buf_append(out, ",\"", 2);
+        first = 0;
         cm_buf_append_str(out, S->extras[i].name);
         cm_buf_append(out, "\":", 2);
         append_number(out, S->extras[i].value);

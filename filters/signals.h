@@ -115,6 +115,8 @@ void cm_signals_set_extra(cm_doc *doc, const char *name, double value);
 double cm_signals_get_extra(cm_doc *doc, const char *name);
 
 /* Whether a step asked for the signals of this document. */
+/* Whether a step stored an extra value (cm_signals_set_extra). */
+int cm_signals_has_extras(const cm_doc *doc);
 int cm_signals_used(const cm_doc *doc);
 
 /* Appends `"signals":{...}` (computing them if needed) to out. */

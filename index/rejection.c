@@ -91,12 +91,6 @@ int cm_rejection_relevance(cm_rag *r, const cm_questions *qs, cm_rag_relevance *
 
 /* ---- thresholds ---- */
 
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 void cm_rejection_measure(const cm_rag_relevance *good, size_t n_good, const cm_rag_relevance *bad, size_t n_bad,
                           cm_rejection_result *res)
 {
@@ -113,19 +107,7 @@ void cm_rejection_measure(const cm_rag_relevance *good, size_t n_good, const cm_
     res->recall = n_good ? (double)tp / (double)n_good : 0;
     res->f1 = res->precision + res->recall > 0 ? 2 * res->precision * res->recall / (res->precision + res->recall) : 0;
     res->accuracy = n_good + n_bad ? (double)(tp + n_bad - fp) / (double)(n_good + n_bad) : 0;
-    /* AUC: the chance a good question outscores a bad one (ties count half),
-     * both sets sorted and walked together */
-    qsort(g, n_good, sizeof *g, by_value);
-    qsort(b, n_bad, sizeof *b, by_value);
-    double wins = 0;
-    size_t below = 0, equal = 0; /* bad scores under g[i], and equal to it */
-    for (size_t i = 0; i < n_good; i++) {
-        while (below < n_bad && b[below] < g[i]) below++;
-        equal = below;
-        while (equal < n_bad && b[equal] == g[i]) equal++;
-        wins += (double)below + 0.5 * (double)(equal - below);
-    }
-    res->auc = n_good && n_bad ? wins / ((double)n_good * (double)n_bad) : 0;
+    res->auc = cm_auc(g, n_good, b, n_bad);
     free(g);
     free(b);
 }

@@ -244,6 +244,27 @@ size_t cm_buf_append_json_bytes(cm_buf *b, const char *s, size_t n)
     return bad;
 }
 
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double cm_auc(double *pos, size_t n_pos, double *neg, size_t n_neg)
+{
+    qsort(pos, n_pos, sizeof *pos, by_value);
+    qsort(neg, n_neg, sizeof *neg, by_value);
+    double wins = 0;
+    size_t below = 0, equal = 0; /* negatives under pos[i], and equal to it */
+    for (size_t i = 0; i < n_pos; i++) {
+        while (below < n_neg && neg[below] < pos[i]) below++;
+        equal = below;
+        while (equal < n_neg && neg[equal] == pos[i]) equal++;
+        wins += (double)below + 0.5 * (double)(equal - below);
+    }
+    return n_pos && n_neg ? wins / ((double)n_pos * (double)n_neg) : 0;
+}
+
 size_t cm_utf8_seq_len(const unsigned char *s, size_t avail)
 {
     unsigned char c = s[0];

@@ -26,7 +26,8 @@ static const char *const RUN_USAGE = cm_run_usage, *const LAUNCH_USAGE = cm_laun
                          *const QUERY_USAGE = cm_query_usage, *const SERVE_USAGE = cm_serve_usage,
                          *const EVAL_USAGE = cm_eval_usage, *const EMBED_TEXT_USAGE = cm_embed_text_usage,
                          *const REPORT_USAGE = cm_report_usage, *const STATUS_USAGE = cm_status_usage,
-                         *const DIGEST_USAGE = cm_digest_usage, *const EVAL_REJECTION_USAGE = cm_eval_rejection_usage;
+                         *const DIGEST_USAGE = cm_digest_usage, *const EVAL_REJECTION_USAGE = cm_eval_rejection_usage,
+                         *const QUALITY_USAGE = cm_quality_usage;
 
 /* The commands besides the stages': run before them, the rest after. */
 static const command RUN = {"run", "CONFIG", "run the pipeline on this machine (tasks in parallel processes)", &RUN_USAGE,
@@ -39,6 +40,8 @@ static const command OTHERS[] = {
     {"eval-retrieval", "--qa FILE", "recall@k, MRR, precision@5 per search mode on a QA set", &EVAL_USAGE, cm_cmd_eval},
     {"eval-rejection", "RAG_DIR --good F --bad F", "precision, recall, F1 of the calibrated \"answerable\" threshold",
      &EVAL_REJECTION_USAGE, cm_cmd_eval_rejection},
+    {"quality", "train|eval|predict", "train a fastText quality classifier, measure it, score lines",
+     &QUALITY_USAGE, cm_cmd_quality},
     {"launch", "slurm CONFIG", "sbatch scripts for every step, chained job arrays (--submit)", &LAUNCH_USAGE,
      cm_cmd_launch},
     {"report", "OUT", "OUT/report.html: the funnel, removals, signals, clusters, time (run writes it)", &REPORT_USAGE,

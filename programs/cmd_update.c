@@ -43,16 +43,13 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 
 static void remove_tree(const char *dir) { nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
-/* Every step of the stages clean, dedup and embed of cfg, one task each. */
-static int run_recipe(const cm_config *cfg, cm_err *err)
+/* Every step of the named stages of cfg, one task each, in this process;
+ * stages cfg does not enable are passed over. */
+int cm_run_stages_here(const cm_config *cfg, const char *const *names, int n, cm_err *err)
 {
-    static const char *const names[] = {"clean", "dedup", "embed"};
-    for (int s = 0; s < 3; s++) {
+    for (int s = 0; s < n; s++) {
         const cm_stage_def *def = cm_stage_by_command(names[s]);
-        if (!def || !cm_stage_enabled(cfg, def)) {
-            if (s == 2) return cm_usagef(err, "the config has no embed section: an update needs the export's recipe");
-            continue;
-        }
+        if (!def || !cm_stage_enabled(cfg, def)) continue;
         cm_stage_plan plan;
         cm_stage_plan_make(def, cm_config_options(cfg, def->name), 1, &plan);
         for (int i = 0; i < plan.n; i++) {
@@ -67,6 +64,16 @@ static int run_recipe(const cm_config *cfg, cm_err *err)
         }
     }
     return 0;
+}
+
+/* The stages clean, dedup and embed of cfg; embed is required. */
+static int run_recipe(const cm_config *cfg, cm_err *err)
+{
+    static const char *const names[] = {"clean", "dedup", "embed"};
+    const cm_stage_def *embed = cm_stage_by_command("embed");
+    if (!embed || !cm_stage_enabled(cfg, embed))
+        return cm_usagef(err, "the config has no embed section: an update needs the export's recipe");
+    return cm_run_stages_here(cfg, names, 3, err);
 }
 
 static void print_stats(const char *what, const cm_rag_update_stats *st)

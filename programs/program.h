@@ -148,10 +148,14 @@ int cm_cmd_calibrate(int argc, char **argv);      /* index calibrate */
 int cm_cmd_eval_rejection(int argc, char **argv);
 int cm_cmd_update(int argc, char **argv);         /* index update */
 int cm_cmd_compact(int argc, char **argv);        /* index compact */
+int cm_cmd_quality(int argc, char **argv);        /* quality train|eval|predict */
+/* Every step of the named stages of cfg (those it enables), one task each,
+ * in this process (index update, quality train). */
+int cm_run_stages_here(const cm_config *cfg, const char *const *names, int n, cm_err *err);
 
 extern const char cm_run_usage[], cm_launch_usage[], cm_query_usage[], cm_serve_usage[], cm_eval_usage[],
     cm_embed_text_usage[], cm_report_usage[], cm_status_usage[], cm_digest_usage[], cm_calibrate_usage[],
-    cm_eval_rejection_usage[], cm_update_usage[];
+    cm_eval_rejection_usage[], cm_update_usage[], cm_quality_usage[];
 
 /* The run's funnel on stderr, stage by stage, and where the outputs are. */
 void cm_print_run_result(const char *out);

@@ -13,6 +13,7 @@ PACKAGES=(
   libxxhash-dev                          # hashing
   libpcre2-dev                           # PII patterns
   libcld2-dev                            # language identification
+  libfasttext-dev fasttext               # quality_model and language engine fasttext; the CLI checks them in tests
   libopenblas-dev liblapack-dev          # sgemm for the BERT encoder; BLAS/LAPACK for FAISS
   dpkg-dev                               # unpacks Debian's faiss source (scripts/build_faiss.sh)
   libsqlite3-dev sqlite3                 # the RAG chunk store (FTS5), and its CLI for tests
