@@ -79,6 +79,13 @@ jq -r '.corpusmill.signals.quality' kept.jsonl > stored.txt
 paste stored.txt predicted.txt | awk '{d = $1 - $2; if (d < 0) d = -d; if (d > 1e-4) exit 1}' ||
   fail "stored scores differ from quality predict"
 
+# the shipped recipe with a model in place
+mkdir -p models && cp q.bin models/en-quality.bin
+"$CM" clean "$SRC/configs/wanjuan-cc-quality.yaml" --input heldout.jsonl --out recipe --progress none 2>err ||
+  { cat err; fail "configs/wanjuan-cc-quality.yaml"; }
+check_accounting recipe
+kept_records recipe | jq -e 'select(.corpusmill.signals.quality == null)' | grep -q . && fail "a kept record without its score"
+
 # Chinese: cjk chars recorded; a contradicting cjk refused
 for f in clean dirty; do jq -c '{text}' "$SHARED/zh-web-chinesewebtext/quality_$f.jsonl" > zh_$f.jsonl; done
 "$CM" quality train train.yaml --positive zh_clean.jsonl --negative zh_dirty.jsonl --out zh.bin --cjk chars \
