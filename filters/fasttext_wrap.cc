@@ -64,7 +64,7 @@ class guarded_buf : public std::streambuf {
 
   private:
     FILE *f_;
-    char buf_[1 << 16];
+    char buf_[1 << 16] = {};
     size_t padded_ = 0;
 };
 
