@@ -106,6 +106,7 @@ struct cm_signals {
     uint32_t *gram_slot;   /* ... and their slot in the count table */
     size_t cap_gram;
     cm_buf lower;          /* ASCII-lowercased text, for phrase search */
+    uint8_t *uprops;       /* ICU's digit/upper/space answers per BMP code point, asked once (0: not yet) */
     extra *extras;
     size_t n_extras, cap_extras;
     const cm_signal_opts *opts; /* NULL: the defaults */
@@ -140,6 +141,7 @@ static void on_free(void *cache)
     free(s->gram_poly);
     free(s->gram_slot);
     cm_buf_free(&s->lower);
+    free(s->uprops);
     free(s->extras);
     free(s);
 }
@@ -279,7 +281,24 @@ typedef struct char_counts {
     size_t chars, digits, upper, spaces, newlines;
 } char_counts;
 
-static void count_characters(const unsigned char *s, size_t len, char_counts *cc)
+/* Bit 0 digit, bit 1 upper case, bit 2 white space, as ICU says; BMP
+ * answers are kept (CJK punctuation and full-width forms recur in every
+ * Chinese document). */
+static unsigned char_props(cm_signals *S, uint32_t c)
+{
+    if (c >= 0x10000)
+        return (u_isdigit((UChar32)c) != 0) | (u_isupper((UChar32)c) != 0) << 1 | (u_isUWhiteSpace((UChar32)c) != 0) << 2;
+    if (!S->uprops) S->uprops = cm_calloc(0x10000, 1);
+    uint8_t v = S->uprops[c];
+    if (!v) {
+        v = (uint8_t)(0x80 | (u_isdigit((UChar32)c) != 0) | (u_isupper((UChar32)c) != 0) << 1 |
+                      (u_isUWhiteSpace((UChar32)c) != 0) << 2);
+        S->uprops[c] = v;
+    }
+    return v;
+}
+
+static void count_characters(cm_signals *S, const unsigned char *s, size_t len, char_counts *cc)
 {
     memset(cc, 0, sizeof *cc);
     for (size_t i = 0; i < len;) {
@@ -292,9 +311,10 @@ static void count_characters(const unsigned char *s, size_t len, char_counts *cc
             cc->spaces += c == ' ' || c == '\t' || c == '\n';
             cc->newlines += c == '\n';
         } else if (!cm_is_han(c)) { /* ideographs are none of these */
-            cc->digits += u_isdigit((UChar32)c) != 0;
-            cc->upper += u_isupper((UChar32)c) != 0;
-            cc->spaces += u_isUWhiteSpace((UChar32)c) != 0;
+            unsigned p = char_props(S, c);
+            cc->digits += p & 1;
+            cc->upper += (p >> 1) & 1;
+            cc->spaces += (p >> 2) & 1;
         }
         i += k;
     }
@@ -497,7 +517,7 @@ static void compute(cm_doc *doc)
     S->judged_repetition = 0;
     if (!s) s = (const unsigned char *)"";
     char_counts cc;
-    count_characters(s, len, &cc);
+    count_characters(S, s, len, &cc);
     cm_tokenize(&S->tz, o->word_units, (const char *)s, len);
     size_t cjk_words = token_signals(S, s, len, &cc, v);
     sentence_signal(S, s, v);

@@ -66,12 +66,12 @@ static void tokenize_fast(cm_tokenizer *S, const unsigned char *s, size_t len)
         size_t k;
         uint32_t c = cm_decode_at(s, len, i, &k);
         if (c == ' ' || c == '\n') { i++; continue; }
-        if (cm_is_space(c)) { i += k; continue; }
-        if (cm_is_han(c)) {
+        if (cm_is_han(c)) { /* before the space test: no ideograph is a space, and that test asks ICU */
             push_token(S, s, i, i + k, 1, 1, 1, 1);
             i += k;
             continue;
         }
+        if (cm_is_space(c)) { i += k; continue; }
         if (cm_is_kana_hangul(c)) {
             size_t st = i;
             uint32_t n = 0;

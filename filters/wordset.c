@@ -54,7 +54,8 @@ size_t cm_wordset_count(const cm_wordset *w, const char *text, const cm_token *t
         /* entries of several CJK characters over adjacent one-character tokens */
         if (t[i].is_cjk && t[i].chars == 1 && w->max_cjk_run > 1) {
             const unsigned char *p = (const unsigned char *)text + t[i].start;
-            uint32_t c = cm_utf8_decode(p, t[i].len);
+            size_t k;
+            uint32_t c = cm_decode_at(p, t[i].len, 0, &k);
             if (c >= 0x10000 || !(w->first[c >> 3] & (1u << (c & 7)))) continue;
             size_t end = i + 1;
             while (end < n && end - i < (size_t)w->max_cjk_run && t[end].is_cjk && t[end].chars == 1 &&
