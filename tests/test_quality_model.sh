@@ -54,15 +54,11 @@ echo "quality eval (DCLM, 400 train / 99 test): $(cat eval.json)"
 cmp -s q.bin q2.bin || fail "training is not reproducible"
 
 # the quality_model step
-cat > step.yaml <<YAML
-input:
-  format: jsonl
-  text_field: [text]
-clean:
-  steps:
-    - normalize: {}
-    - quality_model: {model: $WORK/q.bin, threshold: 0.5}
-YAML
+# one_step_config FILE STEP: JSON Lines with `text`, normalize, then STEP
+one_step_config() {
+  printf 'input:\n  format: jsonl\n  text_field: [text]\nclean:\n  steps:\n    - normalize: {}\n    - %s\n' "$2" > "$1"
+}
+one_step_config step.yaml "quality_model: {model: $WORK/q.bin, threshold: 0.5}"
 "$CM" clean step.yaml --input heldout.jsonl --out step --progress none 2>err || { cat err; fail "clean with quality_model"; }
 check_accounting step
 kept=$(stage_get step kept); removed=$(( $(stage_get step read) - kept ))
@@ -109,15 +105,7 @@ fasttext supervised -input lid.txt -output lid -epoch 5 -thread 1 -dim 8 -bucket
 { jq -c 'select(input_line_number > 400 and input_line_number <= 420) | {text}' "$D"
   sed -n '200,219p' "$SHARED/zh-news-crud-rag/documents_dup_part_1_part_1.txt" | jq -R -c '{text: .}'
 } > mixed.jsonl
-cat > lid.yaml <<YAML
-input:
-  format: jsonl
-  text_field: [text]
-clean:
-  steps:
-    - normalize: {}
-    - language: {engine: fasttext, model: $WORK/lid.bin, keep: [en], min_score: 0.5, script_shortcut: false}
-YAML
+one_step_config lid.yaml "language: {engine: fasttext, model: $WORK/lid.bin, keep: [en], min_score: 0.5, script_shortcut: false}"
 "$CM" clean lid.yaml --input mixed.jsonl --out lid --progress none 2>err || { cat err; fail "language engine fasttext"; }
 check_accounting lid
 kept_records lid | jq -r .corpusmill.language | sort -u > langs
