@@ -36,6 +36,7 @@ typedef struct cm_filter {
     void *(*create)(const cm_conf *options, cm_err *err);
     cm_verdict (*apply)(void *self, cm_doc *doc);
     void (*destroy)(void *self);
+    const char *needs;    /* an option it cannot run without (a model file), or NULL: runs on defaults */
 } cm_filter;
 
 /* The registry: every filter, NULL-terminated. */

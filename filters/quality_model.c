@@ -107,4 +107,5 @@ const cm_filter cm_filter_quality_model = {
     .create = create,
     .apply = apply,
     .destroy = destroy,
+    .needs = "model",
 };

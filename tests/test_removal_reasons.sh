@@ -8,10 +8,13 @@
 # stored value fails here. After an intended change of a rule, regenerate
 # it with:  REGENERATE=1 bash tests/test_removal_reasons.sh BIN SRC [SHARED]
 source "$(dirname "$0")/lib.sh"
-Z=$SHARED/zh-web-chinesewebtext
-E=$SHARED/en-quality-dclm
+# inputs by a relative path through a link: records name their source file as
+# given, so the kept digests are the same wherever ../shared lives
+ln -s "$SHARED" shared
+Z=shared/zh-web-chinesewebtext
+E=shared/en-quality-dclm
 for f in "$Z/cc_2021-43_cleared1.jsonl" "$Z/quality_clean.jsonl" "$Z/quality_dirty.jsonl" "$E/majority_data.jsonl" \
-         "$E/agreement_data.jsonl" "$SHARED/en-web-dolma-samples/cc_raw_documents_000.jsonl.gz"; do
+         "$E/agreement_data.jsonl" "shared/en-web-dolma-samples/cc_raw_documents_000.jsonl.gz"; do
   [ -f "$f" ] || fail "no $f"
 done
 verdicts() { # OUT RECIPE: "recipe file:line verdict" for every record
@@ -25,7 +28,7 @@ for recipe in wanjuan-zh wanjuan-cc; do
   "$CM" clean "$SRC/configs/$recipe.yaml" --out $recipe --progress none --threads 2 "${raw[@]}" \
     --input "$Z/quality_clean.jsonl" --input "$Z/quality_dirty.jsonl" \
     --input "$E/majority_data.jsonl" --input "$E/agreement_data.jsonl" \
-    --input "$SHARED/en-web-dolma-samples/cc_raw_documents_000.jsonl.gz" 2>err || { cat err; fail "$recipe"; }
+    --input "shared/en-web-dolma-samples/cc_raw_documents_000.jsonl.gz" 2>err || { cat err; fail "$recipe"; }
   check_accounting $recipe
   verdicts $recipe $recipe >> got.tsv
   "$CM" digest $recipe | awk -v r=$recipe '$1 == "kept" {print r "\tdigest\t" $NF}' >> got.tsv
