@@ -541,11 +541,20 @@ static void compute_repetition(cm_doc *doc)
         if (S->tz.tok[i].is_word) cm_htab_add(&S->h, S->tz.tok[i].hash);
     size_t uniq = 0;
     double ent = 0;
+    /* most words occur a few times: each small count's term is computed
+     * once (the same bits, summed in the same order) instead of a log per word */
+    enum { SMALL = 64 };
+    double term[SMALL];
+    uint64_t have = 0;
     for (size_t i = 0; i < S->h.size; i++) {
         if (!S->h.keys[i]) continue;
         uniq++;
-        double p = (double)S->h.vals[i] / (double)(words ? words : 1);
-        ent -= p * log(p);
+        uint32_t c = S->h.vals[i];
+        if (c < SMALL && (have >> c & 1)) { ent -= term[c]; continue; }
+        double p = (double)c / (double)(words ? words : 1);
+        double t = p * log(p);
+        if (c < SMALL) { term[c] = t; have |= 1ULL << c; }
+        ent -= t;
     }
     v->unique_words_frac = words ? (double)uniq / (double)words : 0;
     v->unigram_entropy = ent;
