@@ -390,7 +390,11 @@ static void line_signals(cm_signals *S, const unsigned char *s, size_t len, int 
 {
     cm_buf_clear(&S->lower);
     cm_buf_reserve(&S->lower, len);
-    for (size_t i = 0; i < len; i++) S->lower.data[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
+    {
+        /* through locals: a char store could alias S, which kept the loop scalar */
+        unsigned char *restrict dst = (unsigned char *)S->lower.data;
+        for (size_t i = 0; i < len; i++) dst[i] = (unsigned char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
+    }
     S->lower.len = len;
     size_t bullets = 0, ell_lines = 0, term_lines = 0, short_lines = 0, js_lines = 0, pol_lines = 0;
     /* the boilerplate phrases are rare: find them in the whole text, then
