@@ -587,7 +587,6 @@ static void compute_repetition(cm_doc *doc)
     double *top[] = {&v->top_2gram_frac, &v->top_3gram_frac, &v->top_4gram_frac};
     double *dup[] = {&v->dup_5gram_frac, &v->dup_6gram_frac, &v->dup_7gram_frac,
                      &v->dup_8gram_frac, &v->dup_9gram_frac, &v->dup_10gram_frac};
-    int top_done = 0;
     for (int n = 2; n <= 10 && live; n++) {
         /* extend each live (n-1)-gram by its next token */
         size_t m = 0;
@@ -630,16 +629,13 @@ static void compute_repetition(cm_doc *doc)
             slot[c] = (uint32_t)x;
             if (k > best) { best = k; best_at = at[c]; }
         }
-        if (n <= 4 && !top_done) {
-            /* an n-gram seen once is no repetition (datatrove counts it too,
-             * which drops short documents for nothing); and when no n-gram
-             * repeats, no longer one does */
-            if (best < 2) top_done = 1;
-            else {
-                size_t gram_chars = (size_t)n - 1;
-                for (int j = 0; j < n; j++) gram_chars += S->tz.tok[best_at + (size_t)j].chars;
-                *top[n - 2] = (double)(gram_chars * best) / dchars;
-            }
+        /* an n-gram seen once is no repetition (datatrove counts it too,
+         * which drops short documents for nothing); and when no n-gram
+         * repeats, none stays live and the loop ends */
+        if (n <= 4 && best >= 2) {
+            size_t gram_chars = (size_t)n - 1;
+            for (int j = 0; j < n; j++) gram_chars += S->tz.tok[best_at + (size_t)j].chars;
+            *top[n - 2] = (double)(gram_chars * best) / dchars;
         }
         m = 0; /* without a branch: about half the windows stay, which no predictor guesses */
         for (size_t c = 0; c < live; c++) {

@@ -98,16 +98,15 @@ void cm_rejection_measure(const cm_rag_relevance *good, size_t n_good, const cm_
     double *g = cm_malloc((n_good ? n_good : 1) * sizeof *g), *b = cm_malloc((n_bad ? n_bad : 1) * sizeof *b);
     for (size_t i = 0; i < n_good; i++) g[i] = cm_rag_relevance_score(&good[i], res->score, &res->model);
     for (size_t i = 0; i < n_bad; i++) b[i] = cm_rag_relevance_score(&bad[i], res->score, &res->model);
-    size_t tp = 0, fp = 0;
-    for (size_t i = 0; i < n_good; i++) tp += g[i] >= res->threshold;
-    for (size_t i = 0; i < n_bad; i++) fp += b[i] >= res->threshold;
+    cm_score_measure m;
+    cm_measure_scores(g, n_good, b, n_bad, res->threshold, &m);
     res->good = n_good;
     res->bad = n_bad;
-    res->precision = tp + fp ? (double)tp / (double)(tp + fp) : 0;
-    res->recall = n_good ? (double)tp / (double)n_good : 0;
-    res->f1 = res->precision + res->recall > 0 ? 2 * res->precision * res->recall / (res->precision + res->recall) : 0;
-    res->accuracy = n_good + n_bad ? (double)(tp + n_bad - fp) / (double)(n_good + n_bad) : 0;
-    res->auc = cm_auc(g, n_good, b, n_bad);
+    res->precision = m.precision;
+    res->recall = m.recall;
+    res->f1 = m.f1;
+    res->accuracy = m.accuracy;
+    res->auc = m.auc;
     free(g);
     free(b);
 }

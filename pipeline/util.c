@@ -250,8 +250,15 @@ static int by_value(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-double cm_auc(double *pos, size_t n_pos, double *neg, size_t n_neg)
+void cm_measure_scores(double *pos, size_t n_pos, double *neg, size_t n_neg, double threshold, cm_score_measure *m)
 {
+    size_t tp = 0, fp = 0;
+    for (size_t i = 0; i < n_pos; i++) tp += pos[i] >= threshold;
+    for (size_t i = 0; i < n_neg; i++) fp += neg[i] >= threshold;
+    m->precision = tp + fp ? (double)tp / (double)(tp + fp) : 0;
+    m->recall = n_pos ? (double)tp / (double)n_pos : 0;
+    m->f1 = m->precision + m->recall > 0 ? 2 * m->precision * m->recall / (m->precision + m->recall) : 0;
+    m->accuracy = n_pos + n_neg ? (double)(tp + n_neg - fp) / (double)(n_pos + n_neg) : 0;
     qsort(pos, n_pos, sizeof *pos, by_value);
     qsort(neg, n_neg, sizeof *neg, by_value);
     double wins = 0;
@@ -262,7 +269,7 @@ double cm_auc(double *pos, size_t n_pos, double *neg, size_t n_neg)
         while (equal < n_neg && neg[equal] == pos[i]) equal++;
         wins += (double)below + 0.5 * (double)(equal - below);
     }
-    return n_pos && n_neg ? wins / ((double)n_pos * (double)n_neg) : 0;
+    m->auc = n_pos && n_neg ? wins / ((double)n_pos * (double)n_neg) : 0;
 }
 
 size_t cm_utf8_seq_len(const unsigned char *s, size_t avail)

@@ -88,9 +88,14 @@ size_t cm_buf_append_json_bytes(cm_buf *b, const char *s, size_t n);
 /* Length of the valid UTF-8 sequence starting at s (1..4), or 0 when the
  * bytes at s do not start a valid sequence (overlong forms and surrogates
  * are invalid). */
-/* AUC of a score: the chance a positive outscores a negative, ties counting
- * half (0 when either set is empty). Sorts both arrays. */
-double cm_auc(double *pos, size_t n_pos, double *neg, size_t n_neg);
+/* How well a score tells positives from negatives: precision, recall, F1
+ * and accuracy of "positive when score >= threshold", and the AUC (the
+ * chance a positive outscores a negative, ties counting half; 0 when either
+ * set is empty). Sorts both arrays. */
+typedef struct cm_score_measure {
+    double precision, recall, f1, accuracy, auc;
+} cm_score_measure;
+void cm_measure_scores(double *pos, size_t n_pos, double *neg, size_t n_neg, double threshold, cm_score_measure *m);
 
 size_t cm_utf8_seq_len(const unsigned char *s, size_t avail);
 /* Decodes one code point of a valid sequence of length len. */

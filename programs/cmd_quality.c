@@ -78,6 +78,14 @@ static int add_example(void *user, const cm_stage_record *r, cm_err *err)
     return 0;
 }
 
+/* Example k of x: its whole line ("LABEL tokens\n"), *len bytes. */
+static const char *example_line(const examples *x, size_t k, size_t *len)
+{
+    size_t end = k + 1 < x->n ? x->off[k + 1] : x->text.len;
+    *len = end - x->off[k];
+    return x->text.data + x->off[k];
+}
+
 /* The documents of paths, cleaned by CONFIG in work/, as lines labelled label. */
 static int read_set(const char *config, const cm_arg_list *paths, const char *work, examples *x, cm_err *err)
 {
@@ -102,26 +110,6 @@ static int read_set(const char *config, const cm_arg_list *paths, const char *wo
     return rc;
 }
 
-/* ---- measuring ---- */
-
-typedef struct measure {
-    double auc, accuracy, precision, recall;
-    size_t pos, neg;
-} measure;
-
-static void measure_scores(double *pos, size_t np, double *neg, size_t nn, double threshold, measure *m)
-{
-    size_t tp = 0, fp = 0;
-    for (size_t i = 0; i < np; i++) tp += pos[i] >= threshold;
-    for (size_t i = 0; i < nn; i++) fp += neg[i] >= threshold;
-    m->pos = np;
-    m->neg = nn;
-    m->precision = tp + fp ? (double)tp / (double)(tp + fp) : 0;
-    m->recall = np ? (double)tp / (double)np : 0;
-    m->accuracy = np + nn ? (double)(tp + nn - fp) / (double)(np + nn) : 0;
-    m->auc = cm_auc(pos, np, neg, nn);
-}
-
 /* ---- train ---- */
 
 static uint64_t next_random(uint64_t *s)
@@ -136,9 +124,9 @@ static int write_lines(const char *path, const examples *const sets[2], const si
     FILE *f = fopen(path, "w");
     if (!f) return cm_errorf(err, "%s: cannot write", path);
     for (size_t i = from; i < to; i++) {
-        const examples *x = sets[order[i] & 1];
-        size_t k = order[i] >> 1, end = k + 1 < x->n ? x->off[k + 1] : x->text.len;
-        fwrite(x->text.data + x->off[k], 1, end - x->off[k], f);
+        size_t len;
+        const char *line = example_line(sets[order[i] & 1], order[i] >> 1, &len);
+        fwrite(line, 1, len, f);
     }
     if (fclose(f)) return cm_errorf(err, "%s: write failed", path);
     return 0;
@@ -253,14 +241,14 @@ static int quality_train(int argc, char **argv)
     sn = cm_malloc((n_all - n_train + 1) * sizeof *sn);
     for (size_t i = n_train; i < n_all; i++) {
         const examples *x = sets[order[i] & 1];
-        size_t k = order[i] >> 1, end = k + 1 < x->n ? x->off[k + 1] : x->text.len;
-        const char *line = x->text.data + x->off[k] + strlen(x->label) + 1;
-        double p = cm_fasttext_prob(model, line, (size_t)(x->text.data + end - 1 - line), label);
+        size_t len, skip = strlen(x->label) + 1; /* the label and its space; the newline at the end */
+        const char *line = example_line(x, order[i] >> 1, &len);
+        double p = cm_fasttext_prob(model, line + skip, len - skip - 1, label);
         if (x == &pos) sp[np++] = p;
         else sn[nn++] = p;
     }
-    measure m;
-    measure_scores(sp, np, sn, nn, 0.5, &m);
+    cm_score_measure m;
+    cm_measure_scores(sp, np, sn, nn, 0.5, &m);
     char side[4300];
     cm_ft_side_path(out, side, sizeof side);
     FILE *f = fopen(side, "w");
@@ -378,17 +366,16 @@ static int quality_eval(int argc, char **argv)
     cm_err err;
     if (cm_walk_json_lines(labels, on_labelled, &l, &err)) rc = cm_fail(command, &err);
     else {
-        measure m;
-        measure_scores(l.pos, l.np, l.neg, l.nn, threshold, &m);
-        double f1 = m.precision + m.recall > 0 ? 2 * m.precision * m.recall / (m.precision + m.recall) : 0;
+        cm_score_measure m;
+        cm_measure_scores(l.pos, l.np, l.neg, l.nn, threshold, &m);
         if (json)
             printf("{\"auc\": %.4f, \"threshold\": %g, \"precision\": %.4f, \"recall\": %.4f, \"f1\": %.4f, "
                    "\"accuracy\": %.4f, \"positive\": %zu, \"negative\": %zu}\n",
-                   m.auc, threshold, m.precision, m.recall, f1, m.accuracy, m.pos, m.neg);
+                   m.auc, threshold, m.precision, m.recall, m.f1, m.accuracy, l.np, l.nn);
         else
             printf("quality eval: %zu positive, %zu negative: AUC %.4f; at >= %g: precision %.4f, recall %.4f, "
                    "F1 %.4f, accuracy %.4f\n",
-                   m.pos, m.neg, m.auc, threshold, m.precision, m.recall, f1, m.accuracy);
+                   l.np, l.nn, m.auc, threshold, m.precision, m.recall, m.f1, m.accuracy);
     }
     cm_fasttext_free(l.model);
     cm_buf_free(&l.line);
