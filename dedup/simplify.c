@@ -43,51 +43,61 @@ void cm_dedup_simplify(const char *text, size_t len, int fold, cm_buf *out)
     UErrorCode st = U_ZERO_ERROR;
     const UNormalizer2 *nfd = unorm2_getNFDInstance(&st);
     int space = 0;
-    cm_buf_reserve(out, 2 * len + 16); /* ASCII: at most a space and a character per byte */
+    /* ASCII and Han are written in place, at most twice the input (a space
+     * and a character per byte); whatever a decomposition adds beyond that
+     * (a Hangul syllable is 3 bytes in, 9 out) is reserved again after it.
+     * The output's end is a local: stores through out->data could alias it. */
+    cm_buf_reserve(out, 2 * len + 16);
+    char *o = out->data;
+    size_t ol = 0;
     for (size_t i = 0; i < len;) {
         unsigned char a = s[i];
-        if (a < 0x80) { /* the common case, written in place */
+        if (a < 0x80) {
             i++;
             if (a >= 'A' && a <= 'Z') a = (unsigned char)(a + 32);
             else if (fold && a >= '0' && a <= '9') a = '0';
             if ((a >= 'a' && a <= 'z') || (a >= '0' && a <= '9')) {
-                if (space && out->len) out->data[out->len++] = ' ';
+                if (space && ol) o[ol++] = ' ';
                 space = 0;
-                out->data[out->len++] = (char)a;
+                o[ol++] = (char)a;
             } else if (a == ' ' || a == '\t' || a == '\n' || a == '\r') {
                 space = 1;
             }
             continue;
         }
-        size_t k = cm_utf8_seq_len(s + i, len - i);
-        if (!k) { i++; continue; }
-        uint32_t c = cm_utf8_decode(s + i, k);
+        size_t k;
+        uint32_t c = cm_utf8_decode_at(s, len, i, &k);
+        if (c == 0xFFFD && k == 1) { i++; continue; } /* invalid: dropped */
         if ((c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF)) {
-            /* CJK ideographs: letters without case or accents, kept as they are
-             * (in place: 3 bytes, and maybe a space, for 3 input bytes) */
-            if (space && out->len) out->data[out->len++] = ' ';
+            /* CJK ideographs: letters without case or accents, kept as they are */
+            if (space && ol) o[ol++] = ' ';
             space = 0;
-            memcpy(out->data + out->len, s + i, k);
-            out->len += k;
+            memcpy(o + ol, s + i, k);
+            ol += k;
             i += k;
             continue;
         }
         i += k;
+        out->len = ol;
         UChar d[8];
         int32_t n = U_SUCCESS(st) && c >= 0xC0 ? unorm2_getDecomposition(nfd, (UChar32)c, d, 8, &st) : -1;
         if (n <= 0 || U_FAILURE(st)) {
             st = U_ZERO_ERROR;
             simplify_cp(c, fold, out, &space);
-            continue;
+        } else {
+            /* a decomposed letter: its parts, marks dropped */
+            for (int32_t j = 0; j < n;) {
+                UChar32 part;
+                U16_NEXT(d, j, n, part);
+                simplify_cp((uint32_t)part, fold, out, &space);
+            }
         }
-        /* a decomposed letter: its parts, marks dropped */
-        for (int32_t j = 0; j < n;) {
-            UChar32 part;
-            U16_NEXT(d, j, n, part);
-            simplify_cp((uint32_t)part, fold, out, &space);
-        }
+        cm_buf_reserve(out, 2 * (len - i) + 16);
+        o = out->data;
+        ol = out->len;
     }
-    out->data[out->len] = 0;
+    out->len = ol;
+    o[ol] = 0;
 }
 
 cm_hash128 cm_text_hash(const char *text, size_t len)

@@ -19,6 +19,17 @@ int main(void)
     const char *zh2 = "今天，天气很好！温度：25度。";
     cm_dedup_simplify(zh2, strlen(zh2), 0, &b);
     CHECK_STR(b.data, "今天天气很好温度25度");
+    /* Hangul syllables decompose to three jamo (3 bytes in, 9 out), more
+     * than the 2x reserved up front, then ASCII written in place must still
+     * fit: 28 syllables then "a a a ..." fill a 256-byte buffer past its end */
+    cm_buf h;
+    cm_buf_init(&h);
+    for (int i = 0; i < 28; i++) cm_buf_append(&h, "\xea\xb0\x81", 3); /* U+AC01 */
+    for (int i = 0; i < 8; i++) cm_buf_append(&h, " a", 2);
+    cm_buf_append(&h, " b", 2);
+    cm_dedup_simplify(h.data, h.len, 0, &b);
+    CHECK(b.len == 28 * 9 + 18 && b.data[b.len - 1] == 'b' && b.data[b.len - 2] == ' ');
+    cm_buf_free(&h);
     cm_dedup_simplify("", 0, 0, &b);
     CHECK_STR(b.data, "");
     /* equal after simplification, equal hashes; different text, different hashes */
