@@ -25,6 +25,7 @@ struct cm_minhasher {
     uint32_t *x;         /* the same, folded to 32 bits */
     size_t cap_x;
     cm_buf word;         /* one word, simplified */
+    uint8_t *bmp_alnum;  /* ICU's u_isalnum per BMP code point, asked once: 0 not yet, 1 no, 2 yes */
 };
 
 void cm_minhash_params_default(cm_minhash_params *p)
@@ -58,6 +59,7 @@ cm_minhasher *cm_minhasher_create(const cm_minhash_params *p)
         m->b[i] = splitmix64(&st);
     }
     cm_buf_init(&m->word);
+    m->bmp_alnum = cm_calloc(0x10000, 1);
     return m;
 }
 
@@ -70,6 +72,7 @@ void cm_minhasher_free(cm_minhasher *m)
     free(m->shingle);
     free(m->x);
     cm_buf_free(&m->word);
+    free(m->bmp_alnum);
     free(m);
 }
 
@@ -86,58 +89,87 @@ static inline uint64_t mix64(uint64_t x)
     return x;
 }
 
-static void push_unit(cm_minhasher *m, const void *p, size_t n)
+/* The bytes p[0..n) (n <= 8) as a little-endian integer, from fixed-size
+ * loads: a memcpy of variable length became a library call per unit. */
+static inline uint64_t load_small(const unsigned char *p, size_t n)
 {
-    if (m->n_unit == m->cap_unit) {
-        m->cap_unit = m->cap_unit ? m->cap_unit * 2 : 1024;
-        m->unit = cm_realloc(m->unit, m->cap_unit * sizeof *m->unit);
+    if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        return (uint64_t)lo | ((uint64_t)hi << (8 * (n - 4)));
     }
-    uint64_t h;
-    if (n <= 8) { /* a CJK character, a short word */
-        uint64_t x = 0;
-        memcpy(&x, p, n);
-        h = mix64(x ^ ((uint64_t)n << 59));
-    } else {
-        h = XXH3_64bits(p, n);
-    }
-    m->unit[m->n_unit++] = h;
+    return (uint64_t)p[0] | ((uint64_t)p[n / 2] << (8 * (n / 2))) | ((uint64_t)p[n - 1] << (8 * (n - 1)));
 }
 
-/* Cuts simplified units out of text (see minhash.h). */
+static inline uint64_t unit_hash(const void *p, size_t n)
+{
+    if (n <= 8) /* a CJK character, a short word */
+        return mix64(load_small(p, n) ^ ((uint64_t)n << 59));
+    return XXH3_64bits(p, n);
+}
+
+static inline int is_alnum(cm_minhasher *m, uint32_t c)
+{
+    if (c >= 0x10000) return u_isalnum((UChar32)c);
+    if (!m->bmp_alnum[c]) m->bmp_alnum[c] = u_isalnum((UChar32)c) ? 2 : 1;
+    return m->bmp_alnum[c] == 2;
+}
+
+/* Cuts simplified units out of text (see minhash.h). Every unit takes at
+ * least one byte, so len slots are enough. */
 static void units(cm_minhasher *m, const char *text, size_t len)
 {
     const unsigned char *s = (const unsigned char *)text;
-    m->n_unit = 0;
+    if (m->cap_unit < len + 1) {
+        m->cap_unit = len + 1 > 2 * m->cap_unit ? len + 1 : 2 * m->cap_unit;
+        free(m->unit);
+        m->unit = cm_malloc(m->cap_unit * sizeof *m->unit);
+    }
+    uint64_t *restrict unit = m->unit;
+    size_t n = 0;
     cm_buf_clear(&m->word);
     cm_buf_reserve(&m->word, 4 * len + 8); /* never grows below: words are written in place */
     char *wd = m->word.data;
     size_t wl = 0;
-    for (size_t i = 0; i <= len;) {
-        if (i < len && s[i] < 0x80) { /* ASCII, the common case */
+    const int fold = m->p.fold_digits;
+    for (size_t i = 0; i < len;) {
+        if (s[i] < 0x80) { /* ASCII, the common case */
             unsigned char c = s[i++];
             if ((c | 32) >= 'a' && (c | 32) <= 'z') { wd[wl++] = (char)(c | 32); continue; }
-            if (c >= '0' && c <= '9') { wd[wl++] = m->p.fold_digits ? '0' : (char)c; continue; }
-            if (wl) { push_unit(m, wd, wl); wl = 0; }
+            if (c >= '0' && c <= '9') { wd[wl++] = fold ? '0' : (char)c; continue; }
+            if (wl) { unit[n++] = unit_hash(wd, wl); wl = 0; }
             continue;
         }
-        uint32_t c = 0;
-        size_t k = 1;
-        if (i < len) {
-            k = cm_utf8_seq_len(s + i, len - i);
-            if (!k) { k = 1; c = 0xFFFD; }
-            else c = cm_utf8_decode(s + i, k);
-        }
-        int word_char = i < len && !cm_is_cjk(c) && u_isalnum((UChar32)c);
-        if (word_char) {
-            uint32_t d = m->p.fold_digits && u_isdigit((UChar32)c) ? '0' : (uint32_t)u_tolower((UChar32)c);
+        size_t k;
+        uint32_t c = cm_utf8_decode_at(s, len, i, &k);
+        if (cm_is_cjk(c)) { /* a unit of its own, hashed as its UTF-8 bytes */
+            if (wl) { unit[n++] = unit_hash(wd, wl); wl = 0; }
+            unit[n++] = unit_hash(s + i, k);
+        } else if (is_alnum(m, c)) {
+            uint32_t d = fold && u_isdigit((UChar32)c) ? '0' : (uint32_t)u_tolower((UChar32)c);
             wl += cm_utf8_encode(d, wd + wl);
-        } else {
-            if (wl) { push_unit(m, wd, wl); wl = 0; }
-            if (i < len && cm_is_cjk(c)) push_unit(m, s + i, k); /* same hash as its UTF-8 bytes elsewhere */
+        } else if (wl) {
+            unit[n++] = unit_hash(wd, wl);
+            wl = 0;
         }
-        if (i == len) break;
         i += k;
     }
+    if (wl) unit[n++] = unit_hash(wd, wl);
+    m->n_unit = n;
+}
+
+/* One shingle: the units' hashes, each rotated by its position, mixed.
+ * Inlined with w known (the default 5), the rotations are constants. */
+static inline uint64_t shingle_hash(const uint64_t *u, size_t w)
+{
+    uint64_t h = (uint64_t)w * 0x9E3779B97F4A7C15ULL;
+    for (size_t j = 0; j < w; j++) {
+        uint64_t x = u[j];
+        h ^= (x << (j * 13 % 64)) | (x >> ((64 - j * 13 % 64) % 64));
+        h = h * 0xFF51AFD7ED558CCDULL + 0x2545F4914F6CDD1DULL;
+    }
+    return mix64(h);
 }
 
 static void shingles(cm_minhasher *m)
@@ -149,31 +181,38 @@ static void shingles(cm_minhasher *m)
         m->shingle = cm_realloc(m->shingle, count * sizeof *m->shingle);
     }
     size_t w = m->n_unit < (size_t)n ? m->n_unit : (size_t)n;
-    for (size_t i = 0; i < count; i++) {
-        /* the units' hashes, each rotated by its position, mixed */
-        uint64_t h = (uint64_t)w * 0x9E3779B97F4A7C15ULL;
-        for (size_t j = 0; j < w; j++) {
-            uint64_t u = m->unit[i + j];
-            h ^= (u << (j * 13 % 64)) | (u >> ((64 - j * 13 % 64) % 64));
-            h = h * 0xFF51AFD7ED558CCDULL + 0x2545F4914F6CDD1DULL;
-        }
-        m->shingle[i] = mix64(h);
-    }
+    const uint64_t *u = m->unit;
+    if (w == 5)
+        for (size_t i = 0; i < count; i++) m->shingle[i] = shingle_hash(u + i, 5);
+    else
+        for (size_t i = 0; i < count; i++) m->shingle[i] = shingle_hash(u + i, w);
     m->n_shingle = count;
 }
 
-/* The hot loop: every permutation of one shingle. Written so that the
- * compiler vectorizes it (64-bit multiplies built from 32-bit lanes: 4 at a
- * time with AVX2, 2 with the SSE2 baseline). */
-/* The hot loop: the minimum of every hash function over the shingles.
- * With AVX2, eight functions at a time stay in one register while all the
- * shingles stream past (a x mod 2^64 from two 32 x 32 -> 64-bit products, x
- * having 32 bits); the portable loop below does the same one function at a
- * time. */
+/* The hot loop: the minimum of every hash function over the shingles,
+ * (a x + b mod 2^64) >> 32 with x of 32 bits. With AVX-512 (DQ), eight
+ * functions sit in one register as 64-bit lanes: one multiply, an add, a
+ * shift and a 64-bit minimum per shingle. With AVX2, eight functions at a
+ * time as well, a x built from two 32 x 32 -> 64-bit products. The portable
+ * loop below does the same one function at a time. */
 static void signature_of(const uint64_t *restrict a, const uint64_t *restrict b, int n, const uint32_t *restrict xs,
                          size_t nx, uint32_t *restrict sig)
 {
     int i = 0;
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+    for (; i + 16 <= n; i += 16) { /* two registers: independent chains */
+        __m512i a0 = _mm512_loadu_si512(a + i), a1 = _mm512_loadu_si512(a + i + 8);
+        __m512i b0 = _mm512_loadu_si512(b + i), b1 = _mm512_loadu_si512(b + i + 8);
+        __m512i acc0 = _mm512_set1_epi64(0xFFFFFFFF), acc1 = acc0;
+        for (size_t k = 0; k < nx; k++) {
+            __m512i xv = _mm512_set1_epi64((long long)xs[k]);
+            acc0 = _mm512_min_epu64(acc0, _mm512_srli_epi64(_mm512_add_epi64(_mm512_mullo_epi64(a0, xv), b0), 32));
+            acc1 = _mm512_min_epu64(acc1, _mm512_srli_epi64(_mm512_add_epi64(_mm512_mullo_epi64(a1, xv), b1), 32));
+        }
+        _mm256_storeu_si256((__m256i *)(sig + i), _mm512_cvtepi64_epi32(acc0));
+        _mm256_storeu_si256((__m256i *)(sig + i + 8), _mm512_cvtepi64_epi32(acc1));
+    }
+#endif
 #ifdef __AVX2__
     for (; i + 8 <= n; i += 8) {
         __m256i a0 = _mm256_loadu_si256((const __m256i *)(a + i)), a1 = _mm256_loadu_si256((const __m256i *)(a + i + 4));

@@ -55,7 +55,7 @@ void cm_fasttext_text(const char *text, size_t len, int cjk, cm_buf *out)
         }
         if (b < 0x80 || cjk != CM_FT_CJK_CHARS) { i++; continue; }
         size_t k;
-        uint32_t c = cm_decode_at(s, len, i, &k);
+        uint32_t c = cm_utf8_decode_at(s, len, i, &k);
         if (stands_alone(c)) {
             cm_buf_append(out, text + run, i - run);
             space(out);

@@ -303,7 +303,7 @@ static void count_characters(cm_signals *S, const unsigned char *s, size_t len, 
     memset(cc, 0, sizeof *cc);
     for (size_t i = 0; i < len;) {
         size_t k;
-        uint32_t c = cm_decode_at(s, len, i, &k);
+        uint32_t c = cm_utf8_decode_at(s, len, i, &k);
         cc->chars++;
         if (c < 0x80) {
             cc->digits += c >= '0' && c <= '9';

@@ -64,7 +64,7 @@ static void tokenize_fast(cm_tokenizer *S, const unsigned char *s, size_t len)
     size_t i = 0;
     while (i < len) {
         size_t k;
-        uint32_t c = cm_decode_at(s, len, i, &k);
+        uint32_t c = cm_utf8_decode_at(s, len, i, &k);
         if (c == ' ' || c == '\n') { i++; continue; }
         if (cm_is_han(c)) { /* before the space test: no ideograph is a space, and that test asks ICU */
             push_token(S, s, i, i + k, 1, 1, 1, 1);
@@ -76,7 +76,7 @@ static void tokenize_fast(cm_tokenizer *S, const unsigned char *s, size_t len)
             size_t st = i;
             uint32_t n = 0;
             while (i < len) {
-                uint32_t d = cm_decode_at(s, len, i, &k);
+                uint32_t d = cm_utf8_decode_at(s, len, i, &k);
                 if (!cm_is_kana_hangul(d)) break;
                 i += k;
                 n++;
@@ -96,7 +96,7 @@ static void tokenize_fast(cm_tokenizer *S, const unsigned char *s, size_t len)
                     n++;
                     continue;
                 }
-                uint32_t d = cm_decode_at(s, len, i, &k);
+                uint32_t d = cm_utf8_decode_at(s, len, i, &k);
                 if (cm_is_wordch(d) && !cm_is_han(d) && !cm_is_kana_hangul(d)) {
                     if (cm_is_alpha(d)) alpha = 1;
                     i += k;
@@ -105,7 +105,7 @@ static void tokenize_fast(cm_tokenizer *S, const unsigned char *s, size_t len)
                 }
                 if (cm_is_joiner(d) && i + k < len) {
                     size_t k2;
-                    uint32_t e = cm_decode_at(s, len, i + k, &k2);
+                    uint32_t e = cm_utf8_decode_at(s, len, i + k, &k2);
                     /* a comma only joins digits (3,000), a hyphen only letters; the others any word characters */
                     int ok = cm_is_wordch(e) && !cm_is_han(e) && !cm_is_kana_hangul(e) &&
                              (d != ',' || ((s[i - 1] >= '0' && s[i - 1] <= '9') && e >= '0' && e <= '9')) &&
@@ -122,7 +122,7 @@ static void tokenize_fast(cm_tokenizer *S, const unsigned char *s, size_t len)
         uint32_t n = 0;
         while (i < len) {
             size_t k2;
-            uint32_t d = cm_decode_at(s, len, i, &k2);
+            uint32_t d = cm_utf8_decode_at(s, len, i, &k2);
             if (d != c) break;
             i += k2;
             n++;
@@ -142,7 +142,7 @@ static void tokenize_icu(cm_tokenizer *S, const unsigned char *s, size_t len)
     int32_t n16 = 0;
     for (size_t i = 0; i < len;) {
         size_t k;
-        uint32_t c = cm_decode_at(s, len, i, &k);
+        uint32_t c = cm_utf8_decode_at(s, len, i, &k);
         S->u16_to_u8[n16] = (int32_t)i;
         if (c >= 0x10000) {
             S->u16[n16++] = (UChar)(0xD7C0 + (c >> 10));
@@ -167,7 +167,7 @@ static void tokenize_icu(cm_tokenizer *S, const unsigned char *s, size_t len)
         int alpha = 0, cjk = 0, space = 1;
         for (size_t i = ba; i < bb;) {
             size_t k;
-            uint32_t c = cm_decode_at(s, len, i, &k);
+            uint32_t c = cm_utf8_decode_at(s, len, i, &k);
             chars++;
             if (!cm_is_space(c)) space = 0;
             if (cm_is_han(c) || cm_is_kana_hangul(c)) cjk = 1;

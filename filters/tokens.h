@@ -111,18 +111,4 @@ static inline int cm_is_alpha(uint32_t c)
  * datatrove's Gopher thresholds keeps inside words ("well-known") */
 static inline int cm_is_joiner(uint32_t c) { return c == '\'' || c == 0x2019 || c == '.' || c == ',' || c == 0xB7 || c == '-'; }
 
-static inline uint32_t cm_decode_at(const unsigned char *s, size_t len, size_t i, size_t *k)
-{
-    unsigned char c = s[i];
-    if (c < 0x80) { *k = 1; return c; }
-    if (c >= 0xE0 && c < 0xF0 && len - i >= 3 && (s[i + 1] & 0xC0) == 0x80 && (s[i + 2] & 0xC0) == 0x80) {
-        /* three bytes (CJK), inline: the same checks as cm_utf8_seq_len */
-        uint32_t cp = ((uint32_t)(c & 0x0F) << 12) | ((uint32_t)(s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F);
-        if (cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF)) { *k = 3; return cp; }
-    }
-    *k = cm_utf8_seq_len(s + i, len - i);
-    if (!*k) { *k = 1; return 0xFFFD; }
-    return cm_utf8_decode(s + i, *k);
-}
-
 #endif

@@ -55,7 +55,7 @@ size_t cm_wordset_count(const cm_wordset *w, const char *text, const cm_token *t
         if (t[i].is_cjk && t[i].chars == 1 && w->max_cjk_run > 1) {
             const unsigned char *p = (const unsigned char *)text + t[i].start;
             size_t k;
-            uint32_t c = cm_decode_at(p, t[i].len, 0, &k);
+            uint32_t c = cm_utf8_decode_at(p, t[i].len, 0, &k);
             if (c >= 0x10000 || !(w->first[c >> 3] & (1u << (c & 7)))) continue;
             size_t end = i + 1;
             while (end < n && end - i < (size_t)w->max_cjk_run && t[end].is_cjk && t[end].chars == 1 &&
