@@ -71,12 +71,6 @@ static const char DEDUP_USAGE[] =
 
 /* ---- what the steps share ---- */
 
-int cm_dedup_cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 void cm_dedup_add_pair(cm_dedup_pairs *ps, uint64_t a, uint64_t b)
 {
     if (ps->n == ps->cap) {

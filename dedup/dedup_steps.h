@@ -58,7 +58,6 @@ typedef struct cm_dedup_pairs {
 } cm_dedup_pairs;
 
 void cm_dedup_add_pair(cm_dedup_pairs *ps, uint64_t a, uint64_t b);
-int cm_dedup_cmp_u64(const void *a, const void *b);
 
 /* OUT/minhash/bands/BBB, or .../exact for band == bands. */
 void cm_dedup_band_dir(const char *out, int band, int bands, char *dir, size_t cap);

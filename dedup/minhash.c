@@ -273,12 +273,6 @@ double cm_minhash_similarity(const uint32_t *a, const uint32_t *b, size_t n)
     return n ? (double)eq / (double)n : 0;
 }
 
-static int cmp_u64(const void *x, const void *y)
-{
-    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-    return a < b ? -1 : a > b;
-}
-
 /* The sorted, distinct shingle hashes of text, into a new array. */
 uint64_t *cm_minhash_shingle_set(cm_minhasher *m, const char *t, size_t len, size_t *n)
 {
@@ -286,7 +280,7 @@ uint64_t *cm_minhash_shingle_set(cm_minhasher *m, const char *t, size_t len, siz
     shingles(m);
     uint64_t *set = cm_malloc((m->n_shingle ? m->n_shingle : 1) * sizeof *set);
     memcpy(set, m->shingle, m->n_shingle * sizeof *set);
-    qsort(set, m->n_shingle, sizeof *set, cmp_u64);
+    cm_sort_u64(set, m->n_shingle, m->shingle); /* the shingles are not needed again */
     size_t w = 0;
     for (size_t i = 0; i < m->n_shingle; i++)
         if (w == 0 || set[w - 1] != set[i]) set[w++] = set[i];

@@ -43,11 +43,7 @@ static void union_roots(size_t *parent, size_t a, size_t b)
     else parent[ra] = rb;
 }
 
-static long index_of(const uint64_t *keys, size_t n, uint64_t k)
-{
-    const uint64_t *hit = bsearch(&k, keys, n, sizeof *keys, cm_dedup_cmp_u64);
-    return hit ? (long)(hit - keys) : -1;
-}
+static long index_of(const uint64_t *keys, size_t n, uint64_t k) { return cm_find_u64(keys, n, k); }
 
 /* Shingle sets of the documents verification needs: with digits as
  * written, and folded (fold_digits) to tell matches that need the folding. */
@@ -117,11 +113,7 @@ static int write_rep_ids(const cm_config *cfg, const cm_dedup_options *o, const 
     uint64_t *reps = cm_malloc((rm->n + via->n + 1) * sizeof *reps);
     for (size_t i = 0; i < rm->n; i++) reps[n++] = rm->p[i].doc;
     for (size_t i = 0; i < via->n; i++) reps[n++] = via->p[i].doc;
-    if (n) qsort(reps, n, sizeof *reps, cm_dedup_cmp_u64);
-    size_t w = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!w || reps[w - 1] != reps[i]) reps[w++] = reps[i];
-    n = w;
+    n = cm_sort_unique_u64(reps, n);
     char **ids = cm_calloc(n ? n : 1, sizeof *ids);
     uint32_t *lens = cm_calloc(n ? n : 1, sizeof *lens);
     int rc = 0;
@@ -141,10 +133,10 @@ static int write_rep_ids(const cm_config *cfg, const cm_dedup_options *o, const 
             int got;
             while ((got = cm_dedup_next_id(&b, &off, &key, &id, &len)) == 1) {
                 if (k >= 0) key = PREV_KEY(k, key);
-                const uint64_t *hit = bsearch(&key, reps, n, sizeof *reps, cm_dedup_cmp_u64);
-                if (hit && !ids[hit - reps]) {
-                    ids[hit - reps] = cm_strndup(id, len);
-                    lens[hit - reps] = len;
+                long hit = cm_find_u64(reps, n, key);
+                if (hit >= 0 && !ids[hit]) {
+                    ids[hit] = cm_strndup(id, len);
+                    lens[hit] = len;
                 }
             }
             if (got < 0) rc = cm_errorf(err, "%s: truncated or corrupt ids file", files[f]);
@@ -243,12 +235,8 @@ static void build_graph(graph *g)
     size_t nk = 0;
     for (size_t i = 0; i < g->mh.n; i++) { keys[nk++] = ORDER(g->mh.p[i].hash); keys[nk++] = ORDER(g->mh.p[i].doc); }
     for (size_t i = 0; i < g->ex.n; i++) { keys[nk++] = ORDER(g->ex.p[i].hash); keys[nk++] = ORDER(g->ex.p[i].doc); }
-    if (nk) qsort(keys, nk, sizeof *keys, cm_dedup_cmp_u64);
-    size_t w = 0;
-    for (size_t i = 0; i < nk; i++)
-        if (!w || keys[w - 1] != keys[i]) keys[w++] = keys[i];
     g->keys = keys;
-    g->nk = nk = w;
+    g->nk = nk = cm_sort_unique_u64(keys, nk);
     g->parent = cm_malloc((nk ? nk : 1) * sizeof *g->parent);
     g->in_exact = cm_calloc(nk ? nk : 1, 1);
     g->need = cm_calloc(nk ? nk : 1, 1);

@@ -41,9 +41,9 @@ static int flush_part(filter_state *f, cm_buf *b, cm_part_writer *pw, int force)
  * run's file index and record. */
 static void append_where(filter_state *f, uint64_t doc)
 {
-    const uint64_t *rk = f->n_reps ? bsearch(&doc, f->rep_keys, f->n_reps, sizeof *f->rep_keys, cm_dedup_cmp_u64) : NULL;
+    long rk = cm_find_u64(f->rep_keys, f->n_reps, doc);
     cm_buf_append_str(&f->rejected, "\"id\":");
-    cm_buf_append_str(&f->rejected, rk ? f->rep_ids[rk - f->rep_keys] : "null");
+    cm_buf_append_str(&f->rejected, rk >= 0 ? f->rep_ids[rk] : "null");
     cm_buf_append_char(&f->rejected, ',');
     if (doc & PREV_FLAG) {
         const char *run = f->o->previous[PREV_RUN(doc)];

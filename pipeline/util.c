@@ -250,6 +250,50 @@ static int by_value(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+void cm_sort_u64(uint64_t *v, size_t n, uint64_t *tmp)
+{
+    if (n < 64) {
+        for (size_t i = 1; i < n; i++) {
+            uint64_t x = v[i];
+            size_t j = i;
+            for (; j > 0 && v[j - 1] > x; j--) v[j] = v[j - 1];
+            v[j] = x;
+        }
+        return;
+    }
+    size_t count[8][256];
+    memset(count, 0, sizeof count);
+    for (size_t i = 0; i < n; i++)
+        for (int b = 0; b < 8; b++) count[b][(v[i] >> (8 * b)) & 0xFF]++;
+    uint64_t *src = v, *dst = tmp;
+    for (int b = 0; b < 8; b++) {
+        size_t *c = count[b];
+        if (c[(src[0] >> (8 * b)) & 0xFF] == n) continue; /* one byte value: the pass changes nothing */
+        size_t sum = 0;
+        for (int k = 0; k < 256; k++) {
+            size_t x = c[k];
+            c[k] = sum;
+            sum += x;
+        }
+        for (size_t i = 0; i < n; i++) dst[c[(src[i] >> (8 * b)) & 0xFF]++] = src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v) memcpy(v, src, n * sizeof *v);
+}
+
+size_t cm_sort_unique_u64(uint64_t *v, size_t n)
+{
+    uint64_t *tmp = cm_malloc((n ? n : 1) * sizeof *tmp);
+    cm_sort_u64(v, n, tmp);
+    free(tmp);
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!w || v[w - 1] != v[i]) v[w++] = v[i];
+    return w;
+}
+
 void cm_measure_scores(double *pos, size_t n_pos, double *neg, size_t n_neg, double threshold, cm_score_measure *m)
 {
     size_t tp = 0, fp = 0;

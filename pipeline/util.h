@@ -84,10 +84,25 @@ void cm_buf_append_json_string(cm_buf *b, const char *s, size_t n);
  * bytes escaped. */
 size_t cm_buf_append_json_bytes(cm_buf *b, const char *s, size_t n);
 
-/* ---- UTF-8 ---- */
-/* Length of the valid UTF-8 sequence starting at s (1..4), or 0 when the
- * bytes at s do not start a valid sequence (overlong forms and surrogates
- * are invalid). */
+/* ---- sorting and measuring ---- */
+/* Sorts n 64-bit values ascending: a radix sort (8 bits a pass, passes
+ * where every value has the same byte skipped), insertion below 64 values;
+ * tmp has room for n. Several times faster than qsort for hashes. */
+void cm_sort_u64(uint64_t *v, size_t n, uint64_t *tmp);
+/* Sorts and drops repeated values; returns how many are left. */
+size_t cm_sort_unique_u64(uint64_t *v, size_t n);
+/* The index of k in the ascending v, or -1 (a binary search without
+ * bsearch's call per comparison). */
+static inline long cm_find_u64(const uint64_t *v, size_t n, uint64_t k)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < k) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && v[lo] == k ? (long)lo : -1;
+}
 /* How well a score tells positives from negatives: precision, recall, F1
  * and accuracy of "positive when score >= threshold", and the AUC (the
  * chance a positive outscores a negative, ties counting half; 0 when either
@@ -96,6 +111,11 @@ typedef struct cm_score_measure {
     double precision, recall, f1, accuracy, auc;
 } cm_score_measure;
 void cm_measure_scores(double *pos, size_t n_pos, double *neg, size_t n_neg, double threshold, cm_score_measure *m);
+
+/* ---- UTF-8 ---- */
+/* Length of the valid UTF-8 sequence starting at s (1..4), or 0 when the
+ * bytes at s do not start a valid sequence (overlong forms and surrogates
+ * are invalid). */
 
 size_t cm_utf8_seq_len(const unsigned char *s, size_t avail);
 /* Decodes one code point of a valid sequence of length len. */
