@@ -1,8 +1,10 @@
 /* cli.c -- the corpusmill command line: the table of commands, from which
  * both `corpusmill --help` and the dispatch are made. Stage commands come
  * from the table of stages (stages.c); the rest are listed here. */
+#define _GNU_SOURCE /* RTLD_DEFAULT */
 #include "program.h"
 
+#include <dlfcn.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -113,6 +115,18 @@ static int cmd_config(int argc, char **argv)
     return CM_EXIT_OK;
 }
 
+/* OpenBLAS (linked for the encoder and FAISS) starts its worker threads as
+ * it loads, and each spins on sched_yield for about 0.1 s of CPU before it
+ * sleeps: a tenth of a second per process, 10-20% of a short dedup step.
+ * Stages that never multiply matrices stop them; OpenBLAS would start them
+ * again on its next threaded call. Looked up by name: another BLAS has no
+ * such function, and then nothing happens. */
+static void stop_blas_threads(void)
+{
+    int (*shutdown)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "blas_thread_shutdown_");
+    if (shutdown) shutdown();
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -144,6 +158,7 @@ int main(int argc, char **argv)
     if (!strcmp(name, "index") && argc > 2 && !strcmp(argv[2], "calibrate")) return cm_cmd_calibrate(argc - 3, argv + 3);
     if (!strcmp(name, "index") && argc > 2 && !strcmp(argv[2], "update")) return cm_cmd_update(argc - 3, argv + 3);
     if (!strcmp(name, "index") && argc > 2 && !strcmp(argv[2], "compact")) return cm_cmd_compact(argc - 3, argv + 3);
+    if (!strcmp(name, "clean") || !strcmp(name, "dedup")) stop_blas_threads();
     for (size_t i = 0; cm_stages[i]; i++)
         if (!strcmp(cm_stages[i]->command, name)) return cm_cmd_stage(cm_stages[i], argc - 2, argv + 2);
     fprintf(stderr, "corpusmill: unknown command '%s'\n\n", name);
