@@ -49,9 +49,42 @@ static void make_header(unsigned char *h, const cm_minhash_params *p, int band, 
     put32(h + 48, (uint32_t)p->fold_digits);
 }
 
+/* Sorts by hash, then document. Records arrive in document order, so a
+ * stable radix sort on the hash alone gives that order; qsort otherwise. */
+static void sort_recs(cm_sigrec *recs, size_t n)
+{
+    int by_doc = 1;
+    for (size_t i = 1; i < n && by_doc; i++) by_doc = recs[i - 1].doc <= recs[i].doc;
+    if (!by_doc || n < 256) {
+        if (n) qsort(recs, n, sizeof *recs, cmp_rec);
+        return;
+    }
+    size_t count[8][256];
+    memset(count, 0, sizeof count);
+    for (size_t i = 0; i < n; i++)
+        for (int b = 0; b < 8; b++) count[b][(recs[i].hash >> (8 * b)) & 0xFF]++;
+    cm_sigrec *tmp = cm_malloc(n * sizeof *tmp), *src = recs, *dst = tmp;
+    for (int b = 0; b < 8; b++) {
+        size_t *c = count[b];
+        if (c[(src[0].hash >> (8 * b)) & 0xFF] == n) continue;
+        size_t sum = 0;
+        for (int k = 0; k < 256; k++) {
+            size_t x = c[k];
+            c[k] = sum;
+            sum += x;
+        }
+        for (size_t i = 0; i < n; i++) dst[c[(src[i].hash >> (8 * b)) & 0xFF]++] = src[i];
+        cm_sigrec *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != recs) memcpy(recs, src, n * sizeof *recs);
+    free(tmp);
+}
+
 int cm_sigfile_write(const char *path, const cm_minhash_params *p, int band, cm_sigrec *recs, size_t n, cm_err *err)
 {
-    if (n) qsort(recs, n, sizeof *recs, cmp_rec);
+    sort_recs(recs, n);
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "wb");
