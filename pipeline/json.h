@@ -69,6 +69,14 @@ long cm_json_find(const cm_json_record *rec, const char *key, int *dupes);
 const char *cm_json_key(const cm_json_record *rec, const cm_json_member *m);
 const char *cm_json_str(const cm_json_record *rec, const cm_json_member *m);
 
+/* The string at text.outer.inner (text: a JSON object, readable for len +
+ * CM_JSON_PADDING) into out, unescaped and NUL-terminated, through p's
+ * buffers (no allocation once they are big enough; a record parsed before
+ * stays valid: its members were copied out). 0, or -1 when it is not there,
+ * not a string, or not shorter than cap. */
+int cm_json_nested_string(cm_json_parser *p, const char *text, size_t len, const char *outer, const char *inner,
+                          char *out, size_t cap);
+
 /* 1 when s is valid UTF-8 (SIMD validation). */
 int cm_json_valid_utf8(const char *s, size_t n);
 

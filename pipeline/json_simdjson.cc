@@ -249,6 +249,19 @@ extern "C" const char *cm_json_str(const cm_json_record *rec, const cm_json_memb
     return rec->strings.data + m->str_off;
 }
 
+extern "C" int cm_json_nested_string(cm_json_parser *p, const char *text, size_t len, const char *outer,
+                                     const char *inner, char *out, size_t cap)
+{
+    ondemand::document doc;
+    if (p->parser.iterate(text, len, len + SIMDJSON_PADDING).get(doc)) return -1;
+    std::string_view s;
+    if (doc.find_field_unordered(outer).find_field_unordered(inner).get_string().get(s)) return -1;
+    if (s.size() >= cap) return -1;
+    std::memcpy(out, s.data(), s.size());
+    out[s.size()] = 0;
+    return 0;
+}
+
 extern "C" int cm_json_valid_utf8(const char *s, size_t n) { return simdjson::validate_utf8(s, n) ? 1 : 0; }
 
 // ---- visitor over a small document (DOM API: simple and complete) ----

@@ -74,18 +74,6 @@ void cm_stage_reader_free(cm_stage_reader *r)
 
 const cm_input_list *cm_stage_reader_inputs(const cm_stage_reader *r) { return &r->inputs; }
 
-static int source_visit(void *user, const char *const *path, int depth, cm_json_type type, double num,
-                        const char *str, size_t len)
-{
-    (void)num;
-    cm_stage_reader *r = user;
-    if (depth == 2 && type == CM_JSON_STRING && !strcmp(path[0], "source") && !strcmp(path[1], "file")) {
-        snprintf(r->source_file, sizeof r->source_file, "%.*s", (int)len, str);
-        return 1;
-    }
-    return 0;
-}
-
 static void on_record(void *user, const char *data, size_t len, uint64_t line, uint64_t offset, int kind, int damage,
                       uint64_t full_len)
 {
@@ -112,8 +100,9 @@ static void on_record(void *user, const char *data, size_t len, uint64_t line, u
         return;
     }
     const cm_json_member *cm = &r->rec.members[ci];
-    r->source_file[0] = 0;
-    cm_json_visit(r->line.data + cm->value_start, cm->value_end - cm->value_start, source_visit, r, NULL);
+    if (cm_json_nested_string(r->parser, r->line.data + cm->value_start, cm->value_end - cm->value_start, "source",
+                              "file", r->source_file, sizeof r->source_file))
+        r->source_file[0] = 0;
     const char *key = r->source_file;
     char **hit = bsearch(&key, r->sorted, r->inputs.n, sizeof *r->sorted, cmp_str);
     if (!hit) {
