@@ -1,5 +1,5 @@
 /* test_sigfile.c -- band signature files: sorted round trip across block
- * boundaries, and a clear error naming the file for other parameters, a
+ * boundaries (records in any order, and in document order: the radix path), and a clear error naming the file for other parameters, a
  * foreign file, truncation and corruption. */
 #include "check.h"
 #include "sigfile.h"
@@ -35,6 +35,13 @@ static void corrupt(const char *path, long offset, int truncate_to)
     fclose(f);
 }
 
+static int cmp_hash_doc(const void *a, const void *b)
+{
+    const cm_sigrec *x = a, *y = b;
+    if (x->hash != y->hash) return x->hash < y->hash ? -1 : 1;
+    return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
 int main(void)
 {
     char path[256];
@@ -49,7 +56,7 @@ int main(void)
     uint64_t x = 7;
     for (size_t i = 0; i < n; i++) {
         x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-        recs[i].hash = x >> 20; /* many equal hashes */
+        recs[i].hash = x >> 44; /* 20 bits: many equal hashes */
         recs[i].doc = n - i;
     }
     CHECK(cm_sigfile_write(path, &p, 3, recs, n, &err) == 0);
@@ -62,6 +69,20 @@ int main(void)
             sorted = 0;
     CHECK(sorted);
     CHECK(memcmp(back, recs, n * sizeof *recs) == 0); /* write sorted recs in place */
+
+    /* in document order (as the signatures step writes them): the radix
+     * path, which must give the same order as sorting by (hash, doc) */
+    for (size_t i = 0; i < n; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        recs[i].hash = (x >> 40) << (i % 2 ? 0 : 24); /* many equal hashes, bytes of both kinds */
+        recs[i].doc = i / 3;                          /* repeated documents too */
+    }
+    memcpy(back, recs, n * sizeof *recs);
+    qsort(back, n, sizeof *back, cmp_hash_doc);
+    CHECK(cm_sigfile_write(path, &p, 3, recs, n, &err) == 0);
+    CHECK(memcmp(back, recs, n * sizeof *recs) == 0);
+    CHECK(read_all(path, &p, 3, recs, n, &got, &err) == 0 && got == n);
+    CHECK(memcmp(back, recs, n * sizeof *recs) == 0);
 
     /* other parameters, another band: refused, naming the file */
     cm_minhash_params q = p;
