@@ -174,7 +174,7 @@ typedef struct edge {
 /* The union-find over every document in a candidate pair. */
 typedef struct graph {
     const cm_dedup_options *o;
-    cm_dedup_pairs mh, ex;     /* near and exact candidate pairs (documents' keys) */
+    cm_dedup_pairs mh, ex;     /* near and exact candidate pairs: documents' keys, then (build_graph) node indexes */
     uint64_t *keys;            /* every document in a pair, ORDER()ed and sorted: the nodes */
     size_t nk;
     size_t *parent;
@@ -228,7 +228,26 @@ static void join(graph *g, size_t a, size_t b, uint64_t sim)
     add_edge(g, a, b, sim);
 }
 
-/* The nodes, each its own cluster, and what verification will need. */
+/* A pair list's document keys replaced by their node indexes, looked up
+ * many at a time. */
+static void pairs_to_nodes(graph *g, cm_dedup_pairs *ps)
+{
+    enum { BATCH = 64 };
+    uint64_t k[2 * BATCH];
+    long at[2 * BATCH];
+    for (size_t s = 0; s < ps->n; s += BATCH) {
+        size_t w = ps->n - s < BATCH ? ps->n - s : BATCH;
+        for (size_t j = 0; j < w; j++) {
+            k[2 * j] = ORDER(ps->p[s + j].hash);
+            k[2 * j + 1] = ORDER(ps->p[s + j].doc);
+        }
+        cm_find_u64_many(g->keys, g->nk, k, 2 * w, at);
+        for (size_t j = 0; j < w; j++) ps->p[s + j] = (cm_sigrec){(uint64_t)at[2 * j], (uint64_t)at[2 * j + 1]};
+    }
+}
+
+/* The nodes, each its own cluster, and what verification will need; the
+ * pairs' keys become node indexes. */
 static void build_graph(graph *g)
 {
     uint64_t *keys = cm_malloc((2 * (g->mh.n + g->ex.n) + 1) * sizeof *keys);
@@ -243,10 +262,9 @@ static void build_graph(graph *g)
     g->h_text = cm_calloc(nk ? nk : 1, sizeof *g->h_text);
     g->h_simpl = cm_calloc(nk ? nk : 1, sizeof *g->h_simpl);
     for (size_t i = 0; i < nk; i++) g->parent[i] = i;
-    for (size_t i = 0; i < g->ex.n; i++) {
-        g->in_exact[index_of(keys, nk, ORDER(g->ex.p[i].hash))] = 1;
-        g->in_exact[index_of(keys, nk, ORDER(g->ex.p[i].doc))] = 1;
-    }
+    pairs_to_nodes(g, &g->mh);
+    pairs_to_nodes(g, &g->ex);
+    for (size_t i = 0; i < g->ex.n; i++) g->in_exact[g->ex.p[i].hash] = g->in_exact[g->ex.p[i].doc] = 1;
 }
 
 /* The text hashes of the nodes in exact pairs, from this run's texts files
@@ -284,8 +302,7 @@ static int load_text_hashes(const char *out, graph *g, cm_err *err)
 static void join_exact(graph *g)
 {
     for (size_t i = 0; i < g->ex.n; i++) {
-        size_t a = (size_t)index_of(g->keys, g->nk, ORDER(g->ex.p[i].hash)),
-               b = (size_t)index_of(g->keys, g->nk, ORDER(g->ex.p[i].doc));
+        size_t a = (size_t)g->ex.p[i].hash, b = (size_t)g->ex.p[i].doc;
         int kind = g->h_text[a] && g->h_text[a] == g->h_text[b] ? CM_DUP_EXACT
                    : !g->o->params.fold_digits || g->h_simpl[a] == g->h_simpl[b] ? CM_DUP_SIMPLIFIED
                                                                                   : CM_DUP_FOLDED;
@@ -295,8 +312,8 @@ static void join_exact(graph *g)
     }
     /* near pairs: only those that would join two clusters need checking */
     for (size_t i = 0; i < g->mh.n; i++) {
-        long a = index_of(g->keys, g->nk, ORDER(g->mh.p[i].hash)), b = index_of(g->keys, g->nk, ORDER(g->mh.p[i].doc));
-        if (find_root(g->parent, (size_t)a) == find_root(g->parent, (size_t)b)) continue;
+        size_t a = (size_t)g->mh.p[i].hash, b = (size_t)g->mh.p[i].doc;
+        if (find_root(g->parent, a) == find_root(g->parent, b)) continue;
         cm_dedup_add_pair(&g->todo, (uint64_t)a, (uint64_t)b);
         g->need[a] = g->need[b] = 1;
     }

@@ -283,6 +283,26 @@ void cm_sort_u64(uint64_t *v, size_t n, uint64_t *tmp)
     if (src != v) memcpy(v, src, n * sizeof *v);
 }
 
+void cm_find_u64_many(const uint64_t *v, size_t n, const uint64_t *k, size_t m, long *out)
+{
+    enum { LANES = 16 };
+    for (size_t s = 0; s < m; s += LANES) {
+        size_t w = m - s < LANES ? m - s : LANES;
+        if (!n) {
+            for (size_t j = 0; j < w; j++) out[s + j] = -1;
+            continue;
+        }
+        const uint64_t *base[LANES];
+        for (size_t j = 0; j < w; j++) base[j] = v;
+        for (size_t len = n; len > 1;) {
+            size_t half = len / 2;
+            for (size_t j = 0; j < w; j++) base[j] = base[j][half] <= k[s + j] ? base[j] + half : base[j];
+            len -= half;
+        }
+        for (size_t j = 0; j < w; j++) out[s + j] = *base[j] == k[s + j] ? (long)(base[j] - v) : -1;
+    }
+}
+
 size_t cm_sort_unique_u64(uint64_t *v, size_t n)
 {
     uint64_t *tmp = cm_malloc((n ? n : 1) * sizeof *tmp);

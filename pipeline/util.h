@@ -105,6 +105,9 @@ static inline long cm_find_u64(const uint64_t *v, size_t n, uint64_t k)
     }
     return *base == k ? (long)(base - v) : -1;
 }
+/* cm_find_u64 of m keys at once (out[i] for k[i]): the searches advance in
+ * step, so their cache misses overlap instead of waiting one by one. */
+void cm_find_u64_many(const uint64_t *v, size_t n, const uint64_t *k, size_t m, long *out);
 /* How well a score tells positives from negatives: precision, recall, F1
  * and accuracy of "positive when score >= threshold", and the AUC (the
  * chance a positive outscores a negative, ties counting half; 0 when either

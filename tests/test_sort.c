@@ -1,5 +1,5 @@
 /* test_sort.c -- the ground floor's sorting and lookup of 64-bit values
- * (radix sort, sort-unique, branch-free binary search) against qsort and a
+ * (radix sort, sort-unique, branch-free binary search, one key or many) against qsort and a
  * linear scan, on sizes around the insertion-sort cut and values whose
  * bytes are partly all equal (the skipped passes). */
 #include "check.h"
@@ -42,6 +42,18 @@ int main(void)
                 if (i > 1000) break; /* the scan above is quadratic at worst */
             }
             CHECK(found_all);
+            /* many at once: the same answers as one by one, present or not */
+            size_t m = n < 100 ? n : 100;
+            uint64_t q[200];
+            long many[200];
+            for (size_t i = 0; i < m; i++) { q[2 * i] = v[(i * 7919) % n]; q[2 * i + 1] = v[(i * 7919) % n] ^ 1; }
+            cm_find_u64_many(v, n, q, 2 * m, many);
+            int same = 1;
+            for (size_t i = 0; i < 2 * m; i++) {
+                long one = cm_find_u64(v, n, q[i]);
+                same &= one == many[i] || (one >= 0 && many[i] >= 0 && v[one] == v[many[i]]);
+            }
+            CHECK(same);
             CHECK(none_wrong);
             if (n) CHECK(v[0] == 0 || cm_find_u64(v, n, v[0] - 1) == -1);
             size_t u = cm_sort_unique_u64(ref, n), w = 0;
