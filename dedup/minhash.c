@@ -7,7 +7,10 @@
 #include <string.h>
 #include <unicode/uchar.h>
 #include <xxhash.h>
-#ifdef __AVX2__
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_AVX512_KERNEL 1 /* compiled with a target attribute, chosen at run time */
+#endif
+#if defined(__AVX2__) || defined(HAVE_AVX512_KERNEL)
 #include <immintrin.h>
 #endif
 
@@ -26,6 +29,7 @@ struct cm_minhasher {
     size_t cap_x;
     cm_buf word;         /* one word, simplified */
     uint8_t *bmp_alnum;  /* ICU's u_isalnum per BMP code point, asked once: 0 not yet, 1 no, 2 yes */
+    int avx512;          /* the CPU runs the AVX-512 kernel */
 };
 
 void cm_minhash_params_default(cm_minhash_params *p)
@@ -60,6 +64,11 @@ cm_minhasher *cm_minhasher_create(const cm_minhash_params *p)
     }
     cm_buf_init(&m->word);
     m->bmp_alnum = cm_calloc(0x10000, 1);
+#ifdef HAVE_AVX512_KERNEL
+    __builtin_cpu_init();
+    m->avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                !getenv("CORPUSMILL_NO_AVX512"); /* the test compares both kernels */
+#endif
     return m;
 }
 
@@ -172,6 +181,16 @@ static inline uint64_t shingle_hash(const uint64_t *u, size_t w)
     return mix64(h);
 }
 
+#ifdef HAVE_AVX512_KERNEL
+/* The 5-gram hashes eight at a time: AVX-512 DQ multiplies 64-bit lanes,
+ * AVX2 cannot, so the compiler vectorizes this copy only. */
+__attribute__((target("avx512f,avx512dq"))) static void shingle_hashes_avx512(const uint64_t *u, size_t count,
+                                                                               uint64_t *out)
+{
+    for (size_t i = 0; i < count; i++) out[i] = shingle_hash(u + i, 5);
+}
+#endif
+
 static void shingles(cm_minhasher *m)
 {
     int n = m->p.ngram;
@@ -182,6 +201,11 @@ static void shingles(cm_minhasher *m)
     }
     size_t w = m->n_unit < (size_t)n ? m->n_unit : (size_t)n;
     const uint64_t *u = m->unit;
+#ifdef HAVE_AVX512_KERNEL
+    if (w == 5 && m->avx512)
+        shingle_hashes_avx512(u, count, m->shingle);
+    else
+#endif
     if (w == 5)
         for (size_t i = 0; i < count; i++) m->shingle[i] = shingle_hash(u + i, 5);
     else
@@ -189,17 +213,18 @@ static void shingles(cm_minhasher *m)
     m->n_shingle = count;
 }
 
-/* The hot loop: the minimum of every hash function over the shingles,
- * (a x + b mod 2^64) >> 32 with x of 32 bits. With AVX-512 (DQ), eight
- * functions sit in one register as 64-bit lanes: one multiply, an add, a
- * shift and a 64-bit minimum per shingle. With AVX2, eight functions at a
- * time as well, a x built from two 32 x 32 -> 64-bit products. The portable
- * loop below does the same one function at a time. */
-static void signature_of(const uint64_t *restrict a, const uint64_t *restrict b, int n, const uint32_t *restrict xs,
-                         size_t nx, uint32_t *restrict sig)
+#ifdef HAVE_AVX512_KERNEL
+/* With AVX-512 (DQ), eight functions sit in one register as 64-bit lanes:
+ * one multiply, an add, a shift and a 64-bit minimum per shingle, sixteen
+ * functions a pass. Compiled for AVX-512 whatever the build's flags and
+ * chosen at run time (cm_minhasher_create asks the CPU; valgrind's CPU has
+ * none, so it runs the AVX2 loop). Returns how many functions it did. */
+__attribute__((target("avx512f,avx512dq"))) static int signature_avx512(const uint64_t *restrict a,
+                                                                         const uint64_t *restrict b, int n,
+                                                                         const uint32_t *restrict xs, size_t nx,
+                                                                         uint32_t *restrict sig)
 {
     int i = 0;
-#if defined(__AVX512F__) && defined(__AVX512DQ__)
     for (; i + 16 <= n; i += 16) { /* two registers: independent chains */
         __m512i a0 = _mm512_loadu_si512(a + i), a1 = _mm512_loadu_si512(a + i + 8);
         __m512i b0 = _mm512_loadu_si512(b + i), b1 = _mm512_loadu_si512(b + i + 8);
@@ -212,7 +237,20 @@ static void signature_of(const uint64_t *restrict a, const uint64_t *restrict b,
         _mm256_storeu_si256((__m256i *)(sig + i), _mm512_cvtepi64_epi32(acc0));
         _mm256_storeu_si256((__m256i *)(sig + i + 8), _mm512_cvtepi64_epi32(acc1));
     }
+    return i;
+}
 #endif
+
+/* The hot loop: the minimum of every hash function over the shingles,
+ * (a x + b mod 2^64) >> 32 with x of 32 bits, from function `from` on (the
+ * ones before were done by the AVX-512 kernel). With AVX2, eight functions
+ * at a time stay in one register while all the shingles stream past (a x
+ * built from two 32 x 32 -> 64-bit products); the portable loop below does
+ * the same one function at a time. */
+static void signature_of(const uint64_t *restrict a, const uint64_t *restrict b, int n, const uint32_t *restrict xs,
+                         size_t nx, uint32_t *restrict sig, int from)
+{
+    int i = from;
 #ifdef __AVX2__
     for (; i + 8 <= n; i += 8) {
         __m256i a0 = _mm256_loadu_si256((const __m256i *)(a + i)), a1 = _mm256_loadu_si256((const __m256i *)(a + i + 4));
@@ -256,7 +294,11 @@ size_t cm_minhash_signature(cm_minhasher *m, const char *text, size_t len, uint3
         m->x = cm_realloc(m->x, m->cap_x * sizeof *m->x);
     }
     for (size_t s = 0; s < m->n_shingle; s++) m->x[s] = (uint32_t)(m->shingle[s] ^ (m->shingle[s] >> 32));
-    signature_of(m->a, m->b, m->n_perm, m->x, m->n_shingle, sig);
+    int done = 0;
+#ifdef HAVE_AVX512_KERNEL
+    if (m->avx512) done = signature_avx512(m->a, m->b, m->n_perm, m->x, m->n_shingle, sig);
+#endif
+    signature_of(m->a, m->b, m->n_perm, m->x, m->n_shingle, sig, done);
     return m->n_shingle;
 }
 
