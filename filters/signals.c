@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unicode/uchar.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "hashtab.h"
 
@@ -242,14 +245,6 @@ int cm_line_ends_terminal(const char *line, size_t len)
     return 0;
 }
 
-static size_t count_sub(const char *hay, size_t n, const char *needle)
-{
-    size_t k = strlen(needle), c = 0;
-    const char *p = hay, *end = hay + n;
-    while (p < end && (p = memmem(p, (size_t)(end - p), needle, k))) { c++; p += k; }
-    return c;
-}
-
 /* Characters of the text that are inside URLs (http://, https://, www.).
  * The next "http" and the next "www." are each searched for again only when
  * the scan has passed them: one pass over the text, not one per URL. */
@@ -382,6 +377,86 @@ static void sentence_signal(const cm_signals *S, const unsigned char *s, cm_sign
     v->sentences = (double)(sentences + open);
 }
 
+/* The phrases the boilerplate signals look for in the lowercased text, in
+ * one pass instead of a memmem per phrase: the first "javascript", the
+ * first policy key (every policy phrase contains one; the Chinese ones only
+ * where there is Chinese), and how many "lorem ipsum" (it cannot overlap
+ * itself, so every occurrence counts, as a search that skips past each
+ * match counts them). Candidates are the positions where the first three
+ * bytes of a phrase are, 16 at a time with SSE2. */
+enum { PH_JS, PH_POLICY, PH_LOREM };
+static const struct phrase {
+    const char *text;
+    int kind, cjk;
+} PHRASES[] = {
+    {"javascript", PH_JS, 0},       {"cookie", PH_POLICY, 0},      {"privacy policy", PH_POLICY, 0},
+    {"terms of use", PH_POLICY, 0}, {"隐私政策", PH_POLICY, 1},    {"条款", PH_POLICY, 1},
+    {"免责声明", PH_POLICY, 1},     {"lorem ipsum", PH_LOREM, 0},
+};
+#define N_PHRASES (sizeof PHRASES / sizeof *PHRASES)
+
+typedef struct phrase_scan {
+    size_t js_at, policy_at; /* len when absent */
+    size_t lorem;
+} phrase_scan;
+
+static void phrase_at(const unsigned char *low, size_t len, size_t i, int any_cjk, phrase_scan *r)
+{
+    for (size_t p = 0; p < N_PHRASES; p++) {
+        const struct phrase *ph = &PHRASES[p];
+        if (ph->cjk && !any_cjk) continue;
+        if (!starts_with_bytes(low + i, len - i, ph->text)) continue;
+        if (ph->kind == PH_JS && r->js_at == len) r->js_at = i;
+        if (ph->kind == PH_POLICY && r->policy_at == len) r->policy_at = i;
+        if (ph->kind == PH_LOREM) r->lorem++;
+    }
+}
+
+/* Bit j set when low[i + j] starts one of the phrases' first three bytes,
+ * for the positions j < n whose three bytes are inside the text. */
+static unsigned candidates_scalar(const unsigned char *low, size_t len, size_t i, size_t n)
+{
+    unsigned m = 0;
+    for (size_t j = 0; j < n && i + j + 3 <= len; j++)
+        for (size_t p = 0; p < N_PHRASES; p++)
+            if (!memcmp(low + i + j, PHRASES[p].text, 3)) { m |= 1u << j; break; }
+    return m;
+}
+
+static void scan_phrases(const unsigned char *low, size_t len, int any_cjk, phrase_scan *r)
+{
+    r->js_at = r->policy_at = len;
+    r->lorem = 0;
+    size_t i = 0;
+#ifdef __SSE2__
+    __m128i first[N_PHRASES], second[N_PHRASES], third[N_PHRASES];
+    for (size_t p = 0; p < N_PHRASES; p++) {
+        first[p] = _mm_set1_epi8((char)PHRASES[p].text[0]);
+        second[p] = _mm_set1_epi8((char)PHRASES[p].text[1]);
+        third[p] = _mm_set1_epi8((char)PHRASES[p].text[2]);
+    }
+    for (; i + 18 <= len; i += 16) {
+        __m128i v0 = _mm_loadu_si128((const __m128i *)(low + i)), v1 = _mm_loadu_si128((const __m128i *)(low + i + 1)),
+                v2 = _mm_loadu_si128((const __m128i *)(low + i + 2)), any = _mm_setzero_si128();
+        for (size_t p = 0; p < N_PHRASES; p++)
+            any = _mm_or_si128(any, _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(v0, first[p]), _mm_cmpeq_epi8(v1, second[p])),
+                                                  _mm_cmpeq_epi8(v2, third[p])));
+        unsigned m = (unsigned)_mm_movemask_epi8(any);
+        while (m) {
+            phrase_at(low, len, i + (size_t)__builtin_ctz(m), any_cjk, r);
+            m &= m - 1;
+        }
+    }
+#endif
+    for (; i < len; i += 16) {
+        unsigned m = candidates_scalar(low, len, i, len - i < 16 ? len - i : 16);
+        while (m) {
+            phrase_at(low, len, i + (size_t)__builtin_ctz(m), any_cjk, r);
+            m &= m - 1;
+        }
+    }
+}
+
 /* The lines (non-empty, into S->line) and their signals; short lines are
  * those of at most short_max code points; the Chinese policy phrases are
  * looked for only when any_cjk. */
@@ -399,19 +474,9 @@ static void line_signals(cm_signals *S, const unsigned char *s, size_t len, int 
     size_t bullets = 0, ell_lines = 0, term_lines = 0, short_lines = 0, js_lines = 0, pol_lines = 0;
     /* the boilerplate phrases are rare: find them in the whole text, then
      * count the lines they are on */
-    size_t js_at = len, pol_at = len;
-    {
-        const char *low = S->lower.data;
-        const char *p = memmem(low, len, "javascript", 10);
-        if (p) js_at = (size_t)(p - low);
-        /* every policy phrase contains one of these */
-        static const char *const KEYS[] = {"cookie", "privacy policy", "terms of use", "隐私政策", "条款", "免责声明", NULL};
-        int keys = any_cjk ? 6 : 3; /* the Chinese phrases only where there is Chinese */
-        for (int k = 0; k < keys; k++) {
-            const char *q = memmem(low, len, KEYS[k], strlen(KEYS[k]));
-            if (q && (size_t)(q - low) < pol_at) pol_at = (size_t)(q - low);
-        }
-    }
+    phrase_scan found;
+    scan_phrases((const unsigned char *)S->lower.data, len, any_cjk, &found);
+    size_t js_at = found.js_at, pol_at = found.policy_at;
     for (size_t i = 0; i < len;) {
         const unsigned char *nl = memchr(s + i, '\n', len - i);
         size_t e = nl ? (size_t)(nl - s) : len;
@@ -461,7 +526,7 @@ static void line_signals(cm_signals *S, const unsigned char *s, size_t len, int 
     size_t curly = 0;
     for (const unsigned char *p = s; (p = memchr(p, '{', len - (size_t)(p - s))); p++) curly++;
     v->curly_brackets = (double)curly;
-    v->lorem_ipsum = (double)count_sub(S->lower.data, len, "lorem ipsum");
+    v->lorem_ipsum = (double)found.lorem;
 }
 
 /* Duplicate lines and paragraphs (datatrove's definitions: duplicates

@@ -110,6 +110,71 @@ static void check_repetition_against_reference(void)
     CHECK(differ == 0);
 }
 
+/* ---- the boilerplate phrases (one multi-pattern scan in signals.c)
+ * against a search per phrase and per line, on texts made of phrases,
+ * their first bytes and filler, so that matches fall on every offset of
+ * the scan's 16-byte blocks and at the very end ---- */
+
+static const char *const POLICY_REF[] = {"terms of use", "privacy policy", "cookie policy", "uses cookies",
+                                         "use of cookies", "use cookies", "隐私政策", "使用条款", "服务条款",
+                                         "免责声明", NULL};
+
+static int line_has(const char *low, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= n; i++)
+        if (!memcmp(low + i, needle, k)) return 1;
+    return 0;
+}
+
+static void check_phrases_against_reference(void)
+{
+    static const char *const pieces[] = {"lorem ipsum", "Lorem Ipsum", "javascript", "JavaScript", "cookie", "Cookie Policy",
+                                         "privacy policy", "terms of use", "use cookies", "隐私政策", "使用条款", "服务条款",
+                                         "免责声明", "条款", "jav", "coo", "lor", "pri", "ter", "ipsum", "隐私", "条",
+                                         "x", "文字", "ab", " ", " ", "\n", "\n"};
+    const size_t n_pieces = sizeof pieces / sizeof *pieces;
+    uint64_t rng = 0x2545F4914F6CDD1DULL;
+    int differ = 0;
+    for (int round = 0; round < 600; round++) {
+        cm_doc_reset(&doc);
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        size_t len = (rng >> 40) % 60;
+        for (size_t i = 0; i < len; i++) {
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            cm_buf_append_str(&doc.text, pieces[(rng >> 33) % n_pieces]);
+        }
+        cm_buf low;
+        cm_buf_init(&low);
+        cm_buf_append(&low, doc.text.data, doc.text.len);
+        for (size_t i = 0; i < low.len; i++)
+            if (low.data[i] >= 'A' && low.data[i] <= 'Z') low.data[i] = (char)(low.data[i] + 32);
+        double lorem = 0, js = 0, pol = 0;
+        for (const char *p = low.data; (p = strstr(p, "lorem ipsum")); p += 11) lorem++;
+        for (size_t i = 0; i < low.len;) {
+            const char *nl = memchr(low.data + i, '\n', low.len - i);
+            size_t e = nl ? (size_t)(nl - low.data) : low.len;
+            int blank = 1;
+            for (size_t j = i; j < e && blank; j++) blank = low.data[j] == ' ' || low.data[j] == '\t';
+            if (!blank) {
+                js += line_has(low.data + i, e - i, "javascript");
+                int any = 0;
+                for (int k = 0; POLICY_REF[k] && !any; k++) any = line_has(low.data + i, e - i, POLICY_REF[k]);
+                pol += any;
+            }
+            i = e + 1;
+        }
+        const cm_signal_values *v = cm_signals_get(&doc);
+        int bad = v->lorem_ipsum != lorem || v->javascript_lines != js || v->policy_lines != pol;
+        if (bad && differ < 3)
+            fprintf(stderr, "phrases differ in round %d: lorem %g/%g js %g/%g policy %g/%g\n", round, v->lorem_ipsum, lorem,
+                    v->javascript_lines, js, v->policy_lines, pol);
+        differ += bad;
+        cm_buf_free(&low);
+    }
+    CHECK(differ == 0);
+}
+
 int main(void)
 {
     cm_doc_init(&doc);
@@ -252,6 +317,7 @@ int main(void)
     CHECK(cm_signal_lookup("no_such_signal") == -1);
 
     check_repetition_against_reference();
+    check_phrases_against_reference();
 
     /* empty text */
     v = sig("");
