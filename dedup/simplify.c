@@ -36,7 +36,22 @@ static void simplify_cp(uint32_t c, int fold, cm_buf *out, int *space)
     cm_buf_append(out, tmp, cm_utf8_encode(c, tmp));
 }
 
-void cm_dedup_simplify(const char *text, size_t len, int fold, cm_buf *out)
+enum { CLS_UNKNOWN, CLS_DROP, CLS_SPACE, CLS_FULL };
+
+/* The class of a code point with no decomposition, as simplify_cp treats
+ * it: dropped without a trace, white space, or written. */
+static uint8_t class_of(uint32_t c)
+{
+    if (u_isUWhiteSpace((UChar32)c)) return CLS_SPACE;
+    int8_t t = u_charType((UChar32)c);
+    if (t == U_NON_SPACING_MARK || t == U_ENCLOSING_MARK || t == U_COMBINING_SPACING_MARK) return CLS_DROP;
+    if (u_ispunct((UChar32)c) || t == U_MATH_SYMBOL || t == U_CURRENCY_SYMBOL || t == U_MODIFIER_SYMBOL ||
+        t == U_OTHER_SYMBOL)
+        return CLS_DROP;
+    return CLS_FULL;
+}
+
+void cm_dedup_simplify(const char *text, size_t len, int fold, cm_buf *out, cm_simplify_cache *cache)
 {
     cm_buf_clear(out);
     const unsigned char *s = (const unsigned char *)text;
@@ -78,10 +93,23 @@ void cm_dedup_simplify(const char *text, size_t len, int fold, cm_buf *out)
             continue;
         }
         i += k;
+        uint8_t known = cache && c < 0x10000 ? cache->cls[c] : CLS_UNKNOWN;
+        if (known == CLS_DROP) continue;
+        if (known == CLS_SPACE) { space = 1; continue; }
         out->len = ol;
+        if (known == CLS_FULL) { /* no decomposition, written: straight to its one character */
+            simplify_cp(c, fold, out, &space);
+            cm_buf_reserve(out, 2 * (len - i) + 16);
+            o = out->data;
+            ol = out->len;
+            continue;
+        }
         UChar d[8];
         int32_t n = U_SUCCESS(st) && c >= 0xC0 ? unorm2_getDecomposition(nfd, (UChar32)c, d, 8, &st) : -1;
         if (n <= 0 || U_FAILURE(st)) {
+            /* no decomposition: the answer depends on c alone, unless ICU
+             * failed (then nothing is remembered) */
+            if (cache && c < 0x10000 && U_SUCCESS(st) && known == CLS_UNKNOWN) cache->cls[c] = class_of(c);
             st = U_ZERO_ERROR;
             simplify_cp(c, fold, out, &space);
         } else {
@@ -107,9 +135,9 @@ cm_hash128 cm_text_hash(const char *text, size_t len)
     return r;
 }
 
-cm_hash128 cm_simplified_hash(const char *text, size_t len, int fold_digits, cm_buf *scratch)
+cm_hash128 cm_simplified_hash(const char *text, size_t len, int fold_digits, cm_buf *scratch, cm_simplify_cache *cache)
 {
-    cm_dedup_simplify(text, len, fold_digits, scratch);
+    cm_dedup_simplify(text, len, fold_digits, scratch, cache);
     XXH128_hash_t h = XXH3_128bits(scratch->data, scratch->len);
     cm_hash128 r = {h.high64, h.low64};
     return r;

@@ -30,6 +30,7 @@ typedef struct sig_state {
     FILE *ids;          /* key, length, raw JSON id per document: for duplicate_of */
     FILE *texts;        /* key, text hash, simplified hash per document: what kind an exact pair is */
     cm_buf scratch;
+    cm_simplify_cache *simplify_cache;
     size_t limit;       /* documents held before a sorted run is written */
     int spills;
     const char *out;
@@ -71,8 +72,8 @@ static int sig_each(void *user, const cm_stage_record *r, cm_err *err)
          * own hash and the simplified one without folding tell the kind of
          * a pair apart at the clusters step */
         uint64_t rec[3] = {key, cm_dedup_hash64(cm_text_hash(text, len)),
-                           cm_dedup_hash64(cm_simplified_hash(text, len, 0, &s->scratch))};
-        uint64_t band_key = s->p->fold_digits ? cm_dedup_hash64(cm_simplified_hash(text, len, 1, &s->scratch)) : rec[2];
+                           cm_dedup_hash64(cm_simplified_hash(text, len, 0, &s->scratch, s->simplify_cache))};
+        uint64_t band_key = s->p->fold_digits ? cm_dedup_hash64(cm_simplified_hash(text, len, 1, &s->scratch, s->simplify_cache)) : rec[2];
         s->band[s->bands][s->n] = (cm_sigrec){band_key, key};
         if (fwrite(rec, sizeof rec, 1, s->texts) != 1) {
             cm_errorf(err, "cannot write the text hashes: %s", strerror(errno));
@@ -134,6 +135,7 @@ int cm_dedup_signatures(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
     s.sig = cm_malloc((size_t)s.n_perm * sizeof *s.sig);
     s.band_hash = cm_malloc((size_t)s.bands * sizeof *s.band_hash);
     cm_buf_init(&s.scratch);
+    s.simplify_cache = cm_calloc(1, sizeof *s.simplify_cache);
     s.out = out;
     s.task = task;
     s.p = p;
@@ -182,6 +184,7 @@ int cm_dedup_signatures(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
     free(s.sig);
     free(s.band_hash);
     cm_buf_free(&s.scratch);
+    free(s.simplify_cache);
     cm_minhasher_free(s.mh);
     cm_stage_reader_free(reader);
     return rc;

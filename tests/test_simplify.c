@@ -3,21 +3,23 @@
 #include "check.h"
 #include "simplify.h"
 
+#include <stdlib.h>
+
 int main(void)
 {
     cm_buf b, s;
     cm_buf_init(&b);
     cm_buf_init(&s);
     const char *en = "  Héllo,   WORLD!!  Café 2024 — naïve\n";
-    cm_dedup_simplify(en, strlen(en), 1, &b);
+    cm_dedup_simplify(en, strlen(en), 1, &b, NULL);
     CHECK_STR(b.data, "hello world cafe 0000 naive");
-    cm_dedup_simplify(en, strlen(en), 0, &b);
+    cm_dedup_simplify(en, strlen(en), 0, &b, NULL);
     CHECK_STR(b.data, "hello world cafe 2024 naive");
     const char *zh = "今天，天气很好！温度：２５度。";
-    cm_dedup_simplify(zh, strlen(zh), 1, &b);
+    cm_dedup_simplify(zh, strlen(zh), 1, &b, NULL);
     CHECK_STR(b.data, "今天天气很好温度00度");
     const char *zh2 = "今天，天气很好！温度：25度。";
-    cm_dedup_simplify(zh2, strlen(zh2), 0, &b);
+    cm_dedup_simplify(zh2, strlen(zh2), 0, &b, NULL);
     CHECK_STR(b.data, "今天天气很好温度25度");
     /* Hangul syllables decompose to three jamo (3 bytes in, 9 out), more
      * than the 2x reserved up front, then ASCII written in place must still
@@ -27,24 +29,45 @@ int main(void)
     for (int i = 0; i < 28; i++) cm_buf_append(&h, "\xea\xb0\x81", 3); /* U+AC01 */
     for (int i = 0; i < 8; i++) cm_buf_append(&h, " a", 2);
     cm_buf_append(&h, " b", 2);
-    cm_dedup_simplify(h.data, h.len, 0, &b);
+    cm_dedup_simplify(h.data, h.len, 0, &b, NULL);
     CHECK(b.len == 28 * 9 + 18 && b.data[b.len - 1] == 'b' && b.data[b.len - 2] == ' ');
     cm_buf_free(&h);
-    cm_dedup_simplify("", 0, 0, &b);
+    /* the per-code-point cache changes nothing: text of every kind, twice
+     * through one cache (the second time from what the first learned) */
+    const char *mixed = "Ça été — naïve Ωμέγα Привет! 가각 한국어 «quoted» ½ ① ＡＢ　全角 ™ € ¥ 「引号」、。・ x\u0301 "
+                        "Straße ǅ ﬁ 𝐀 😀 ١٢٣ ๑๒ 二〇二四年 ﹏ ‰ ¶ § † ‡ • ‹›";
+    cm_buf plain, cached;
+    cm_buf_init(&plain);
+    cm_buf_init(&cached);
+    cm_simplify_cache *cache = cm_calloc(1, sizeof *cache);
+    for (int fold = 0; fold < 2; fold++) {
+        cm_dedup_simplify(mixed, strlen(mixed), fold, &plain, NULL);
+        for (int round = 0; round < 2; round++) {
+            cm_dedup_simplify(mixed, strlen(mixed), fold, &cached, cache);
+            CHECK(cached.len == plain.len && !memcmp(cached.data, plain.data, plain.len));
+        }
+    }
+    int learned = 0;
+    for (int i = 0; i < 0x10000; i++) learned += cache->cls[i] != 0;
+    CHECK(learned > 10); /* it did remember */
+    free(cache);
+    cm_buf_free(&plain);
+    cm_buf_free(&cached);
+    cm_dedup_simplify("", 0, 0, &b, NULL);
     CHECK_STR(b.data, "");
     /* equal after simplification, equal hashes; different text, different hashes */
-    cm_hash128 a = cm_simplified_hash("The  cat sat.", 13, 0, &s);
-    cm_hash128 c = cm_simplified_hash("the cat sat", 11, 0, &s);
-    cm_hash128 d = cm_simplified_hash("the cat sat down", 16, 0, &s);
+    cm_hash128 a = cm_simplified_hash("The  cat sat.", 13, 0, &s, NULL);
+    cm_hash128 c = cm_simplified_hash("the cat sat", 11, 0, &s, NULL);
+    cm_hash128 d = cm_simplified_hash("the cat sat down", 16, 0, &s, NULL);
     CHECK(a.hi == c.hi && a.lo == c.lo);
     CHECK(a.hi != d.hi || a.lo != d.lo);
     /* two rates on two days: one simplified text only when digits fold */
     const char *r1 = "1 USD = 7.1023 CNY on 2024-05-01.", *r2 = "1 USD = 7.0981 CNY on 2024-05-02.";
-    a = cm_simplified_hash(r1, strlen(r1), 0, &s);
-    c = cm_simplified_hash(r2, strlen(r2), 0, &s);
+    a = cm_simplified_hash(r1, strlen(r1), 0, &s, NULL);
+    c = cm_simplified_hash(r2, strlen(r2), 0, &s, NULL);
     CHECK(a.hi != c.hi || a.lo != c.lo);
-    a = cm_simplified_hash(r1, strlen(r1), 1, &s);
-    c = cm_simplified_hash(r2, strlen(r2), 1, &s);
+    a = cm_simplified_hash(r1, strlen(r1), 1, &s, NULL);
+    c = cm_simplified_hash(r2, strlen(r2), 1, &s, NULL);
     CHECK(a.hi == c.hi && a.lo == c.lo);
     /* the text's own hash tells case and punctuation apart */
     a = cm_text_hash("The  cat sat.", 13);
