@@ -98,23 +98,10 @@ static inline uint64_t mix64(uint64_t x)
     return x;
 }
 
-/* The bytes p[0..n) (n <= 8) as a little-endian integer, from fixed-size
- * loads: a memcpy of variable length became a library call per unit. */
-static inline uint64_t load_small(const unsigned char *p, size_t n)
-{
-    if (n >= 4) {
-        uint32_t lo, hi;
-        memcpy(&lo, p, 4);
-        memcpy(&hi, p + n - 4, 4);
-        return (uint64_t)lo | ((uint64_t)hi << (8 * (n - 4)));
-    }
-    return (uint64_t)p[0] | ((uint64_t)p[n / 2] << (8 * (n / 2))) | ((uint64_t)p[n - 1] << (8 * (n - 1)));
-}
-
 static inline uint64_t unit_hash(const void *p, size_t n)
 {
     if (n <= 8) /* a CJK character, a short word */
-        return mix64(load_small(p, n) ^ ((uint64_t)n << 59));
+        return mix64(cm_load_small(p, n) ^ ((uint64_t)n << 59));
     return XXH3_64bits(p, n);
 }
 

@@ -51,18 +51,7 @@ void cm_tokenize(cm_tokenizer *tz, int word_units, const char *text, size_t len)
 static inline uint64_t cm_hash_bytes_inline(const void *p, size_t n)
 {
     if (n <= 8) { /* most tokens: one CJK character, a short word */
-        /* the n bytes little-endian, zero above: what memcpy(&x, p, n) gives,
-         * from fixed-size loads (a variable memcpy is a library call) */
-        const unsigned char *b = p;
-        uint64_t x = 0;
-        if (n >= 4) {
-            uint32_t lo, hi;
-            memcpy(&lo, b, 4);
-            memcpy(&hi, b + n - 4, 4);
-            x = (uint64_t)lo | ((uint64_t)hi << ((n - 4) * 8));
-        } else if (n) {
-            x = (uint64_t)b[0] | ((uint64_t)b[n / 2] << (8 * (n / 2))) | ((uint64_t)b[n - 1] << (8 * (n - 1)));
-        }
+        uint64_t x = cm_load_small(p, n);
         x ^= (uint64_t)n << 59;
         x *= 0x9E3779B97F4A7C15ULL;
         x ^= x >> 32;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -83,6 +84,22 @@ void cm_buf_append_json_string(cm_buf *b, const char *s, size_t n);
  * four characters \xHH (written as "\\xHH"). Returns the number of invalid
  * bytes escaped. */
 size_t cm_buf_append_json_bytes(cm_buf *b, const char *s, size_t n);
+
+/* The n <= 8 bytes at p as a little-endian integer, zero above (what
+ * memcpy(&x, p, n) gives), from fixed-size loads: GCC makes a memcpy of
+ * variable length a library call, once per token in the hot loops. */
+static inline uint64_t cm_load_small(const void *p, size_t n)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, b, 4);
+        memcpy(&hi, b + n - 4, 4);
+        return (uint64_t)lo | ((uint64_t)hi << ((n - 4) * 8));
+    }
+    if (!n) return 0;
+    return (uint64_t)b[0] | ((uint64_t)b[n / 2] << (8 * (n / 2))) | ((uint64_t)b[n - 1] << (8 * (n - 1)));
+}
 
 /* ---- sorting and measuring ---- */
 /* Sorts n 64-bit values ascending: a radix sort (8 bits a pass, passes
