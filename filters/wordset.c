@@ -11,6 +11,8 @@ struct cm_wordset {
     cm_htab set;
     int max_cjk_run;   /* longest entry in CJK characters, for runs of single-character tokens */
     uint8_t first[8192]; /* bitmap of the BMP: first characters of entries of several CJK characters */
+    uint8_t single[8192]; /* bitmap of the BMP: entries that are one non-ASCII character (a bit in L1,
+                           * not a probe of the table, for every Chinese character) */
 };
 
 cm_wordset *cm_wordset_create(char *const *words, size_t n)
@@ -28,6 +30,11 @@ cm_wordset *cm_wordset_create(char *const *words, size_t n)
             if ((unsigned char)c >= 0xE0) cjk_chars++;
         }
         cm_htab_add(&w->set, cm_hash_bytes(low, l));
+        size_t k1 = cm_utf8_seq_len((const unsigned char *)low, l);
+        if (k1 == l && l > 1) {
+            uint32_t c = cm_utf8_decode((const unsigned char *)low, k1);
+            if (c < 0x10000) w->single[c >> 3] |= (uint8_t)(1u << (c & 7));
+        }
         if (cjk_chars > w->max_cjk_run) w->max_cjk_run = cjk_chars;
         if (cjk_chars > 1) {
             size_t k = cm_utf8_seq_len((const unsigned char *)low, l);
@@ -50,10 +57,17 @@ size_t cm_wordset_count(const cm_wordset *w, const char *text, const cm_token *t
     size_t count = 0;
     for (size_t i = 0; i < n; i++) {
         if (!t[i].is_word) continue;
-        if (cm_htab_has(&w->set, cm_token_key(&t[i]))) { count++; continue; }
+        const unsigned char *p = (const unsigned char *)text + t[i].start;
+        if (t[i].chars == 1 && p[0] >= 0x80 && t[i].len <= 3) { /* one BMP character: the bitmap knows */
+            size_t k;
+            uint32_t c = cm_utf8_decode_at(p, t[i].len, 0, &k);
+            if (w->single[c >> 3] & (1u << (c & 7))) { count++; continue; }
+        } else if (cm_htab_has(&w->set, cm_token_key(&t[i]))) {
+            count++;
+            continue;
+        }
         /* entries of several CJK characters over adjacent one-character tokens */
         if (t[i].is_cjk && t[i].chars == 1 && w->max_cjk_run > 1) {
-            const unsigned char *p = (const unsigned char *)text + t[i].start;
             size_t k;
             uint32_t c = cm_utf8_decode_at(p, t[i].len, 0, &k);
             if (c >= 0x10000 || !(w->first[c >> 3] & (1u << (c & 7)))) continue;
