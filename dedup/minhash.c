@@ -27,6 +27,8 @@ struct cm_minhasher {
     size_t n_shingle, cap_shingle;
     uint32_t *x;         /* the same, folded to 32 bits */
     size_t cap_x;
+    uint64_t *sort_tmp;  /* the radix sort's other half, for shingle sets */
+    size_t cap_sort;
     cm_buf word;         /* one word, simplified */
     uint8_t *bmp_alnum;  /* ICU's u_isalnum per BMP code point, asked once: 0 not yet, 1 no, 2 yes */
     int avx512;          /* the CPU runs the AVX-512 kernel */
@@ -80,6 +82,7 @@ void cm_minhasher_free(cm_minhasher *m)
     free(m->unit);
     free(m->shingle);
     free(m->x);
+    free(m->sort_tmp);
     cm_buf_free(&m->word);
     free(m->bmp_alnum);
     free(m);
@@ -302,18 +305,29 @@ double cm_minhash_similarity(const uint32_t *a, const uint32_t *b, size_t n)
     return n ? (double)eq / (double)n : 0;
 }
 
-/* The sorted, distinct shingle hashes of text, into a new array. */
-uint64_t *cm_minhash_shingle_set(cm_minhasher *m, const char *t, size_t len, size_t *n)
+const uint64_t *cm_minhash_sorted_shingles(cm_minhasher *m, const char *t, size_t len, size_t *n)
 {
     units(m, t, len);
     shingles(m);
-    uint64_t *set = cm_malloc((m->n_shingle ? m->n_shingle : 1) * sizeof *set);
-    memcpy(set, m->shingle, m->n_shingle * sizeof *set);
-    cm_sort_u64(set, m->n_shingle, m->shingle); /* the shingles are not needed again */
+    if (m->n_shingle > m->cap_sort) {
+        m->cap_sort = m->n_shingle;
+        free(m->sort_tmp);
+        m->sort_tmp = cm_malloc(m->cap_sort * sizeof *m->sort_tmp);
+    }
+    uint64_t *set = m->shingle;
+    cm_sort_u64(set, m->n_shingle, m->sort_tmp);
     size_t w = 0;
     for (size_t i = 0; i < m->n_shingle; i++)
         if (w == 0 || set[w - 1] != set[i]) set[w++] = set[i];
     *n = w;
+    return set;
+}
+
+uint64_t *cm_minhash_shingle_set(cm_minhasher *m, const char *t, size_t len, size_t *n)
+{
+    const uint64_t *sorted = cm_minhash_sorted_shingles(m, t, len, n);
+    uint64_t *set = cm_malloc((*n ? *n : 1) * sizeof *set);
+    memcpy(set, sorted, *n * sizeof *set);
     return set;
 }
 

@@ -59,6 +59,9 @@ double cm_minhash_similarity(const uint32_t *a, const uint32_t *b, size_t n);
 /* The sorted, distinct shingle hashes of a text, in a new array (*n of them;
  * the caller frees it). */
 uint64_t *cm_minhash_shingle_set(cm_minhasher *m, const char *text, size_t len, size_t *n);
+/* The same in m's scratch, valid until m's next call: for a caller that
+ * keeps many sets in its own memory. */
+const uint64_t *cm_minhash_sorted_shingles(cm_minhasher *m, const char *text, size_t len, size_t *n);
 
 /* The exact Jaccard similarity of the shingle sets of two texts (for
  * verification of candidate pairs, and for tests). */
