@@ -7,8 +7,25 @@
 #include <unicode/unorm2.h>
 #include <xxhash.h>
 
-/* Appends the simplified form of one code point (may be nothing). */
-static void simplify_cp(uint32_t c, int fold, cm_buf *out, int *space)
+enum { CLS_UNKNOWN, CLS_DROP, CLS_SPACE, CLS_WRITTEN };
+
+/* What simplification does with a non-ASCII code point (decomposed or not):
+ * drops it (marks, punctuation, symbols), counts it as white space, or
+ * writes it. */
+static uint8_t class_of(uint32_t c)
+{
+    if (u_isUWhiteSpace((UChar32)c)) return CLS_SPACE;
+    int8_t t = u_charType((UChar32)c);
+    if (t == U_NON_SPACING_MARK || t == U_ENCLOSING_MARK || t == U_COMBINING_SPACING_MARK) return CLS_DROP; /* accents */
+    if (u_ispunct((UChar32)c) || t == U_MATH_SYMBOL || t == U_CURRENCY_SYMBOL || t == U_MODIFIER_SYMBOL ||
+        t == U_OTHER_SYMBOL)
+        return CLS_DROP;
+    return CLS_WRITTEN;
+}
+
+/* Appends the simplified form of one code point (may be nothing); cls is
+ * class_of(c) when already known (non-ASCII), CLS_UNKNOWN otherwise. */
+static void simplify_cp(uint32_t c, uint8_t cls, int fold, cm_buf *out, int *space)
 {
     char tmp[4];
     if (c < 0x80) {
@@ -23,32 +40,14 @@ static void simplify_cp(uint32_t c, int fold, cm_buf *out, int *space)
         }
         return;
     }
-    if (u_isUWhiteSpace((UChar32)c)) { *space = 1; return; }
-    int8_t t = u_charType((UChar32)c);
-    if (t == U_NON_SPACING_MARK || t == U_ENCLOSING_MARK || t == U_COMBINING_SPACING_MARK) return; /* accents */
-    if (u_ispunct((UChar32)c) || t == U_MATH_SYMBOL || t == U_CURRENCY_SYMBOL || t == U_MODIFIER_SYMBOL ||
-        t == U_OTHER_SYMBOL)
-        return;
+    if (cls == CLS_UNKNOWN) cls = class_of(c);
+    if (cls == CLS_SPACE) { *space = 1; return; }
+    if (cls == CLS_DROP) return;
     if (fold && u_isdigit((UChar32)c)) c = '0';
     else c = (uint32_t)u_tolower((UChar32)c);
     if (*space && out->len) cm_buf_append_char(out, ' ');
     *space = 0;
     cm_buf_append(out, tmp, cm_utf8_encode(c, tmp));
-}
-
-enum { CLS_UNKNOWN, CLS_DROP, CLS_SPACE, CLS_FULL };
-
-/* The class of a code point with no decomposition, as simplify_cp treats
- * it: dropped without a trace, white space, or written. */
-static uint8_t class_of(uint32_t c)
-{
-    if (u_isUWhiteSpace((UChar32)c)) return CLS_SPACE;
-    int8_t t = u_charType((UChar32)c);
-    if (t == U_NON_SPACING_MARK || t == U_ENCLOSING_MARK || t == U_COMBINING_SPACING_MARK) return CLS_DROP;
-    if (u_ispunct((UChar32)c) || t == U_MATH_SYMBOL || t == U_CURRENCY_SYMBOL || t == U_MODIFIER_SYMBOL ||
-        t == U_OTHER_SYMBOL)
-        return CLS_DROP;
-    return CLS_FULL;
 }
 
 void cm_dedup_simplify(const char *text, size_t len, int fold, cm_buf *out, cm_simplify_cache *cache)
@@ -93,31 +92,31 @@ void cm_dedup_simplify(const char *text, size_t len, int fold, cm_buf *out, cm_s
             continue;
         }
         i += k;
+        /* a code point seen before without a decomposition: its class is
+         * cached, and ICU is not asked again */
         uint8_t known = cache && c < 0x10000 ? cache->cls[c] : CLS_UNKNOWN;
         if (known == CLS_DROP) continue;
         if (known == CLS_SPACE) { space = 1; continue; }
         out->len = ol;
-        if (known == CLS_FULL) { /* no decomposition, written: straight to its one character */
-            simplify_cp(c, fold, out, &space);
-            cm_buf_reserve(out, 2 * (len - i) + 16);
-            o = out->data;
-            ol = out->len;
-            continue;
-        }
         UChar d[8];
-        int32_t n = U_SUCCESS(st) && c >= 0xC0 ? unorm2_getDecomposition(nfd, (UChar32)c, d, 8, &st) : -1;
+        int32_t n = known == CLS_UNKNOWN && U_SUCCESS(st) && c >= 0xC0
+                        ? unorm2_getDecomposition(nfd, (UChar32)c, d, 8, &st)
+                        : -1;
         if (n <= 0 || U_FAILURE(st)) {
-            /* no decomposition: the answer depends on c alone, unless ICU
-             * failed (then nothing is remembered) */
-            if (cache && c < 0x10000 && U_SUCCESS(st) && known == CLS_UNKNOWN) cache->cls[c] = class_of(c);
+            if (known == CLS_UNKNOWN) {
+                known = class_of(c);
+                /* no decomposition: the class depends on c alone, unless ICU
+                 * failed (then nothing is remembered) */
+                if (cache && c < 0x10000 && U_SUCCESS(st)) cache->cls[c] = known;
+            }
             st = U_ZERO_ERROR;
-            simplify_cp(c, fold, out, &space);
+            simplify_cp(c, known, fold, out, &space);
         } else {
             /* a decomposed letter: its parts, marks dropped */
             for (int32_t j = 0; j < n;) {
                 UChar32 part;
                 U16_NEXT(d, j, n, part);
-                simplify_cp((uint32_t)part, fold, out, &space);
+                simplify_cp((uint32_t)part, CLS_UNKNOWN, fold, out, &space);
             }
         }
         cm_buf_reserve(out, 2 * (len - i) + 16);

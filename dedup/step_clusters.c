@@ -44,7 +44,6 @@ static void union_roots(size_t *parent, size_t a, size_t b)
     else parent[ra] = rb;
 }
 
-static long index_of(const uint64_t *keys, size_t n, uint64_t k) { return cm_find_u64(keys, n, k); }
 
 /* Shingle sets of the documents verification needs: with digits as
  * written, and folded (fold_digits) to tell matches that need the folding. */
@@ -103,7 +102,7 @@ static int verify_each(void *user, const cm_stage_record *r, cm_err *err)
 {
     (void)err;
     verify_sets *vs = user;
-    long i = index_of(vs->keys, vs->nk, ORDER(r->key));
+    long i = cm_find_u64(vs->keys, vs->nk, ORDER(r->key));
     if (i >= 0 && vs->need[i] && !vs->sets[i]) {
         const uint64_t *sorted = cm_minhash_sorted_shingles(vs->mh, r->text, r->text_len, &vs->n[i]);
         vs->sets[i] = arena_copy(&vs->arena, sorted, vs->n[i]);
@@ -331,7 +330,7 @@ static int load_text_hashes(const char *out, graph *g, cm_err *err)
         for (size_t off = 0; rc == 0 && off + 24 <= b.len; off += 24) {
             uint64_t rec[3];
             memcpy(rec, b.data + off, sizeof rec);
-            long i = index_of(g->keys, g->nk, ORDER(rec[0]));
+            long i = cm_find_u64(g->keys, g->nk, ORDER(rec[0]));
             if (i >= 0 && g->in_exact[i]) {
                 g->h_text[i] = rec[1];
                 g->h_simpl[i] = rec[2];
@@ -394,7 +393,7 @@ static int load_signatures(graph *g, char **sigfiles, size_t n_sigfiles, cm_err 
                 uint64_t key;
                 memcpy(&key, b.data + off, sizeof key);
                 if (k >= 0) key = PREV_KEY(k, key);
-                long i = index_of(g->keys, g->nk, ORDER(key));
+                long i = cm_find_u64(g->keys, g->nk, ORDER(key));
                 if (i >= 0 && g->need[i]) {
                     memcpy(g->sigs + (size_t)i * n_perm, b.data + off + sizeof key, n_perm * sizeof *g->sigs);
                     g->have_sig[i] = 1;

@@ -58,19 +58,20 @@ size_t cm_wordset_count(const cm_wordset *w, const char *text, const cm_token *t
     for (size_t i = 0; i < n; i++) {
         if (!t[i].is_word) continue;
         const unsigned char *p = (const unsigned char *)text + t[i].start;
-        if (t[i].chars == 1 && p[0] >= 0x80 && t[i].len <= 3) { /* one BMP character: the bitmap knows */
+        /* one BMP character (every Chinese one): the bitmaps know, no table probe */
+        int one_bmp = t[i].chars == 1 && p[0] >= 0x80 && t[i].len <= 3;
+        uint32_t c = 0;
+        if (one_bmp) {
             size_t k;
-            uint32_t c = cm_utf8_decode_at(p, t[i].len, 0, &k);
+            c = cm_utf8_decode_at(p, t[i].len, 0, &k);
             if (w->single[c >> 3] & (1u << (c & 7))) { count++; continue; }
         } else if (cm_htab_has(&w->set, cm_token_key(&t[i]))) {
             count++;
             continue;
         }
         /* entries of several CJK characters over adjacent one-character tokens */
-        if (t[i].is_cjk && t[i].chars == 1 && w->max_cjk_run > 1) {
-            size_t k;
-            uint32_t c = cm_utf8_decode_at(p, t[i].len, 0, &k);
-            if (c >= 0x10000 || !(w->first[c >> 3] & (1u << (c & 7)))) continue;
+        if (t[i].is_cjk && one_bmp && w->max_cjk_run > 1) {
+            if (!(w->first[c >> 3] & (1u << (c & 7)))) continue;
             size_t end = i + 1;
             while (end < n && end - i < (size_t)w->max_cjk_run && t[end].is_cjk && t[end].chars == 1 &&
                    t[end].start == t[end - 1].start + t[end - 1].len)
