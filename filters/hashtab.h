@@ -16,9 +16,14 @@
 
 #include "../pipeline/util.h"
 
+/* A key and its count side by side: a probe touches one cache line, not
+ * one in a key array and another in a count array. */
+typedef struct cm_htab_slot {
+    uint32_t key, count;
+} cm_htab_slot;
+
 typedef struct cm_htab {
-    uint32_t *keys;
-    uint32_t *vals;
+    cm_htab_slot *slot;
     size_t cap;  /* allocated */
     size_t size; /* in use for this document: a power of two */
 } cm_htab;
@@ -28,14 +33,12 @@ static inline void cm_htab_reset(cm_htab *h, size_t expected)
     size_t size = 64;
     while (size < expected * 2) size <<= 1;
     if (size > h->cap) {
-        free(h->keys);
-        free(h->vals);
-        h->keys = cm_malloc(size * sizeof *h->keys);
-        h->vals = cm_malloc(size * sizeof *h->vals);
+        free(h->slot);
+        h->slot = cm_malloc(size * sizeof *h->slot);
         h->cap = size;
     }
     h->size = size;
-    memset(h->keys, 0, size * sizeof *h->keys); /* only what this document uses */
+    memset(h->slot, 0, size * sizeof *h->slot); /* only what this document uses */
 }
 
 static inline uint32_t cm_htab_fingerprint(uint64_t key)
@@ -50,10 +53,10 @@ static inline uint32_t cm_htab_add(cm_htab *h, uint64_t key)
     uint32_t f = cm_htab_fingerprint(key);
     size_t mask = h->size - 1, i = (size_t)key & mask;
     for (;;) {
-        if (h->keys[i] == f) return ++h->vals[i];
-        if (h->keys[i] == 0) {
-            h->keys[i] = f;
-            h->vals[i] = 1;
+        if (h->slot[i].key == f) return ++h->slot[i].count;
+        if (h->slot[i].key == 0) {
+            h->slot[i].key = f;
+            h->slot[i].count = 1;
             return 1;
         }
         i = (i + 1) & mask;
@@ -66,26 +69,26 @@ static inline int cm_htab_insert(cm_htab *h, uint64_t key)
     uint32_t f = cm_htab_fingerprint(key);
     size_t mask = h->size - 1, i = (size_t)key & mask;
     for (;;) {
-        if (h->keys[i] == f) return 1;
-        if (h->keys[i] == 0) {
-            h->keys[i] = f;
+        if (h->slot[i].key == f) return 1;
+        if (h->slot[i].key == 0) {
+            h->slot[i].key = f;
             return 0;
         }
         i = (i + 1) & mask;
     }
 }
 
-/* Adds one occurrence of key; returns its slot, whose count (h->vals) is
+/* Adds one occurrence of key; returns its slot, whose count (h->slot[i].count) is
  * final once every key is added. */
 static inline size_t cm_htab_add_slot(cm_htab *h, uint64_t key)
 {
     uint32_t f = cm_htab_fingerprint(key);
     size_t mask = h->size - 1, i = (size_t)key & mask;
     for (;;) {
-        if (h->keys[i] == f) { h->vals[i]++; return i; }
-        if (h->keys[i] == 0) {
-            h->keys[i] = f;
-            h->vals[i] = 1;
+        if (h->slot[i].key == f) { h->slot[i].count++; return i; }
+        if (h->slot[i].key == 0) {
+            h->slot[i].key = f;
+            h->slot[i].count = 1;
             return i;
         }
         i = (i + 1) & mask;
@@ -97,17 +100,16 @@ static inline int cm_htab_has(const cm_htab *h, uint64_t key)
     uint32_t f = cm_htab_fingerprint(key);
     size_t mask = h->size - 1, i = (size_t)key & mask;
     for (;;) {
-        if (h->keys[i] == f) return 1;
-        if (h->keys[i] == 0) return 0;
+        if (h->slot[i].key == f) return 1;
+        if (h->slot[i].key == 0) return 0;
         i = (i + 1) & mask;
     }
 }
 
 static inline void cm_htab_free(cm_htab *h)
 {
-    free(h->keys);
-    free(h->vals);
-    h->keys = h->vals = NULL;
+    free(h->slot);
+    h->slot = NULL;
     h->cap = h->size = 0;
 }
 

@@ -616,9 +616,9 @@ static void compute_repetition(cm_doc *doc)
     double term[SMALL];
     uint64_t have = 0;
     for (size_t i = 0; i < S->h.size; i++) {
-        if (!S->h.keys[i]) continue;
+        if (!S->h.slot[i].key) continue;
         uniq++;
-        uint32_t c = S->h.vals[i];
+        uint32_t c = S->h.slot[i].count;
         if (c < SMALL && (have >> c & 1)) { ent -= term[c]; continue; }
         double p = (double)c / (double)(words ? words : 1);
         double t = p * log(p);
@@ -690,7 +690,7 @@ static void compute_repetition(cm_doc *doc)
         uint32_t *slot = S->gram_slot;
         for (size_t c = 0; c < live; c++) {
             size_t x = cm_htab_add_slot(&S->h, mix64(poly[c] + (uint64_t)n));
-            uint32_t k = S->h.vals[x];
+            uint32_t k = S->h.slot[x].count;
             slot[c] = (uint32_t)x;
             if (k > best) { best = k; best_at = at[c]; }
         }
@@ -706,7 +706,7 @@ static void compute_repetition(cm_doc *doc)
         for (size_t c = 0; c < live; c++) {
             at[m] = at[c];
             poly[m] = poly[c];
-            m += S->h.vals[slot[c]] >= 2;
+            m += S->h.slot[slot[c]].count >= 2;
         }
         live = m;
     }
