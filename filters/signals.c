@@ -293,25 +293,57 @@ static unsigned char_props(cm_signals *S, uint32_t c)
     return v;
 }
 
+#ifdef __SSE2__
+/* The counts of 16 ASCII bytes (all < 0x80, so signed compares are right). */
+static void count_ascii16(__m128i v, char_counts *cc)
+{
+    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+    __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
+    __m128i nl = _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'));
+    __m128i space = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\t'))), nl);
+    cc->chars += 16;
+    cc->digits += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(digit));
+    cc->upper += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(upper));
+    cc->spaces += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(space));
+    cc->newlines += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(nl));
+}
+#endif
+
+/* English text is mostly ASCII: 16 bytes at a time where a block is all
+ * ASCII; elsewhere code point by code point to the block's end. */
 static void count_characters(cm_signals *S, const unsigned char *s, size_t len, char_counts *cc)
 {
     memset(cc, 0, sizeof *cc);
     for (size_t i = 0; i < len;) {
-        size_t k;
-        uint32_t c = cm_utf8_decode_at(s, len, i, &k);
-        cc->chars++;
-        if (c < 0x80) {
-            cc->digits += c >= '0' && c <= '9';
-            cc->upper += c >= 'A' && c <= 'Z';
-            cc->spaces += c == ' ' || c == '\t' || c == '\n';
-            cc->newlines += c == '\n';
-        } else if (!cm_is_han(c)) { /* ideographs are none of these */
-            unsigned p = char_props(S, c);
-            cc->digits += p & 1;
-            cc->upper += (p >> 1) & 1;
-            cc->spaces += (p >> 2) & 1;
+        size_t block_end = len;
+#ifdef __SSE2__
+        if (len - i >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+            if (!_mm_movemask_epi8(v)) {
+                count_ascii16(v, cc);
+                i += 16;
+                continue;
+            }
+            block_end = i + 16;
         }
-        i += k;
+#endif
+        while (i < block_end) {
+            size_t k;
+            uint32_t c = cm_utf8_decode_at(s, len, i, &k);
+            cc->chars++;
+            if (c < 0x80) {
+                cc->digits += c >= '0' && c <= '9';
+                cc->upper += c >= 'A' && c <= 'Z';
+                cc->spaces += c == ' ' || c == '\t' || c == '\n';
+                cc->newlines += c == '\n';
+            } else if (!cm_is_han(c)) { /* ideographs are none of these */
+                unsigned p = char_props(S, c);
+                cc->digits += p & 1;
+                cc->upper += (p >> 1) & 1;
+                cc->spaces += (p >> 2) & 1;
+            }
+            i += k;
+        }
     }
 }
 

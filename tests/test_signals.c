@@ -175,6 +175,47 @@ static void check_phrases_against_reference(void)
     CHECK(differ == 0);
 }
 
+/* ---- character counts against a code point at a time through ICU, on
+ * texts whose ASCII runs start and end at every offset of a 16-byte block
+ * (the counting takes all-ASCII blocks whole) ---- */
+static void check_character_counts_against_reference(void)
+{
+    static const char *const pieces[] = {"a", "Z", "7", " ", "\t", "\n", "word ", "ABC12", "漢", "字", "。", "Ａ", "５",
+                                         "\xE3\x80\x80" /* ideographic space */, "é", "Ω", "\xF0\x9F\x98\x80", "٣"};
+    const size_t n_pieces = sizeof pieces / sizeof *pieces;
+    uint64_t rng = 0x9E3779B97F4A7C15ULL;
+    int differ = 0;
+    for (int round = 0; round < 400; round++) {
+        cm_doc_reset(&doc);
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        size_t len = (rng >> 40) % 90;
+        for (size_t i = 0; i < len; i++) {
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            cm_buf_append_str(&doc.text, pieces[(rng >> 33) % n_pieces]);
+        }
+        double chars = 0, digits = 0, upper = 0, spaces = 0;
+        const unsigned char *t = (const unsigned char *)doc.text.data;
+        for (size_t i = 0; i < doc.text.len;) {
+            size_t k = cm_utf8_seq_len(t + i, doc.text.len - i);
+            uint32_t c = cm_utf8_decode(t + i, k);
+            chars++;
+            digits += u_isdigit((UChar32)c) != 0;
+            upper += u_isupper((UChar32)c) != 0;
+            spaces += c == ' ' || c == '\t' || c == '\n' || (c >= 0x80 && u_isUWhiteSpace((UChar32)c));
+            i += k;
+        }
+        const cm_signal_values *v = cm_signals_basic(&doc);
+        double n = chars ? chars : 1;
+        int bad = v->chars != chars || !NEAR(v->digit_frac, chars ? digits / n : 0) ||
+                  !NEAR(v->upper_frac, chars ? upper / n : 0) || !NEAR(v->whitespace_frac, chars ? spaces / n : 0);
+        if (bad && differ < 3)
+            fprintf(stderr, "character counts differ in round %d: chars %g/%g digit %g/%g upper %g/%g space %g/%g\n", round,
+                    v->chars, chars, v->digit_frac, digits / n, v->upper_frac, upper / n, v->whitespace_frac, spaces / n);
+        differ += bad;
+    }
+    CHECK(differ == 0);
+}
+
 int main(void)
 {
     cm_doc_init(&doc);
@@ -318,6 +359,7 @@ int main(void)
 
     check_repetition_against_reference();
     check_phrases_against_reference();
+    check_character_counts_against_reference();
 
     /* empty text */
     v = sig("");
