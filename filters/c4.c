@@ -37,6 +37,8 @@ typedef struct c4 {
     long min_words_line, max_word_len, min_sentences;
     long cjk_min_words_line, cjk_min_sentences;
     cm_buf line; /* one line, citations cut out */
+    cm_kept_line *kept; /* where each line of the new text came from */
+    size_t cap_kept;
 } c4;
 
 static void destroy(void *self)
@@ -44,6 +46,7 @@ static void destroy(void *self)
     c4 *c = self;
     if (!c) return;
     cm_buf_free(&c->line);
+    free(c->kept);
     free(c);
 }
 
@@ -166,6 +169,12 @@ static cm_verdict apply(void *self, cm_doc *doc)
             if (drop) removed++;
             else {
                 if (out->len) cm_buf_append_char(out, '\n');
+                if (kept_lines == c->cap_kept) {
+                    c->cap_kept = c->cap_kept ? 2 * c->cap_kept : 256;
+                    c->kept = cm_realloc(c->kept, c->cap_kept * sizeof *c->kept);
+                }
+                c->kept[kept_lines] = (cm_kept_line){(uint32_t)out->len, (uint32_t)ln,
+                                                     line == s + i ? (uint32_t)i : CM_LINE_REWRITTEN};
                 cm_buf_append(out, line, ln);
                 kept_lines++;
             }
@@ -180,6 +189,7 @@ static cm_verdict apply(void *self, cm_doc *doc)
     }
     if (removed || out->len != len) {
         cm_doc_swap_text(doc);
+        cm_signals_text_from_lines(doc, c->kept, kept_lines);
         cm_signals_set_extra(doc, "c4_lines_removed", (double)removed);
     }
     if (min_sent && cm_signals_basic(doc)->sentences < (double)min_sent) {

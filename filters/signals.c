@@ -101,6 +101,11 @@ struct cm_signals {
     int used;
     cm_signal_values v;
     cm_tokenizer tz;       /* the tokens of the text */
+    int tokens_of_previous; /* the text changed, and tz holds the previous text's tokens */
+    cm_kept_line *kept;    /* where the current text's lines came from (cm_signals_text_from_lines) ... */
+    size_t n_kept, cap_kept; /* ... n_kept 0: unknown */
+    cm_token *spare_tok;   /* a second token array to build from the previous one */
+    size_t cap_spare_tok;
     cm_line *line;
     size_t n_line, cap_line;
     cm_htab h, seen, stop;
@@ -120,6 +125,8 @@ struct cm_signals {
 static void on_text_changed(void *cache)
 {
     cm_signals *s = cache;
+    s->tokens_of_previous = s->valid && (!s->opts || s->opts->word_units == CM_WORDS_FAST);
+    s->n_kept = 0;
     s->valid = s->repetition = 0;
 }
 
@@ -127,6 +134,8 @@ static void on_new_record(void *cache)
 {
     cm_signals *s = cache;
     s->valid = s->repetition = 0;
+    s->tokens_of_previous = 0;
+    s->n_kept = 0;
     s->judged = s->judged_repetition = 0;
     s->used = 0;
     s->n_extras = 0;
@@ -136,6 +145,8 @@ static void on_free(void *cache)
 {
     cm_signals *s = cache;
     cm_tokenizer_free(&s->tz);
+    free(s->kept);
+    free(s->spare_tok);
     free(s->line);
     cm_htab_free(&s->h);
     cm_htab_free(&s->seen);
@@ -203,7 +214,58 @@ double cm_signals_get_extra(cm_doc *doc, const char *name)
     return -1;
 }
 
+void cm_signals_text_from_lines(cm_doc *doc, const cm_kept_line *lines, size_t n)
+{
+    cm_signals *s = peek(doc);
+    if (!s || !s->tokens_of_previous || !n) return;
+    if (n > s->cap_kept) {
+        s->cap_kept = n;
+        s->kept = cm_realloc(s->kept, n * sizeof *s->kept);
+    }
+    memcpy(s->kept, lines, n * sizeof *lines);
+    s->n_kept = n;
+}
+
 /* ---- the computation ---- */
+
+/* The tokens of a text made of kept lines (S->kept): a kept line's tokens
+ * copied from the previous text's (in S->tz), moved to the line's new
+ * place; a rewritten line tokenized. n_old: the previous text's tokens.
+ * Returns 0 when the lines do not
+ * describe the text, which is then tokenized whole. */
+static int tokens_from_kept_lines(cm_signals *S, size_t n_old, const char *s, size_t len)
+{
+    for (size_t k = 0; k < S->n_kept; k++)
+        if ((size_t)S->kept[k].at + S->kept[k].len > len || (k && S->kept[k].at < S->kept[k - 1].at + S->kept[k - 1].len))
+            return 0;
+    const cm_token *old = S->tz.tok;
+    size_t t = 0;
+    cm_token *spare = S->spare_tok;
+    size_t cap_spare = S->cap_spare_tok;
+    S->spare_tok = S->tz.tok;
+    S->cap_spare_tok = S->tz.cap;
+    S->tz.tok = spare;
+    S->tz.cap = cap_spare;
+    S->tz.n = 0;
+    for (size_t k = 0; k < S->n_kept; k++) {
+        const cm_kept_line *L = &S->kept[k];
+        if (L->was_at == CM_LINE_REWRITTEN) {
+            cm_tokenize_span(&S->tz, s, L->at, (size_t)L->at + L->len);
+            continue;
+        }
+        if (t && old[t - 1].start >= L->was_at) t = 0; /* not in order: look from the start */
+        while (t < n_old && old[t].start < L->was_at) t++;
+        size_t e = t;
+        while (e < n_old && old[e].start < (size_t)L->was_at + L->len) e++;
+        cm_tokenizer_reserve(&S->tz, e - t);
+        for (; t < e; t++) {
+            cm_token x = old[t];
+            x.start = x.start - L->was_at + L->at;
+            S->tz.tok[S->tz.n++] = x;
+        }
+    }
+    return 1;
+}
 
 /* The hash of a window of n tokens: the polynomial sum of its tokens' hashes
  * (arithmetic mod 2^64 with an odd base), extended by one token per length,
@@ -612,6 +674,7 @@ static void compute(cm_doc *doc)
     size_t len = doc->text.len;
     cm_signal_values *v = &S->v;
     memset(v, 0, sizeof *v);
+    size_t previous_tokens = S->tz.n;
     S->tz.n = S->n_line = 0;
     S->repetition = 0;
     S->judged = 1;
@@ -619,7 +682,10 @@ static void compute(cm_doc *doc)
     if (!s) s = (const unsigned char *)"";
     char_counts cc;
     count_characters(S, s, len, &cc);
-    cm_tokenize(&S->tz, o->word_units, (const char *)s, len);
+    if (!(S->n_kept && o->word_units == CM_WORDS_FAST && tokens_from_kept_lines(S, previous_tokens, (const char *)s, len)))
+        cm_tokenize(&S->tz, o->word_units, (const char *)s, len);
+    S->n_kept = 0;
+    S->tokens_of_previous = 0;
     size_t cjk_words = token_signals(S, s, len, &cc, v);
     sentence_signal(S, s, v);
     line_signals(S, s, len, v->cjk ? o->short_line_chars_cjk : o->short_line_chars, cjk_words > 0, v);

@@ -114,10 +114,25 @@ void cm_signals_set_extra(cm_doc *doc, const char *name, double value);
 /* An extra value, or -1 when not set. */
 double cm_signals_get_extra(cm_doc *doc, const char *name);
 
-/* Whether a step asked for the signals of this document. */
 /* Whether a step stored an extra value (cm_signals_set_extra). */
 int cm_signals_has_extras(const cm_doc *doc);
+/* Whether a step asked for the signals of this document. */
 int cm_signals_used(const cm_doc *doc);
+
+/* A line of a text made of lines of the text before it (c4 keeps some lines
+ * and drops the others): len bytes at `at`, the bytes the previous text had
+ * at was_at, or new bytes when was_at is CM_LINE_REWRITTEN. */
+typedef struct cm_kept_line {
+    uint32_t at, len, was_at;
+} cm_kept_line;
+#define CM_LINE_REWRITTEN UINT32_MAX
+
+/* Says, right after cm_doc_swap_text, where the new text's lines came from
+ * (in order; the text between them is line breaks), so that the next
+ * computation takes the kept lines' tokens from the previous text instead
+ * of tokenizing them again: the same tokens, as a line's tokens depend on
+ * the line alone (fast word units; with icu everything is recomputed). */
+void cm_signals_text_from_lines(cm_doc *doc, const cm_kept_line *lines, size_t n);
 
 /* Appends `"signals":{...}` (computing them if needed) to out. */
 void cm_signals_json(cm_doc *doc, cm_buf *out);

@@ -19,13 +19,19 @@ void cm_tokenizer_free(cm_tokenizer *tz)
 
 uint64_t cm_hash_bytes(const void *p, size_t n) { return cm_hash_bytes_inline(p, n); }
 
+void cm_tokenizer_reserve(cm_tokenizer *tz, size_t more)
+{
+    if (tz->cap - tz->n >= more) return;
+    size_t cap = tz->cap ? tz->cap : 1024;
+    while (cap - tz->n < more) cap *= 2;
+    tz->tok = cm_realloc(tz->tok, cap * sizeof *tz->tok);
+    tz->cap = cap;
+}
+
 static void push_token(cm_tokenizer *S, const unsigned char *s, size_t start, size_t end, uint32_t chars, int is_word,
                        int has_alpha, int is_cjk)
 {
-    if (S->n == S->cap) {
-        S->cap = S->cap ? S->cap * 2 : 1024;
-        S->tok = cm_realloc(S->tok, S->cap * sizeof *S->tok);
-    }
+    if (S->n == S->cap) cm_tokenizer_reserve(S, 1);
     cm_token *t = &S->tok[S->n++];
     t->start = (uint32_t)start;
     t->len = (uint32_t)(end - start);
@@ -177,6 +183,13 @@ static void tokenize_icu(cm_tokenizer *S, const unsigned char *s, size_t len)
         if (space) continue;
         push_token(S, s, ba, bb, chars, status != UBRK_WORD_NONE, alpha, cjk);
     }
+}
+
+void cm_tokenize_span(cm_tokenizer *tz, const char *text, size_t start, size_t end)
+{
+    size_t first = tz->n;
+    tokenize_fast(tz, (const unsigned char *)text + start, end - start);
+    for (size_t i = first; i < tz->n; i++) tz->tok[i].start += (uint32_t)start;
 }
 
 void cm_tokenize(cm_tokenizer *tz, int word_units, const char *text, size_t len)

@@ -45,6 +45,13 @@ void cm_tokenizer_free(cm_tokenizer *tz);
 /* Splits text (valid UTF-8) into tz->tok[0..n) with word_units
  * (CM_WORDS_FAST or CM_WORDS_ICU). */
 void cm_tokenize(cm_tokenizer *tz, int word_units, const char *text, size_t len);
+/* Appends the CM_WORDS_FAST tokens of text[start, end) to tz->tok, their
+ * positions in text. A fast token never crosses a line break and is decided
+ * by its line alone, so a line's tokens are the same on its own as in any
+ * text. */
+void cm_tokenize_span(cm_tokenizer *tz, const char *text, size_t start, size_t end);
+/* Room for `more` tokens after tz->tok[tz->n]. */
+void cm_tokenizer_reserve(cm_tokenizer *tz, size_t more);
 
 /* The hash of bytes that tokens, lines and n-grams are keyed by (XXH3, or a
  * cheaper mix for at most 8 bytes); the same out of line. */

@@ -216,6 +216,78 @@ static void check_character_counts_against_reference(void)
     CHECK(differ == 0);
 }
 
+/* ---- a text made of kept lines (as c4 rewrites one): the tokens taken
+ * from the previous text and the signals computed on them are those of the
+ * new text tokenized afresh ---- */
+static void check_kept_lines_against_fresh(void)
+{
+    static const char *const pieces[] = {"word", "Well-known", "3,000", "U.S.", "it's", "漢字", "。", "\n", "\n", "\n",
+                                         "  ", "\t", "...", "!!", "https://x.org/a", "é", "かな", "한국", "[1]", "-", ",",
+                                         "'", "ab.cd", "A"};
+    const size_t n_pieces = sizeof pieces / sizeof *pieces;
+    cm_doc fresh;
+    cm_doc_init(&fresh);
+    cm_signals_setup(&fresh, &opts);
+    uint64_t rng = 0xD1B54A32D192ED03ULL;
+    int differ = 0, carried = 0;
+    for (int round = 0; round < 400; round++) {
+        cm_doc_reset(&doc);
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        size_t len = (rng >> 40) % 80;
+        for (size_t i = 0; i < len; i++) {
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            cm_buf_append_str(&doc.text, pieces[(rng >> 33) % n_pieces]);
+        }
+        size_t n_tok;
+        cm_signals_tokens(&doc, &n_tok); /* the previous text's tokens */
+        /* keep about two lines in three, rewrite one in five of those */
+        cm_kept_line kept[128];
+        size_t n_kept = 0;
+        cm_buf *out = &doc.scratch;
+        cm_buf_clear(out);
+        const char *t = doc.text.data;
+        for (size_t i = 0; i <= doc.text.len && n_kept < 128;) {
+            const char *nl = memchr(t + i, '\n', doc.text.len - i);
+            size_t e = nl ? (size_t)(nl - t) : doc.text.len;
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            unsigned r = (unsigned)(rng >> 33) % 15;
+            if (r < 10) {
+                if (out->len) cm_buf_append_char(out, '\n');
+                if (r < 2) {
+                    kept[n_kept++] = (cm_kept_line){(uint32_t)out->len, 7, CM_LINE_REWRITTEN};
+                    cm_buf_append_str(out, "new 新 x");
+                    kept[n_kept - 1].len = (uint32_t)strlen("new 新 x");
+                } else {
+                    kept[n_kept++] = (cm_kept_line){(uint32_t)out->len, (uint32_t)(e - i), (uint32_t)i};
+                    cm_buf_append(out, t + i, e - i);
+                }
+            }
+            if (!nl) break;
+            i = e + 1;
+        }
+        if (!out->data) cm_buf_append(out, "", 0);
+        cm_doc_swap_text(&doc);
+        cm_signals_text_from_lines(&doc, kept, n_kept);
+        carried += n_kept > 0;
+        cm_doc_reset(&fresh);
+        cm_buf_append(&fresh.text, doc.text.data, doc.text.len);
+        const cm_signal_values *a = cm_signals_get(&doc), *b = cm_signals_get(&fresh);
+        size_t na, nb;
+        const cm_token *ta = cm_signals_tokens(&doc, &na), *tb = cm_signals_tokens(&fresh, &nb);
+        int bad = na != nb;
+        for (size_t i = 0; !bad && i < na; i++)
+            bad = ta[i].start != tb[i].start || ta[i].len != tb[i].len || ta[i].chars != tb[i].chars ||
+                  ta[i].is_word != tb[i].is_word || ta[i].has_alpha != tb[i].has_alpha || ta[i].is_cjk != tb[i].is_cjk ||
+                  ta[i].hash != tb[i].hash || ta[i].key != tb[i].key;
+        for (int k = 0; !bad && cm_signal_defs[k].name; k++) bad = cm_signal_value(a, k) != cm_signal_value(b, k);
+        if (bad && differ < 3) fprintf(stderr, "kept lines: tokens or signals differ from a fresh count in round %d\n", round);
+        differ += bad;
+    }
+    cm_doc_free(&fresh);
+    CHECK(carried > 200);
+    CHECK(differ == 0);
+}
+
 int main(void)
 {
     cm_doc_init(&doc);
@@ -360,6 +432,7 @@ int main(void)
     check_repetition_against_reference();
     check_phrases_against_reference();
     check_character_counts_against_reference();
+    check_kept_lines_against_fresh();
 
     /* empty text */
     v = sig("");
