@@ -356,18 +356,42 @@ static unsigned char_props(cm_signals *S, uint32_t c)
 }
 
 #ifdef __SSE2__
-/* The counts of 16 ASCII bytes (all < 0x80, so signed compares are right). */
-static void count_ascii16(__m128i v, char_counts *cc)
+/* Per-byte counters of the ASCII blocks: each class's compare result (0 or
+ * -1 per byte) subtracted, summed into char_counts before a byte can wrap. */
+typedef struct ascii_counters {
+    __m128i digits, upper, spaces, newlines;
+    unsigned blocks;
+} ascii_counters;
+
+static size_t byte_sum(__m128i v)
+{
+    __m128i s = _mm_sad_epu8(v, _mm_setzero_si128());
+    return (size_t)_mm_cvtsi128_si32(s) + (size_t)_mm_cvtsi128_si32(_mm_unpackhi_epi64(s, s));
+}
+
+static void ascii_flush(ascii_counters *a, char_counts *cc)
+{
+    cc->digits += byte_sum(a->digits);
+    cc->upper += byte_sum(a->upper);
+    cc->spaces += byte_sum(a->spaces);
+    cc->newlines += byte_sum(a->newlines);
+    cc->chars += 16 * (size_t)a->blocks;
+    a->digits = a->upper = a->spaces = a->newlines = _mm_setzero_si128();
+    a->blocks = 0;
+}
+
+/* 16 ASCII bytes (all < 0x80, so signed compares are right). */
+static void count_ascii16(__m128i v, ascii_counters *a, char_counts *cc)
 {
     __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
     __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
     __m128i nl = _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'));
     __m128i space = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\t'))), nl);
-    cc->chars += 16;
-    cc->digits += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(digit));
-    cc->upper += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(upper));
-    cc->spaces += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(space));
-    cc->newlines += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(nl));
+    a->digits = _mm_sub_epi8(a->digits, digit);
+    a->upper = _mm_sub_epi8(a->upper, upper);
+    a->spaces = _mm_sub_epi8(a->spaces, space);
+    a->newlines = _mm_sub_epi8(a->newlines, nl);
+    if (++a->blocks == 255) ascii_flush(a, cc);
 }
 #endif
 
@@ -376,13 +400,16 @@ static void count_ascii16(__m128i v, char_counts *cc)
 static void count_characters(cm_signals *S, const unsigned char *s, size_t len, char_counts *cc)
 {
     memset(cc, 0, sizeof *cc);
+#ifdef __SSE2__
+    ascii_counters a = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), 0};
+#endif
     for (size_t i = 0; i < len;) {
         size_t block_end = len;
 #ifdef __SSE2__
         if (len - i >= 16) {
             __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
             if (!_mm_movemask_epi8(v)) {
-                count_ascii16(v, cc);
+                count_ascii16(v, &a, cc);
                 i += 16;
                 continue;
             }
@@ -407,6 +434,9 @@ static void count_characters(cm_signals *S, const unsigned char *s, size_t len, 
             i += k;
         }
     }
+#ifdef __SSE2__
+    ascii_flush(&a, cc);
+#endif
 }
 
 /* The signals of the tokens (S->tz) and of the character counts; returns
