@@ -47,35 +47,36 @@ static inline uint32_t cm_htab_fingerprint(uint64_t key)
     return f ? f : 1;
 }
 
-/* Adds one occurrence of key; returns its count. */
+/* The slot that holds fingerprint f of key, or the free slot where it goes.
+ * One test for either: the usual case (the first slot) then takes the same
+ * branch whether the key is new or not, which a predictor can guess. */
+static inline size_t cm_htab_find(const cm_htab *h, uint64_t key, uint32_t f)
+{
+    size_t mask = h->size - 1, i = (size_t)key & mask;
+    for (;;) {
+        uint32_t k = h->slot[i].key;
+        if ((k == f) | (k == 0)) return i;
+        i = (i + 1) & mask;
+    }
+}
+
+/* Adds one occurrence of key; returns its count (a free slot's is 0). */
 static inline uint32_t cm_htab_add(cm_htab *h, uint64_t key)
 {
     uint32_t f = cm_htab_fingerprint(key);
-    size_t mask = h->size - 1, i = (size_t)key & mask;
-    for (;;) {
-        if (h->slot[i].key == f) return ++h->slot[i].count;
-        if (h->slot[i].key == 0) {
-            h->slot[i].key = f;
-            h->slot[i].count = 1;
-            return 1;
-        }
-        i = (i + 1) & mask;
-    }
+    size_t i = cm_htab_find(h, key, f);
+    h->slot[i].key = f;
+    return ++h->slot[i].count;
 }
 
 /* Adds key; returns whether it was there already (no counts kept). */
 static inline int cm_htab_insert(cm_htab *h, uint64_t key)
 {
     uint32_t f = cm_htab_fingerprint(key);
-    size_t mask = h->size - 1, i = (size_t)key & mask;
-    for (;;) {
-        if (h->slot[i].key == f) return 1;
-        if (h->slot[i].key == 0) {
-            h->slot[i].key = f;
-            return 0;
-        }
-        i = (i + 1) & mask;
-    }
+    size_t i = cm_htab_find(h, key, f);
+    int had = h->slot[i].key == f;
+    h->slot[i].key = f;
+    return had;
 }
 
 /* Adds one occurrence of key; returns its slot, whose count (h->slot[i].count) is
@@ -83,27 +84,16 @@ static inline int cm_htab_insert(cm_htab *h, uint64_t key)
 static inline size_t cm_htab_add_slot(cm_htab *h, uint64_t key)
 {
     uint32_t f = cm_htab_fingerprint(key);
-    size_t mask = h->size - 1, i = (size_t)key & mask;
-    for (;;) {
-        if (h->slot[i].key == f) { h->slot[i].count++; return i; }
-        if (h->slot[i].key == 0) {
-            h->slot[i].key = f;
-            h->slot[i].count = 1;
-            return i;
-        }
-        i = (i + 1) & mask;
-    }
+    size_t i = cm_htab_find(h, key, f);
+    h->slot[i].key = f;
+    h->slot[i].count++;
+    return i;
 }
 
 static inline int cm_htab_has(const cm_htab *h, uint64_t key)
 {
     uint32_t f = cm_htab_fingerprint(key);
-    size_t mask = h->size - 1, i = (size_t)key & mask;
-    for (;;) {
-        if (h->slot[i].key == f) return 1;
-        if (h->slot[i].key == 0) return 0;
-        i = (i + 1) & mask;
-    }
+    return h->slot[cm_htab_find(h, key, f)].key == f;
 }
 
 static inline void cm_htab_free(cm_htab *h)
