@@ -732,21 +732,38 @@ static void compute_repetition(cm_doc *doc)
     cm_signal_values *v = &S->v;
     size_t chars = (size_t)v->chars, words = (size_t)v->words;
     double dchars = chars ? (double)chars : 1;
+    size_t ntok = S->tz.n;
+    if (ntok + 1 > S->cap_gram) {
+        free(S->gram_at);
+        free(S->gram_poly);
+        free(S->gram_slot);
+        S->cap_gram = ntok + 1;
+        S->gram_slot = cm_malloc(S->cap_gram * sizeof *S->gram_slot);
+        S->gram_at = cm_malloc(S->cap_gram * sizeof *S->gram_at);
+        S->gram_poly = cm_malloc(S->cap_gram * sizeof *S->gram_poly);
+    }
     /* word statistics: unique fraction and entropy */
-    cm_htab_reset(&S->h, S->tz.n);
-    for (size_t i = 0; i < S->tz.n; i++)
-        if (S->tz.tok[i].is_word) cm_htab_add(&S->h, S->tz.tok[i].hash);
+    const cm_token *tok = S->tz.tok;
+    uint32_t *word_slot = S->gram_at; /* each word's slot, until the 2-grams are listed */
+    cm_htab_reset(&S->h, ntok);
+    for (size_t i = 0; i < ntok; i++)
+        if (tok[i].is_word) word_slot[i] = (uint32_t)cm_htab_add_slot(&S->h, tok[i].hash);
+    /* the counts in slot order, gathered without a branch (a free slot's
+     * count is 0; about half the slots are free, which no predictor guesses) */
+    uint32_t *counts = S->gram_slot;
     size_t uniq = 0;
+    for (size_t i = 0; i < S->h.size; i++) {
+        counts[uniq] = S->h.slot[i].count;
+        uniq += counts[uniq] != 0;
+    }
     double ent = 0;
     /* most words occur a few times: each small count's term is computed
      * once (the same bits, summed in the same order) instead of a log per word */
     enum { SMALL = 64 };
     double term[SMALL];
     uint64_t have = 0;
-    for (size_t i = 0; i < S->h.size; i++) {
-        if (!S->h.slot[i].key) continue;
-        uniq++;
-        uint32_t c = S->h.slot[i].count;
+    for (size_t i = 0; i < uniq; i++) {
+        uint32_t c = counts[i];
         if (c < SMALL && (have >> c & 1)) { ent -= term[c]; continue; }
         double p = (double)c / (double)(words ? words : 1);
         double t = p * log(p);
@@ -763,33 +780,38 @@ static void compute_repetition(cm_doc *doc)
      * each length looks only at the windows whose prefix was counted twice
      * or more (S->gram_at, in text order): the same counts and the same
      * skips as a pass over every window, on a shrinking share of them. */
-    size_t ntok = S->tz.n;
-    if (ntok > S->cap_gram) {
-        free(S->gram_at);
-        free(S->gram_poly);
-        free(S->gram_slot);
-        S->cap_gram = ntok;
-        S->gram_slot = cm_malloc(ntok * sizeof *S->gram_slot);
-        S->gram_at = cm_malloc(ntok * sizeof *S->gram_at);
-        S->gram_poly = cm_malloc(ntok * sizeof *S->gram_poly);
-    }
     uint32_t *at = S->gram_at;
     uint64_t *poly = S->gram_poly;
+    /* the 2-grams that can repeat: a word seen once can neither start nor
+     * end a repeated one (symbols are not counted above: they stay). Listed
+     * in place over word_slot, whose entry i + 1 is read before entry
+     * `live` <= i is written. */
     size_t live = 0;
-    for (size_t i = 0; i < ntok; i++) { at[live] = (uint32_t)i; poly[live++] = S->tz.tok[i].hash; }
+    if (ntok >= 2) {
+        int prev = !tok[0].is_word || S->h.slot[word_slot[0]].count >= 2;
+        for (size_t i = 0; i + 1 < ntok; i++) {
+            int next = !tok[i + 1].is_word || S->h.slot[word_slot[i + 1]].count >= 2;
+            at[live] = (uint32_t)i;
+            poly[live] = tok[i].hash * NGRAM_BASE + tok[i + 1].hash;
+            live += prev & next;
+            prev = next;
+        }
+    }
     double *top[] = {&v->top_2gram_frac, &v->top_3gram_frac, &v->top_4gram_frac};
     double *dup[] = {&v->dup_5gram_frac, &v->dup_6gram_frac, &v->dup_7gram_frac,
                      &v->dup_8gram_frac, &v->dup_9gram_frac, &v->dup_10gram_frac};
     for (int n = 2; n <= 10 && live; n++) {
-        /* extend each live (n-1)-gram by its next token */
+        /* extend each live (n-1)-gram by its next token (the 2-grams are listed) */
         size_t m = 0;
-        for (size_t c = 0; c < live; c++) {
-            size_t i = at[c];
-            if (i + (size_t)n > ntok) break; /* in order: the rest end past the text too */
-            at[m] = (uint32_t)i;
-            poly[m++] = poly[c] * NGRAM_BASE + S->tz.tok[i + (size_t)n - 1].hash;
+        if (n > 2) {
+            for (size_t c = 0; c < live; c++) {
+                size_t i = at[c];
+                if (i + (size_t)n > ntok) break; /* in order: the rest end past the text too */
+                at[m] = (uint32_t)i;
+                poly[m++] = poly[c] * NGRAM_BASE + tok[i + (size_t)n - 1].hash;
+            }
+            live = m;
         }
-        live = m;
         if (!live) break;
         if (n >= 5) {
             /* duplicated n-grams: the windows visited in order, past each
