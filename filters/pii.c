@@ -137,7 +137,7 @@ static int worth_trying(int t, const char *s, size_t n)
         /* IPv4 needs a digit, a dot and a digit; IPv6 a "::" or seven colons */
         for (const char *p = s; (p = memchr(p, '.', n - (size_t)(p - s))); p++)
             if (p > s && p + 1 < s + n && p[-1] >= '0' && p[-1] <= '9' && p[1] >= '0' && p[1] <= '9') return 1;
-        if (memmem(s, n, "::", 2)) return 1;
+        if (cm_memmem(s, n, "::", 2)) return 1;
         size_t colons = 0;
         for (const char *p = s; (p = memchr(p, ':', n - (size_t)(p - s))) && colons < 7; p++) colons++;
         return colons >= 7;

@@ -313,7 +313,9 @@ int cm_line_ends_terminal(const char *line, size_t len)
 static size_t url_chars(const unsigned char *s, size_t len)
 {
     size_t total = 0, i = 0;
-    const unsigned char *h = memmem(s, len, "http", 4), *w = memmem(s, len, "www.", 4);
+    const char *t = (const char *)s;
+    const unsigned char *h = (const unsigned char *)cm_memmem(t, len, "http", 4),
+                        *w = (const unsigned char *)cm_memmem(t, len, "www.", 4);
     while (h || w) {
         const unsigned char *p = h && (!w || h < w) ? h : w;
         size_t at = (size_t)(p - s);
@@ -326,8 +328,8 @@ static size_t url_chars(const unsigned char *s, size_t len)
             total += j - at;
             i = j;
         }
-        if (h && (size_t)(h - s) < i) h = i < len ? memmem(s + i, len - i, "http", 4) : NULL;
-        if (w && (size_t)(w - s) < i) w = i < len ? memmem(s + i, len - i, "www.", 4) : NULL;
+        if (h && (size_t)(h - s) < i) h = i < len ? (const unsigned char *)cm_memmem(t + i, len - i, "http", 4) : NULL;
+        if (w && (size_t)(w - s) < i) w = i < len ? (const unsigned char *)cm_memmem(t + i, len - i, "www.", 4) : NULL;
     }
     return total;
 }
@@ -629,12 +631,12 @@ static void line_signals(cm_signals *S, const unsigned char *s, size_t len, int 
             if (lc <= (uint32_t)short_max) short_lines++;
             if (js_at < e && js_at + 10 <= len) {
                 const char *low = S->lower.data + i;
-                if (memmem(low, e - i, "javascript", 10)) js_lines++;
+                if (cm_memmem(low, e - i, "javascript", 10)) js_lines++;
             }
             if (pol_at < e) {
                 const char *low = S->lower.data + i;
                 for (int k = 0; POLICY[k]; k++)
-                    if (memmem(low, e - i, POLICY[k], strlen(POLICY[k]))) { pol_lines++; break; }
+                    if (cm_memmem(low, e - i, POLICY[k], strlen(POLICY[k]))) { pol_lines++; break; }
             }
         }
         i = e + 1;
@@ -677,7 +679,7 @@ static void duplicate_signals(cm_signals *S, const unsigned char *s, size_t len,
     cm_htab_reset(&S->h, S->n_line + 1);
     size_t paras = 0, dup_paras = 0, dup_para_chars = 0;
     for (size_t i = 0; i < len;) {
-        const unsigned char *p = memmem(s + i, len - i, "\n\n", 2);
+        const unsigned char *p = (const unsigned char *)cm_memmem((const char *)s + i, len - i, "\n\n", 2);
         size_t e = p ? (size_t)(p - s) : len;
         if (e > i) {
             paras++;
