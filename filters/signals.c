@@ -109,6 +109,7 @@ struct cm_signals {
     cm_line *line;
     size_t n_line, cap_line;
     cm_htab h, seen, stop;
+    uint8_t stop_char[8192]; /* the one-character CJK stop words, a bit per BMP code point */
     uint32_t *gram_at;     /* the n-grams that can still repeat: their first token ... */
     uint64_t *gram_poly;   /* ... their polynomial hash (before mixing) ... */
     uint32_t *gram_slot;   /* ... and their slot in the count table */
@@ -170,7 +171,12 @@ static cm_signals *state(cm_doc *doc)
         /* the stop-word set, by hash */
         cm_htab_reset(&s->stop, 256);
         for (int i = 0; STOP_EN[i]; i++) cm_htab_add(&s->stop, cm_hash_bytes(STOP_EN[i], strlen(STOP_EN[i])));
-        for (int i = 0; STOP_ZH[i]; i++) cm_htab_add(&s->stop, cm_hash_bytes(STOP_ZH[i], strlen(STOP_ZH[i])));
+        for (int i = 0; STOP_ZH[i]; i++) {
+            size_t n = strlen(STOP_ZH[i]), k;
+            cm_htab_add(&s->stop, cm_hash_bytes(STOP_ZH[i], n));
+            uint32_t c = cm_utf8_decode_at((const unsigned char *)STOP_ZH[i], n, 0, &k);
+            if (k == n && n == 3) s->stop_char[c >> 3] |= (uint8_t)(1u << (c & 7));
+        }
         doc->cache = s;
         doc->cache_ops = &CACHE_OPS;
     }
@@ -441,33 +447,54 @@ static void count_characters(cm_signals *S, const unsigned char *s, size_t len, 
 #endif
 }
 
-/* The signals of the tokens (S->tz) and of the character counts; returns
- * how many words are CJK. */
+/* Whether a word is a stop word: a one-character CJK word (every Chinese
+ * word with fast units) by the bitmap, any other by the table. */
+static int is_stop_word(const cm_signals *S, const unsigned char *s, const cm_token *t)
+{
+    if (t->is_cjk && t->chars == 1 && t->len == 3) {
+        size_t k;
+        uint32_t c = cm_utf8_decode_at(s + t->start, 3, 0, &k);
+        return S->stop_char[c >> 3] >> (c & 7) & 1;
+    }
+    return cm_htab_has(&S->stop, cm_token_key(t)); /* in lowercase */
+}
+
+/* The signals of the tokens (S->tz), sentences among them, and of the
+ * character counts, in one pass over the tokens; returns how many words
+ * are CJK. Sentences: runs of terminal punctuation, and a last sentence
+ * without one. */
 static size_t token_signals(cm_signals *S, const unsigned char *s, size_t len, const char_counts *cc,
                             cm_signal_values *v)
 {
-    size_t words = 0, word_chars = 0, alpha_tokens = 0, stop = 0, hashes = 0, ellipses = 0;
+    size_t words = 0, word_chars = 0, alpha_tokens = 0, stop = 0, hashes = 0, ellipses = 0, cjk_words = 0;
+    size_t sentences = 0;
+    int open = 0;
     for (size_t i = 0; i < S->tz.n; i++) {
         const cm_token *t = &S->tz.tok[i];
         alpha_tokens += t->has_alpha;
         if (t->is_word) {
             words++;
             word_chars += t->chars;
-            stop += cm_htab_has(&S->stop, cm_token_key(t)); /* in lowercase */
+            cjk_words += t->is_cjk;
+            stop += is_stop_word(S, s, t);
+            open = 1;
         } else {
             const unsigned char *p = s + t->start;
             if (p[0] == '#') hashes += t->chars;
             if (p[0] == '.' && t->chars >= 3) ellipses += t->chars / 3;
-            if (starts_with_bytes(p, t->len, "…")) ellipses += t->chars;
+            int ellipsis = starts_with_bytes(p, t->len, "…");
+            if (ellipsis) ellipses += t->chars;
+            int term = p[0] == '.' || p[0] == '!' || p[0] == '?' || ellipsis || starts_with_bytes(p, t->len, "。") ||
+                       starts_with_bytes(p, t->len, "！") || starts_with_bytes(p, t->len, "？");
+            if (term && open) { sentences++; open = 0; }
         }
     }
+    v->sentences = (double)(sentences + open);
     v->chars = (double)cc->chars;
     v->tokens = (double)S->tz.n;
     v->words = (double)words;
     /* the dominant script by words: a CJK character and a Latin word each
      * carry about one unit of meaning (letters would overweight Latin) */
-    size_t cjk_words = 0;
-    for (size_t i = 0; i < S->tz.n; i++) cjk_words += S->tz.tok[i].is_word && S->tz.tok[i].is_cjk;
     v->cjk_frac = words ? (double)cjk_words / (double)words : 0;
     v->cjk = v->cjk_frac >= 0.5;
     v->mean_word_length = words ? (double)word_chars / (double)words : 0;
@@ -484,23 +511,6 @@ static size_t token_signals(cm_signals *S, const unsigned char *s, size_t len, c
     v->url_frac = cc->chars ? (double)url_chars(s, len) / (double)cc->chars : 0;
     v->newline_word_ratio = words ? (double)cc->newlines / (double)words : 0;
     return cjk_words;
-}
-
-/* Sentences: runs of terminal punctuation, and a last sentence without one. */
-static void sentence_signal(const cm_signals *S, const unsigned char *s, cm_signal_values *v)
-{
-    size_t sentences = 0;
-    int open = 0;
-    for (size_t i = 0; i < S->tz.n; i++) {
-        const cm_token *t = &S->tz.tok[i];
-        if (t->is_word) { open = 1; continue; }
-        const unsigned char *p = s + t->start;
-        int term = p[0] == '.' || p[0] == '!' || p[0] == '?' || starts_with_bytes(p, t->len, "。") ||
-                   starts_with_bytes(p, t->len, "！") || starts_with_bytes(p, t->len, "？") ||
-                   starts_with_bytes(p, t->len, "…");
-        if (term && open) { sentences++; open = 0; }
-    }
-    v->sentences = (double)(sentences + open);
 }
 
 /* The phrases the boilerplate signals look for in the lowercased text, in
@@ -719,7 +729,6 @@ static void compute(cm_doc *doc)
     S->n_kept = 0;
     S->tokens_of_previous = 0;
     size_t cjk_words = token_signals(S, s, len, &cc, v);
-    sentence_signal(S, s, v);
     line_signals(S, s, len, v->cjk ? o->short_line_chars_cjk : o->short_line_chars, cjk_words > 0, v);
     duplicate_signals(S, s, len, &cc, v);
     S->valid = 1;
