@@ -224,6 +224,43 @@ static void check_character_counts_against_reference(void)
     CHECK(v->chars == 10000 && v->digit_frac == 0.5 && v->upper_frac == 0.25 && v->whitespace_frac == 0.25);
 }
 
+/* ---- every token's key is the hash of its bytes with ASCII lowercased, on
+ * words of every length around the 8-byte short path and every case ---- */
+static void check_token_keys(void)
+{
+    static const char *const pieces[] = {"A", "z", "Q", "Z", "@", "[", "`", "{", "_", "7", "é", "É", "Ω", "漢", "'", "-"};
+    uint64_t rng = 0x5851F42D4C957F2DULL;
+    int differ = 0;
+    size_t checked = 0;
+    for (int round = 0; round < 300; round++) {
+        cm_doc_reset(&doc);
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        size_t len = (rng >> 40) % 80;
+        for (size_t i = 0; i < len; i++) {
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            unsigned r = (unsigned)(rng >> 33) % 21;
+            cm_buf_append_str(&doc.text, r < 16 ? pieces[r] : " ");
+        }
+        size_t n;
+        const cm_token *t = cm_signals_tokens(&doc, &n);
+        for (size_t i = 0; i < n; i++) {
+            if (t[i].is_cjk || t[i].len > 64) continue;
+            char low[64];
+            for (uint32_t j = 0; j < t[i].len; j++) {
+                char c = doc.text.data[t[i].start + j];
+                low[j] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+            }
+            checked++;
+            int bad = t[i].key != cm_hash_bytes(low, t[i].len) ||
+                      t[i].hash != cm_hash_bytes(doc.text.data + t[i].start, t[i].len);
+            if (bad && differ < 3) fprintf(stderr, "token key differs: \"%.*s\"\n", (int)t[i].len, doc.text.data + t[i].start);
+            differ += bad;
+        }
+    }
+    CHECK(checked > 3000);
+    CHECK(differ == 0);
+}
+
 /* ---- a text made of kept lines (as c4 rewrites one): the tokens taken
  * from the previous text and the signals computed on them are those of the
  * new text tokenized afresh ---- */
@@ -441,6 +478,7 @@ int main(void)
     check_phrases_against_reference();
     check_character_counts_against_reference();
     check_kept_lines_against_fresh();
+    check_token_keys();
 
     /* empty text */
     v = sig("");
