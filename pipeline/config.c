@@ -213,7 +213,7 @@ const char cm_config_reference[] =
     "output:\n"
     "  dir: out               # --out replaces it\n"
     "  part_size: 256MiB      # uncompressed bytes per part file before a new part starts\n"
-    "  zstd_level: 3          # -7..19 (negative: zstd's fast levels)\n"
+    "  zstd_level: 2          # -7..19 (negative: zstd's fast levels); 2: ~25% less CPU than 3 for ~5% more bytes\n"
     "  keep_rejected: full    # full | ids: removed records in full, or only id, source and reason\n"
     "run:\n"
     "  tasks: 1               # slices of the input (files i, i+N, ... in sorted order); --tasks\n"

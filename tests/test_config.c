@@ -28,7 +28,7 @@ int main(void)
         CHECK_STR(c->input.id_field, "id");
         CHECK_STR(c->output.dir, "out");
         CHECK(c->output.part_size == 256u << 20);
-        CHECK(c->output.zstd_level == 3);
+        CHECK(c->output.zstd_level == 2);
         CHECK(c->output.keep_rejected == CM_REJECTED_FULL);
         CHECK(c->run.on_error == CM_ON_ERROR_SKIP);
         CHECK(c->run.max_record_size == 64u << 20);
