@@ -50,8 +50,29 @@ static void simplify_cp(uint32_t c, uint8_t cls, int fold, cm_buf *out, int *spa
     cm_buf_append(out, tmp, cm_utf8_encode(c, tmp));
 }
 
+/* ASCII: 2 written (letters, digits), 1 white space, 0 dropped; and what
+ * a written byte becomes (lowercase; with fold, every digit '0'). */
+static const uint8_t ASCII_CLASS[128] = {
+    ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [' '] = 1,
+    ['0'] = 2, ['1'] = 2, ['2'] = 2, ['3'] = 2, ['4'] = 2, ['5'] = 2, ['6'] = 2, ['7'] = 2, ['8'] = 2, ['9'] = 2,
+    ['A'] = 2, ['B'] = 2, ['C'] = 2, ['D'] = 2, ['E'] = 2, ['F'] = 2, ['G'] = 2, ['H'] = 2, ['I'] = 2, ['J'] = 2,
+    ['K'] = 2, ['L'] = 2, ['M'] = 2, ['N'] = 2, ['O'] = 2, ['P'] = 2, ['Q'] = 2, ['R'] = 2, ['S'] = 2, ['T'] = 2,
+    ['U'] = 2, ['V'] = 2, ['W'] = 2, ['X'] = 2, ['Y'] = 2, ['Z'] = 2,
+    ['a'] = 2, ['b'] = 2, ['c'] = 2, ['d'] = 2, ['e'] = 2, ['f'] = 2, ['g'] = 2, ['h'] = 2, ['i'] = 2, ['j'] = 2,
+    ['k'] = 2, ['l'] = 2, ['m'] = 2, ['n'] = 2, ['o'] = 2, ['p'] = 2, ['q'] = 2, ['r'] = 2, ['s'] = 2, ['t'] = 2,
+    ['u'] = 2, ['v'] = 2, ['w'] = 2, ['x'] = 2, ['y'] = 2, ['z'] = 2,
+};
+
+static void make_lower(uint8_t *t, int fold)
+{
+    for (int c = 0; c < 128; c++)
+        t[c] = (uint8_t)(c >= 'A' && c <= 'Z' ? c + 32 : fold && c >= '0' && c <= '9' ? '0' : c);
+}
+
 void cm_dedup_simplify(const char *text, size_t len, int fold, cm_buf *out, cm_simplify_cache *cache)
 {
+    uint8_t lower[128];
+    make_lower(lower, fold);
     cm_buf_clear(out);
     const unsigned char *s = (const unsigned char *)text;
     UErrorCode st = U_ZERO_ERROR;
@@ -67,16 +88,18 @@ void cm_dedup_simplify(const char *text, size_t len, int fold, cm_buf *out, cm_s
     for (size_t i = 0; i < len;) {
         unsigned char a = s[i];
         if (a < 0x80) {
-            i++;
-            if (a >= 'A' && a <= 'Z') a = (unsigned char)(a + 32);
-            else if (fold && a >= '0' && a <= '9') a = '0';
-            if ((a >= 'a' && a <= 'z') || (a >= '0' && a <= '9')) {
-                if (space && ol) o[ol++] = ' ';
-                space = 0;
-                o[ol++] = (char)a;
-            } else if (a == ' ' || a == '\t' || a == '\n' || a == '\r') {
-                space = 1;
-            }
+            /* a run of ASCII without a branch on the bytes (English text
+             * alternates letters, spaces and punctuation, which no predictor
+             * guesses): both stores always happen, the length moves by what
+             * is kept (the buffer has room for two bytes per input byte) */
+            do {
+                unsigned cls = ASCII_CLASS[a], w = cls >> 1;
+                o[ol] = ' ';
+                ol += w & (unsigned)space & (ol != 0);
+                o[ol] = (char)lower[a];
+                ol += w;
+                space = (space | (int)(cls & 1)) & (int)(w ^ 1);
+            } while (++i < len && (a = s[i]) < 0x80);
             continue;
         }
         size_t k;
