@@ -128,31 +128,71 @@ static void units(cm_minhasher *m, const char *text, size_t len)
     uint64_t *restrict unit = m->unit;
     size_t n = 0;
     cm_buf_clear(&m->word);
-    cm_buf_reserve(&m->word, 4 * len + 8); /* never grows below: words are written in place */
-    char *wd = m->word.data;
+    /* never grows below: words are written in place; 16 bytes before the
+     * word and 16 after it for the ASCII blocks' whole-vector stores */
+    cm_buf_reserve(&m->word, 4 * len + 48);
+    char *wd = m->word.data + 16;
     size_t wl = 0;
     const int fold = m->p.fold_digits;
+#ifdef __SSE2__
+    const __m128i digit_zero = _mm_set1_epi8('0');
+#endif
     for (size_t i = 0; i < len;) {
-        if (s[i] < 0x80) { /* ASCII, the common case */
-            unsigned char c = s[i++];
-            if ((c | 32) >= 'a' && (c | 32) <= 'z') { wd[wl++] = (char)(c | 32); continue; }
-            if (c >= '0' && c <= '9') { wd[wl++] = fold ? '0' : (char)c; continue; }
-            if (wl) { unit[n++] = unit_hash(wd, wl); wl = 0; }
-            continue;
+        size_t block_end = len;
+#ifdef __SSE2__
+        /* 16 ASCII bytes at once: their letters (lowercased) and digits in
+         * one vector, the runs of them (words) found in its bit mask; a
+         * run's bytes land at wd[wl] from one store of the whole vector at
+         * wd + wl - p, which only overwrites bytes before a finished word
+         * (a run that starts at p > 0 follows a separator, so wl is 0) */
+        if (len - i >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+            if (!_mm_movemask_epi8(v)) {
+                __m128i low = _mm_or_si128(v, _mm_set1_epi8(0x20));
+                __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(low, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(low, _mm_set1_epi8('z' + 1)));
+                __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+                __m128i out = _mm_or_si128(_mm_and_si128(letter, low), _mm_and_si128(digit, fold ? digit_zero : v));
+                unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(letter, digit));
+                for (unsigned p = 0; p < 16;) {
+                    unsigned rest = mask >> p;
+                    if (rest & 1) { /* a run of word bytes from p (~rest has the bits above the block set) */
+                        unsigned r = (unsigned)__builtin_ctz(~rest);
+                        _mm_storeu_si128((__m128i *)(wd + wl - p), out);
+                        wl += r;
+                        p += r;
+                    } else { /* separators from p: a word ends */
+                        if (wl) { unit[n++] = unit_hash(wd, wl); wl = 0; }
+                        p = rest ? p + (unsigned)__builtin_ctz(rest) : 16;
+                    }
+                }
+                i += 16;
+                continue;
+            }
+            block_end = i + 16; /* not all ASCII: code point by code point to its end */
         }
-        size_t k;
-        uint32_t c = cm_utf8_decode_at(s, len, i, &k);
-        if (cm_is_cjk(c)) { /* a unit of its own, hashed as its UTF-8 bytes */
-            if (wl) { unit[n++] = unit_hash(wd, wl); wl = 0; }
-            unit[n++] = unit_hash(s + i, k);
-        } else if (is_alnum(m, c)) {
-            uint32_t d = fold && u_isdigit((UChar32)c) ? '0' : (uint32_t)u_tolower((UChar32)c);
-            wl += cm_utf8_encode(d, wd + wl);
-        } else if (wl) {
-            unit[n++] = unit_hash(wd, wl);
-            wl = 0;
+#endif
+        while (i < block_end) {
+            if (s[i] < 0x80) { /* ASCII */
+                unsigned char c = s[i++];
+                if ((c | 32) >= 'a' && (c | 32) <= 'z') { wd[wl++] = (char)(c | 32); continue; }
+                if (c >= '0' && c <= '9') { wd[wl++] = fold ? '0' : (char)c; continue; }
+                if (wl) { unit[n++] = unit_hash(wd, wl); wl = 0; }
+                continue;
+            }
+            size_t k;
+            uint32_t c = cm_utf8_decode_at(s, len, i, &k);
+            if (cm_is_cjk(c)) { /* a unit of its own, hashed as its UTF-8 bytes */
+                if (wl) { unit[n++] = unit_hash(wd, wl); wl = 0; }
+                unit[n++] = unit_hash(s + i, k);
+            } else if (is_alnum(m, c)) {
+                uint32_t d = fold && u_isdigit((UChar32)c) ? '0' : (uint32_t)u_tolower((UChar32)c);
+                wl += cm_utf8_encode(d, wd + wl);
+            } else if (wl) {
+                unit[n++] = unit_hash(wd, wl);
+                wl = 0;
+            }
+            i += k;
         }
-        i += k;
     }
     if (wl) unit[n++] = unit_hash(wd, wl);
     m->n_unit = n;

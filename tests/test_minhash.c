@@ -142,6 +142,42 @@ int main(void)
         cm_minhasher_free(plain);
     }
 
+    /* ASCII taken 16 bytes at a time gives the units a byte at a time does:
+     * the same text with each space a dash (U+2014, a separator too, and
+     * non-ASCII, so no block of it is all ASCII) has the same signature;
+     * words of every length, runs of separators and digits, both foldings */
+    for (int fold = 0; fold < 2; fold++) {
+        cm_minhash_params q = p;
+        q.fold_digits = fold;
+        cm_minhasher *mm = cm_minhasher_create(&q);
+        int same = 1, units_seen = 0;
+        for (int k = 0; k < 300; k++) {
+            cm_buf_clear(&u);
+            cm_buf_clear(&v);
+            int words = 5 + (int)(rnd() % 60);
+            for (int w = 0; w < words; w++) {
+                int len = 1 + (int)(rnd() % (rnd() % 4 ? 9 : 40));
+                for (int j = 0; j < len; j++) {
+                    unsigned r = rnd() % 64;
+                    char c = r < 26 ? (char)('a' + r) : r < 52 ? (char)('A' + r - 26) : r < 62 ? (char)('0' + r - 52) : '_';
+                    cm_buf_append_char(&u, c);
+                    cm_buf_append_char(&v, c);
+                }
+                int seps = 1 + (int)(rnd() % 3);
+                for (int j = 0; j < seps; j++) {
+                    cm_buf_append_char(&u, j == 1 ? ',' : ' ');
+                    cm_buf_append_str(&v, j == 1 ? "," : "\xE2\x80\x94");
+                }
+            }
+            units_seen += cm_minhash_signature(mm, u.data, u.len, s1) > 0;
+            cm_minhash_signature(mm, v.data, v.len, s2);
+            same &= memcmp(s1, s2, (size_t)np * 4) == 0;
+        }
+        CHECK(same);
+        CHECK(units_seen > 250);
+        cm_minhasher_free(mm);
+    }
+
     /* parameters out of range */
     cm_minhash_params bad = p;
     bad.rows = 0;
