@@ -13,6 +13,7 @@ struct cm_wordset {
     uint8_t first[8192]; /* bitmap of the BMP: first characters of entries of several CJK characters */
     uint8_t single[8192]; /* bitmap of the BMP: entries that are one non-ASCII character (a bit in L1,
                            * not a probe of the table, for every Chinese character) */
+    uint8_t any[8192];    /* single | first: a character with neither bit needs no further look */
 };
 
 cm_wordset *cm_wordset_create(char *const *words, size_t n)
@@ -42,6 +43,7 @@ cm_wordset *cm_wordset_create(char *const *words, size_t n)
             if (c < 0x10000) w->first[c >> 3] |= (uint8_t)(1u << (c & 7));
         }
     }
+    for (size_t i = 0; i < sizeof w->any; i++) w->any[i] = w->single[i] | w->first[i];
     return w;
 }
 
@@ -64,6 +66,7 @@ size_t cm_wordset_count(const cm_wordset *w, const char *text, const cm_token *t
         if (one_bmp) {
             size_t k;
             c = cm_utf8_decode_at(p, t[i].len, 0, &k);
+            if (!(w->any[c >> 3] & (1u << (c & 7)))) continue; /* neither an entry nor the start of one */
             if (w->single[c >> 3] & (1u << (c & 7))) { count++; continue; }
         } else if (cm_htab_has(&w->set, cm_token_key(&t[i]))) {
             count++;
