@@ -14,7 +14,11 @@ struct cm_wordset {
     uint8_t single[8192]; /* bitmap of the BMP: entries that are one non-ASCII character (a bit in L1,
                            * not a probe of the table, for every Chinese character) */
     uint8_t any[8192];    /* single | first: a character with neither bit needs no further look */
+    uint64_t maybe[64];   /* a bit per entry's key bits 20..31: a word whose bit is clear is no entry
+                           * (one L1 load instead of a probe for nearly every English word) */
 };
+
+static size_t maybe_bit(uint64_t key) { return (size_t)(key >> 20) & 4095; }
 
 cm_wordset *cm_wordset_create(char *const *words, size_t n)
 {
@@ -30,7 +34,9 @@ cm_wordset *cm_wordset_create(char *const *words, size_t n)
             low[j] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
             if ((unsigned char)c >= 0xE0) cjk_chars++;
         }
-        cm_htab_add(&w->set, cm_hash_bytes(low, l));
+        uint64_t key = cm_hash_bytes(low, l);
+        cm_htab_add(&w->set, key);
+        w->maybe[maybe_bit(key) >> 6] |= 1ULL << (maybe_bit(key) & 63);
         size_t k1 = cm_utf8_seq_len((const unsigned char *)low, l);
         if (k1 == l && l > 1) {
             uint32_t c = cm_utf8_decode((const unsigned char *)low, k1);
@@ -68,9 +74,12 @@ size_t cm_wordset_count(const cm_wordset *w, const char *text, const cm_token *t
             c = cm_utf8_decode_at(p, t[i].len, 0, &k);
             if (!(w->any[c >> 3] & (1u << (c & 7)))) continue; /* neither an entry nor the start of one */
             if (w->single[c >> 3] & (1u << (c & 7))) { count++; continue; }
-        } else if (cm_htab_has(&w->set, cm_token_key(&t[i]))) {
-            count++;
-            continue;
+        } else {
+            uint64_t key = cm_token_key(&t[i]);
+            if ((w->maybe[maybe_bit(key) >> 6] >> (maybe_bit(key) & 63) & 1) && cm_htab_has(&w->set, key)) {
+                count++;
+                continue;
+            }
         }
         /* entries of several CJK characters over adjacent one-character tokens */
         if (t[i].is_cjk && one_bmp && w->max_cjk_run > 1) {
