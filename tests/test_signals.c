@@ -27,6 +27,15 @@ static const cm_signal_values *sig(const char *text)
         }                                                                                                   \
     } while (0)
 
+/* The tests' random texts: a 64-bit LCG (Knuth's MMIX constants), and n
+ * pieces drawn from the first `use` of a list. */
+static uint64_t next(uint64_t *rng) { return *rng = *rng * 6364136223846793005ULL + 1442695040888963407ULL; }
+
+static void append_pieces(cm_buf *b, uint64_t *rng, const char *const *pieces, size_t use, size_t n)
+{
+    for (size_t i = 0; i < n; i++) cm_buf_append_str(b, pieces[(next(rng) >> 33) % use]);
+}
+
 /* ---- the repetition signals against datatrove's definition, computed the
  * slow way: every window compared token by token ---- */
 
@@ -90,12 +99,12 @@ static void check_repetition_against_reference(void)
     int differ = 0;
     for (int round = 0; round < 400; round++) {
         cm_doc_reset(&doc);
-        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-        size_t vocab = 2 + (rng >> 33) % 9, len = (rng >> 45) % 300;
+        uint64_t r = next(&rng);
+        size_t vocab = 2 + (r >> 33) % 9, len = (r >> 45) % 300;
         for (size_t i = 0; i < len; i++) {
-            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-            cm_buf_append_str(&doc.text, words[(rng >> 33) % vocab]);
-            cm_buf_append_char(&doc.text, (rng >> 50) % 7 ? ' ' : '\n');
+            r = next(&rng);
+            cm_buf_append_str(&doc.text, words[(r >> 33) % vocab]);
+            cm_buf_append_char(&doc.text, (r >> 50) % 7 ? ' ' : '\n');
         }
         double top[3], dup[6];
         reference_repetition(&doc, top, dup);
@@ -138,12 +147,8 @@ static void check_phrases_against_reference(void)
     int differ = 0;
     for (int round = 0; round < 600; round++) {
         cm_doc_reset(&doc);
-        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-        size_t len = (rng >> 40) % 60;
-        for (size_t i = 0; i < len; i++) {
-            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-            cm_buf_append_str(&doc.text, pieces[(rng >> 33) % n_pieces]);
-        }
+        size_t len = (next(&rng) >> 40) % 60;
+        append_pieces(&doc.text, &rng, pieces, n_pieces, len);
         cm_buf low;
         cm_buf_init(&low);
         cm_buf_append(&low, doc.text.data, doc.text.len);
@@ -187,14 +192,11 @@ static void check_character_counts_against_reference(void)
     int differ = 0;
     for (int round = 0; round < 400; round++) {
         cm_doc_reset(&doc);
-        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
         /* every tenth text long and ASCII: more blocks than a byte counter holds */
         int ascii_only = round % 10 == 0;
-        size_t len = ascii_only ? 2500 + (rng >> 40) % 2500 : (rng >> 40) % 90;
-        for (size_t i = 0; i < len; i++) {
-            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-            cm_buf_append_str(&doc.text, pieces[(rng >> 33) % (ascii_only ? 7 : n_pieces)]);
-        }
+        uint64_t r = next(&rng);
+        size_t len = ascii_only ? 2500 + (r >> 40) % 2500 : (r >> 40) % 90;
+        append_pieces(&doc.text, &rng, pieces, ascii_only ? 7 : n_pieces, len);
         double chars = 0, digits = 0, upper = 0, spaces = 0;
         const unsigned char *t = (const unsigned char *)doc.text.data;
         for (size_t i = 0; i < doc.text.len;) {
@@ -228,19 +230,15 @@ static void check_character_counts_against_reference(void)
  * words of every length around the 8-byte short path and every case ---- */
 static void check_token_keys(void)
 {
-    static const char *const pieces[] = {"A", "z", "Q", "Z", "@", "[", "`", "{", "_", "7", "é", "É", "Ω", "漢", "'", "-"};
+    static const char *const pieces[] = {"A", "z", "Q", "Z", "@", "[", "`", "{", "_", "7", "é", "É", "Ω", "漢", "'", "-",
+                                         " ", " ", " ", " ", " "};
     uint64_t rng = 0x5851F42D4C957F2DULL;
     int differ = 0;
     size_t checked = 0;
     for (int round = 0; round < 300; round++) {
         cm_doc_reset(&doc);
-        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-        size_t len = (rng >> 40) % 80;
-        for (size_t i = 0; i < len; i++) {
-            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-            unsigned r = (unsigned)(rng >> 33) % 21;
-            cm_buf_append_str(&doc.text, r < 16 ? pieces[r] : " ");
-        }
+        size_t len = (next(&rng) >> 40) % 80;
+        append_pieces(&doc.text, &rng, pieces, sizeof pieces / sizeof *pieces, len);
         size_t n;
         const cm_token *t = cm_signals_tokens(&doc, &n);
         for (size_t i = 0; i < n; i++) {
@@ -277,12 +275,8 @@ static void check_kept_lines_against_fresh(void)
     int differ = 0, carried = 0;
     for (int round = 0; round < 400; round++) {
         cm_doc_reset(&doc);
-        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-        size_t len = (rng >> 40) % 80;
-        for (size_t i = 0; i < len; i++) {
-            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-            cm_buf_append_str(&doc.text, pieces[(rng >> 33) % n_pieces]);
-        }
+        size_t len = (next(&rng) >> 40) % 80;
+        append_pieces(&doc.text, &rng, pieces, n_pieces, len);
         size_t n_tok;
         cm_signals_tokens(&doc, &n_tok); /* the previous text's tokens */
         /* keep about two lines in three, rewrite one in five of those */
@@ -294,8 +288,7 @@ static void check_kept_lines_against_fresh(void)
         for (size_t i = 0; i <= doc.text.len && n_kept < 128;) {
             const char *nl = memchr(t + i, '\n', doc.text.len - i);
             size_t e = nl ? (size_t)(nl - t) : doc.text.len;
-            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-            unsigned r = (unsigned)(rng >> 33) % 15;
+            unsigned r = (unsigned)(next(&rng) >> 33) % 15;
             if (r < 10) {
                 if (out->len) cm_buf_append_char(out, '\n');
                 if (r < 2) {
