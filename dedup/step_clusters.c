@@ -3,11 +3,12 @@
  * same only with digits folded); near pairs that would join two clusters
  * verified (dedup.verify: the exact Jaccard of the two shingle sets with
  * digits as written, and folded when fold_digits, recomputed from the clean
- * output for the documents in pairs only; or the signatures); union-find, a
- * cluster's smallest document kept. Every removed document is reported with
- * the kept copy (its cluster's representative) and the document it was
- * verified against, its neighbour towards the representative in the tree of
- * accepted pairs, with that pair's kind and Jaccard. Per signatures task:
+ * output for the documents in pairs only, once per distinct text; or the
+ * signatures); union-find, a cluster's smallest document kept. Every removed
+ * document is reported with the kept copy (its cluster's representative)
+ * and the document it was verified against, its neighbour towards the
+ * representative in the tree of accepted pairs, with that pair's kind and
+ * Jaccard. Per signatures task:
  * minhash/remove/TTTTT.bin (document -> kept copy), .via.bin (document ->
  * verified against), .sim.bin (document -> kind and Jaccard), .ids (the raw
  * ids of both), and minhash/clusters.json. Documents of earlier runs lead
@@ -91,7 +92,7 @@ static void arena_free(set_arena *a)
 typedef struct verify_sets {
     const uint64_t *keys;
     size_t nk;
-    const unsigned char *need;      /* the documents whose shingles are needed */
+    unsigned char *read;            /* the documents to shingle: one per distinct text among those needed */
     const uint64_t **sets, **fsets; /* their shingle sets, as written and folded (NULL: no folding), in the arena */
     size_t *n, *fn;
     cm_minhasher *mh, *fmh;
@@ -103,7 +104,7 @@ static int verify_each(void *user, const cm_stage_record *r, cm_err *err)
     (void)err;
     verify_sets *vs = user;
     long i = cm_find_u64(vs->keys, vs->nk, ORDER(r->key));
-    if (i >= 0 && vs->need[i] && !vs->sets[i]) {
+    if (i >= 0 && vs->read[i] && !vs->sets[i]) {
         const uint64_t *sorted = cm_minhash_sorted_shingles(vs->mh, r->text, r->text_len, &vs->n[i]);
         vs->sets[i] = arena_copy(&vs->arena, sorted, vs->n[i]);
         if (vs->fmh) {
@@ -406,14 +407,53 @@ static int load_signatures(graph *g, char **sigfiles, size_t n_sigfiles, cm_err 
     return rc;
 }
 
+typedef struct text_node {
+    uint64_t h_text;
+    size_t node;
+} text_node;
+
+static int by_text_then_node(const void *x, const void *y)
+{
+    const text_node *a = x, *b = y;
+    if (a->h_text != b->h_text) return a->h_text < b->h_text ? -1 : 1;
+    return a->node < b->node ? -1 : a->node > b->node;
+}
+
+/* Which needed documents to shingle: the first of each text (a document
+ * with the text hash of another has its shingles), every document whose
+ * text hash is unknown. Exact copies crowd near pairs: each copy of a text
+ * meets each copy of its near neighbour's. Returns the read flags; same[i]
+ * is the node whose set node i shares (itself when it is read). */
+static unsigned char *plan_reads(const graph *g, size_t *same)
+{
+    size_t nk = g->nk, n = 0;
+    unsigned char *read = cm_calloc(nk ? nk : 1, 1);
+    text_node *tn = cm_malloc((nk ? nk : 1) * sizeof *tn);
+    for (size_t i = 0; i < nk; i++) {
+        same[i] = i;
+        if (!g->need[i]) continue;
+        if (g->h_text[i]) tn[n++] = (text_node){g->h_text[i], i};
+        else read[i] = 1;
+    }
+    qsort(tn, n, sizeof *tn, by_text_then_node);
+    for (size_t k = 0; k < n; k++) {
+        int first = k == 0 || tn[k].h_text != tn[k - 1].h_text;
+        if (first) read[tn[k].node] = 1;
+        else same[tn[k].node] = same[tn[k - 1].node];
+    }
+    free(tn);
+    return read;
+}
+
 /* The shingle sets of the needed documents: the source's documents read
- * again, only the needed ones shingled. */
+ * again, one of each needed text shingled, its copies pointed at its set. */
 static int load_shingles(graph *g, const cm_stage_task *task, size_t tasks, cm_err *err)
 {
     verify_sets *vs = &g->vs;
     vs->keys = g->keys;
     vs->nk = g->nk;
-    vs->need = g->need;
+    size_t *same = cm_malloc((g->nk ? g->nk : 1) * sizeof *same);
+    vs->read = plan_reads(g, same);
     vs->sets = cm_calloc(g->nk ? g->nk : 1, sizeof *vs->sets);
     vs->n = cm_calloc(g->nk ? g->nk : 1, sizeof *vs->n);
     cm_minhash_params written = g->o->params;
@@ -425,11 +465,21 @@ static int load_shingles(graph *g, const cm_stage_task *task, size_t tasks, cm_e
         vs->fmh = cm_minhasher_create(&g->o->params);
     }
     cm_stage_reader *reader = cm_stage_reader_create(task->cfg, err);
-    if (!reader) return -1;
+    if (!reader) { free(same); return -1; }
     cm_stage_reader_progress(reader, "dedup clusters", "verify");
     int rc = 0;
     for (size_t t = 0; t < tasks && rc == 0; t++) rc = cm_stage_reader_walk(reader, task->source, (int)t, verify_each, vs, err);
     cm_stage_reader_free(reader);
+    for (size_t i = 0; i < g->nk; i++) {
+        if (same[i] == i) continue;
+        vs->sets[i] = vs->sets[same[i]];
+        vs->n[i] = vs->n[same[i]];
+        if (vs->fsets) {
+            vs->fsets[i] = vs->fsets[same[i]];
+            vs->fn[i] = vs->fn[same[i]];
+        }
+    }
+    free(same);
     return rc;
 }
 
@@ -577,6 +627,7 @@ static void free_graph(graph *g)
     free(g->sigs);
     free(g->have_sig);
     arena_free(&g->vs.arena);
+    free(g->vs.read);
     free((void *)g->vs.sets);
     free((void *)g->vs.fsets);
     free(g->vs.n);

@@ -92,4 +92,34 @@ prev=$(jq -r 'select(.corpusmill.duplicate_of.previous_run == "first") | .id' re
 # every record of the earlier run's input, in this run, is a duplicate of that run
 kept_again=$(find second/dedup -name '*.zst' | xargs zstdcat | jq -r 'select(.corpusmill.source.file == "sample/part-000000-5a1b9c3e.jsonl.tar.gz") | .id' | wc -l)
 assert_eq "$kept_again" 0 "the earlier run's documents are not kept twice"
+# exact copies in near pairs: each copy of a text meets each copy of its
+# neighbour's, and verification shingles a text once for all its copies;
+# each pair must still be measured on its own two texts. Per base text of
+# 100 words: 4 copies, 2 copies with one word changed (J ~0.9: joined),
+# 3 copies with three words changed (J ~0.73: a candidate that fails)
+python3 - <<'PYEOF' > copies.jsonl
+import json, random
+rng = random.Random(7)
+vocab = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(4, 9))) for _ in range(5000)]
+def edited(words, at):
+    w = list(words)
+    for p in at: w[p] = rng.choice(vocab)
+    return " ".join(w)
+docs = []
+for i in range(30):
+    base = [rng.choice(vocab) for _ in range(100)]
+    for text, copies in ((" ".join(base), 4), (edited(base, [50]), 2), (edited(base, [20, 50, 80]), 3)):
+        docs += [text] * copies
+rng.shuffle(docs)
+for n, text in enumerate(docs):
+    print(json.dumps({"id": f"c{n}", "content": text}))
+PYEOF
+write_config copies.yaml "input:" "  format: jsonl" "output:" "  dir: copies" "clean:" "  steps:" "    - normalize: {}" \
+  "dedup:" "  verify: exact" "  threshold: 0.8"
+"$CM" run copies.yaml --input copies.jsonl --progress none 2>err-copies || { cat err-copies; fail "run on exact copies in near pairs failed"; }
+assert_eq "$(jq .stages.dedup.kept copies/summary.json)" 60 "each base text and its far variant kept once"
+[ "$(jq .pairs_failing_verification copies/minhash/clusters.json)" -gt 0 ] || fail "no candidate pair failed verification"
+"$(dirname "$CM")/tests/dedup_truth" copies > truth-copies.txt
+assert_contains "$(cat truth-copies.txt)" "precision 1.0000 at J >= 0.8" "every removal measured on its own text"
+assert_contains "$(cat truth-copies.txt)" "recall 1.0000" "every pair with J >= 0.8 in one cluster"
 echo "dedup: ok"
