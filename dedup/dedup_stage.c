@@ -15,21 +15,25 @@
 
 static int dedup_read(void *opts, const cm_conf *n, cm_err *err)
 {
-    static const char *const known[] = {"exact",     "minhash",  "ngram",  "bands",    "rows", "seed",
-                                        "verify",    "threshold", "memory", "previous", "fold_digits", NULL};
+    static const char *const known[] = {"exact",  "minhash",  "ngram",       "bands",        "rows",
+                                        "seed",   "verify",   "threshold",   "memory",       "previous",
+                                        "fold_digits", "recent_texts", NULL};
     static const char *const verify[] = {"exact", "signature", "off", NULL};
     cm_dedup_options *o = opts;
     if (!n) return 0;
     if (cm_conf_check_keys(n, "dedup", known, err)) return -1;
-    long ngram = o->params.ngram, bands = o->params.bands, rows = o->params.rows, seed = (long)o->params.seed;
+    long ngram = o->params.ngram, bands = o->params.bands, rows = o->params.rows, seed = (long)o->params.seed,
+         recent = (long)o->recent_texts;
     if (cm_conf_bool(n, "exact", &o->exact, err) || cm_conf_bool(n, "minhash", &o->minhash, err) ||
         cm_conf_int(n, "ngram", 1, 64, &ngram, err) || cm_conf_int(n, "bands", 1, 1024, &bands, err) ||
         cm_conf_int(n, "rows", 1, 64, &rows, err) || cm_conf_int(n, "seed", 0, 2147483647, &seed, err) ||
         cm_conf_enum(n, "verify", verify, &o->verify, err) ||
         cm_conf_strings(n, "previous", &o->previous, &o->n_previous, err) ||
         cm_conf_size(n, "memory", &o->memory, err) || cm_conf_double(n, "threshold", 0, 1, &o->threshold, err) ||
-        cm_conf_bool(n, "fold_digits", &o->params.fold_digits, err))
+        cm_conf_bool(n, "fold_digits", &o->params.fold_digits, err) ||
+        cm_conf_int(n, "recent_texts", 0, 1L << 24, &recent, err))
         return -1;
+    o->recent_texts = (size_t)recent;
     o->params.ngram = (int)ngram;
     o->params.bands = (int)bands;
     o->params.rows = (int)rows;
@@ -57,7 +61,9 @@ static const char DEDUP_REFERENCE[] =
     "  fold_digits: false   # true: every digit counts as 0 (datatrove's way): records that differ only in\n"
     "                       #   numbers (dates, prices, rates) match, as dedup:folded; false keeps them apart\n"
     "  previous: []         # OUT dirs of earlier runs: their documents are kept, matches here removed\n"
-    "  memory: 1GiB         # band records a signatures task holds; beyond, sorted runs go to disk\n";
+    "  memory: 1GiB         # band records a signatures task holds; beyond, sorted runs go to disk\n"
+    "  recent_texts: 65536  # texts a signatures task remembers (~0.6 KB each at 14 x 8): a copy of one\n"
+    "                       #   is not simplified and MinHashed again; 0: none\n";
 
 static const char DEDUP_USAGE[] =
     "usage: corpusmill dedup STEP CONFIG --task I --tasks N [--out DIR] [--force]\n"

@@ -31,6 +31,7 @@ typedef struct cm_dedup_options {
     double threshold;          /* the similarity a verified pair needs            default: 0.8 */
     uint64_t memory;           /* band records a signatures task holds before it
                                   writes a sorted run to disk                      default: 1 GiB */
+    size_t recent_texts;       /* texts a signatures task remembers the values of default: 65536 */
     char **previous;           /* OUT dirs of earlier runs to dedup against       default: none */
     size_t n_previous;
 } cm_dedup_options;

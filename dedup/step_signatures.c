@@ -3,7 +3,8 @@
  * dedup.memory and written as per-band sorted runs (dedup/sigfile.h), its
  * whole signature (minhash/sigs/TTTTT.bin) and its raw JSON id
  * (minhash/ids/TTTTT.bin, for duplicate_of). Each task keeps 16 bytes per
- * band and document in memory: about 0.7 KB per document at 14 x 8. */
+ * band and document in memory: about 0.7 KB per document at 14 x 8, and
+ * the values of up to dedup.recent_texts recently met texts (~40 MB). */
 #define _GNU_SOURCE
 #include "dedup_steps.h"
 
@@ -19,13 +20,31 @@
 #include "sigfile.h"
 #include "simplify.h"
 
+/* What a text gives, all of it a function of the text alone: its exact
+ * hashes and its MinHash signature and band hashes. */
+typedef struct text_values {
+    cm_hash128 text;         /* XXH3-128 of the text: the slot's key */
+    uint64_t simplified;     /* hash of the simplified text, digits as written */
+    uint64_t band_key;       /* the exact band's key (simplified, folded when fold_digits) */
+    int used;
+} text_values;
+
+/* The last text met in each of dedup.recent_texts slots (by its hash) and
+ * its values: crawled text repeats (boilerplate pages, mirrors, reposts),
+ * and a copy met again costs a lookup instead of being simplified and
+ * MinHashed again, with the same bytes out. About 0.6 KB a slot at 14 x 8,
+ * touched as slots fill. */
+
 typedef struct sig_state {
     cm_minhasher *mh;
     int exact, minhash, n_perm, bands;
     cm_sigrec **band;   /* [bands + 1]: the last is exact */
     size_t n, cap, total;
-    uint32_t *sig;
-    uint64_t *band_hash;
+    size_t n_recent;         /* slots; 1 when dedup.recent_texts is 0 (the slot is for the text at hand) */
+    int remember;            /* dedup.recent_texts > 0 */
+    text_values *recent;     /* [n_recent] */
+    uint32_t *recent_sig;    /* [n_recent * n_perm] */
+    uint64_t *recent_bands;  /* [n_recent * bands] */
     FILE *sigs;         /* key + signature per document, streamed */
     FILE *ids;          /* key, length, raw JSON id per document: for duplicate_of */
     FILE *texts;        /* key, text hash, simplified hash per document: what kind an exact pair is */
@@ -66,25 +85,38 @@ static int sig_each(void *user, const cm_stage_record *r, cm_err *err)
         s->cap = s->cap ? s->cap * 2 : 4096;
         for (int b = 0; b <= s->bands; b++) s->band[b] = cm_realloc(s->band[b], s->cap * sizeof **s->band);
     }
+    cm_hash128 th = cm_text_hash(text, len);
+    size_t slot = (size_t)(th.lo % s->n_recent);
+    text_values *v = &s->recent[slot];
+    uint32_t *sig = s->recent_sig + slot * (size_t)s->n_perm;
+    uint64_t *band_hash = s->recent_bands + slot * (size_t)s->bands;
+    if (!s->remember || !v->used || v->text.hi != th.hi || v->text.lo != th.lo) {
+        *v = (text_values){.text = th, .used = 1};
+        if (s->exact) {
+            /* the exact band is keyed by the widest equality asked for (the
+             * simplified text, with digits folded when fold_digits); the
+             * text's own hash and the simplified one without folding tell
+             * the kind of a pair apart at the clusters step */
+            v->simplified = cm_dedup_hash64(cm_simplified_hash(text, len, 0, &s->scratch, s->simplify_cache));
+            v->band_key = s->p->fold_digits ? cm_dedup_hash64(cm_simplified_hash(text, len, 1, &s->scratch, s->simplify_cache))
+                                            : v->simplified;
+        }
+        if (s->minhash) {
+            cm_minhash_signature(s->mh, text, len, sig);
+            cm_minhash_bands(s->mh, sig, band_hash);
+        }
+    }
     if (s->exact) {
-        /* the exact band is keyed by the widest equality asked for (the
-         * simplified text, with digits folded when fold_digits); the text's
-         * own hash and the simplified one without folding tell the kind of
-         * a pair apart at the clusters step */
-        uint64_t rec[3] = {key, cm_dedup_hash64(cm_text_hash(text, len)),
-                           cm_dedup_hash64(cm_simplified_hash(text, len, 0, &s->scratch, s->simplify_cache))};
-        uint64_t band_key = s->p->fold_digits ? cm_dedup_hash64(cm_simplified_hash(text, len, 1, &s->scratch, s->simplify_cache)) : rec[2];
-        s->band[s->bands][s->n] = (cm_sigrec){band_key, key};
+        uint64_t rec[3] = {key, cm_dedup_hash64(th), v->simplified};
+        s->band[s->bands][s->n] = (cm_sigrec){v->band_key, key};
         if (fwrite(rec, sizeof rec, 1, s->texts) != 1) {
             cm_errorf(err, "cannot write the text hashes: %s", strerror(errno));
             return -1;
         }
     }
     if (s->minhash) {
-        cm_minhash_signature(s->mh, text, len, s->sig);
-        cm_minhash_bands(s->mh, s->sig, s->band_hash);
-        for (int b = 0; b < s->bands; b++) s->band[b][s->n] = (cm_sigrec){s->band_hash[b], key};
-        if (fwrite(&key, sizeof key, 1, s->sigs) != 1 || fwrite(s->sig, sizeof *s->sig, (size_t)s->n_perm, s->sigs) != (size_t)s->n_perm) {
+        for (int b = 0; b < s->bands; b++) s->band[b][s->n] = (cm_sigrec){band_hash[b], key};
+        if (fwrite(&key, sizeof key, 1, s->sigs) != 1 || fwrite(sig, sizeof *sig, (size_t)s->n_perm, s->sigs) != (size_t)s->n_perm) {
             cm_errorf(err, "cannot write the signatures: %s", strerror(errno));
             return -1;
         }
@@ -132,8 +164,11 @@ int cm_dedup_signatures(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
     s.bands = p->bands;
     s.n_perm = p->bands * p->rows;
     s.band = cm_calloc((size_t)s.bands + 1, sizeof *s.band);
-    s.sig = cm_malloc((size_t)s.n_perm * sizeof *s.sig);
-    s.band_hash = cm_malloc((size_t)s.bands * sizeof *s.band_hash);
+    s.remember = o->recent_texts > 0;
+    s.n_recent = s.remember ? o->recent_texts : 1;
+    s.recent = cm_calloc(s.n_recent, sizeof *s.recent);
+    s.recent_sig = cm_malloc(s.n_recent * (size_t)s.n_perm * sizeof *s.recent_sig);
+    s.recent_bands = cm_malloc(s.n_recent * (size_t)s.bands * sizeof *s.recent_bands);
     cm_buf_init(&s.scratch);
     s.simplify_cache = cm_calloc(1, sizeof *s.simplify_cache);
     s.out = out;
@@ -181,8 +216,9 @@ int cm_dedup_signatures(const cm_stage_task *t, cm_task_stats *st, cm_err *err)
     st->parts = (uint64_t)s.spills;
     for (int b = 0; b <= s.bands; b++) free(s.band[b]);
     free(s.band);
-    free(s.sig);
-    free(s.band_hash);
+    free(s.recent);
+    free(s.recent_sig);
+    free(s.recent_bands);
     cm_buf_free(&s.scratch);
     free(s.simplify_cache);
     cm_minhasher_free(s.mh);

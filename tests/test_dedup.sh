@@ -122,4 +122,13 @@ assert_eq "$(jq .stages.dedup.kept copies/summary.json)" 60 "each base text and 
 "$(dirname "$CM")/tests/dedup_truth" copies > truth-copies.txt
 assert_contains "$(cat truth-copies.txt)" "precision 1.0000 at J >= 0.8" "every removal measured on its own text"
 assert_contains "$(cat truth-copies.txt)" "recall 1.0000" "every pair with J >= 0.8 in one cluster"
+# signatures remember recent texts' values; the same bytes whether none is
+# remembered or two (slots shared by many texts, copies met again and evicted)
+for r in 0 2; do
+  sed "s|  dir: copies|  dir: copies-r$r|; s|  threshold: 0.8|  threshold: 0.8\n  recent_texts: $r|" copies.yaml > copies-r$r.yaml
+  "$CM" run copies-r$r.yaml --input copies.jsonl --progress none 2>/dev/null || fail "run with recent_texts: $r failed"
+  for f in sigs/00000.bin texts/00000.bin remove/00000.bin remove/00000.via.bin remove/00000.sim.bin; do
+    cmp -s "copies/minhash/$f" "copies-r$r/minhash/$f" || fail "recent_texts: $r changed minhash/$f"
+  done
+done
 echo "dedup: ok"
