@@ -129,19 +129,46 @@ static int luhn_valid(const char *s, size_t n)
     return sum % 10 == 0;
 }
 
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int is_hex(char c) { return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
+
+/* Whether s holds `count` separators in a row, each between two characters
+ * of the class and with only such characters from one to the next: the
+ * shape "D.D.D.D" (digits, three dots) of every IPv4 match, "H:H:...:H"
+ * (hex, seven colons) of a full IPv6 one. Looser than the pattern, never
+ * stricter: a text without the shape has no match. */
+static int has_chain(const char *s, size_t n, char sep, int (*in_class)(char), int count)
+{
+    const char *end = s + n, *prev = NULL;
+    int chain = 0;
+    for (const char *p = s; (p = memchr(p, sep, (size_t)(end - p))); p++) {
+        if (p == s || p + 1 == end || !in_class(p[-1]) || !in_class(p[1])) { chain = 0; prev = NULL; continue; }
+        const char *q = prev ? prev + 1 : p;
+        while (q < p && in_class(*q)) q++;
+        chain = prev && q == p ? chain + 1 : 1;
+        if (chain >= count) return 1;
+        prev = p;
+    }
+    return 0;
+}
+
+/* The shape of IPv6's compressed form: "H::H". */
+static int has_double_colon(const char *s, size_t n)
+{
+    const char *end = s + n;
+    for (const char *p = s; (p = cm_memmem(p, (size_t)(end - p), "::", 2)); p++)
+        if (p > s && p + 2 < end && is_hex(p[-1]) && is_hex(p[2])) return 1;
+    return 0;
+}
+
 /* A cheap test that the pattern could match at all. */
 static int worth_trying(int t, const char *s, size_t n)
 {
     if (t == T_EMAIL) return memchr(s, '@', n) != NULL;
-    if (t == T_IP) {
-        /* IPv4 needs a digit, a dot and a digit; IPv6 a "::" or seven colons */
-        for (const char *p = s; (p = memchr(p, '.', n - (size_t)(p - s))); p++)
-            if (p > s && p + 1 < s + n && p[-1] >= '0' && p[-1] <= '9' && p[1] >= '0' && p[1] <= '9') return 1;
-        if (cm_memmem(s, n, "::", 2)) return 1;
-        size_t colons = 0;
-        for (const char *p = s; (p = memchr(p, ':', n - (size_t)(p - s))) && colons < 7; p++) colons++;
-        return colons >= 7;
-    }
+    if (t == T_IP)
+        /* the pattern tries IPv6 at every hex letter: the whole text, for
+         * any text with a "3.5" in it, until these shapes asked first */
+        return has_chain(s, n, '.', is_digit, 3) || has_chain(s, n, ':', is_hex, 7) || has_double_colon(s, n);
     for (size_t i = 0; i < n; i++)
         if (s[i] >= '0' && s[i] <= '9') return 1;
     return 0;

@@ -168,6 +168,14 @@ int main(void)
     CHECK_STR(out, "身份证 <ID_NUMBER>，错号 110105194912310021。");
     run("pii", pii, "card 4111 1111 1111 1111, not 4111 1111 1111 1112, time 12:30, version 1.2.3", out, sizeof out);
     CHECK_STR(out, "card <BANK_CARD>, not 4111 1111 1111 1112, time 12:30, version 1.2.3");
+    /* each address shape alone in its text (the pattern runs only on a text
+     * with the shape), after look-alikes that are not addresses */
+    run("pii", pii, "v1.2, 3.5.1 and 1.2.3 then 10.0.0.1.", out, sizeof out);
+    CHECK_STR(out, "v1.2, 3.5.1 and 1.2.3 then <IP_ADDRESS>.");
+    run("pii", pii, "at 12:30:45, a:b:c:d:e:f:g, host 2001:db8:0:0:1:0:0:1 up", out, sizeof out);
+    CHECK_STR(out, "at 12:30:45, a:b:c:d:e:f:g, host <IP_ADDRESS> up");
+    run("pii", pii, "Note:: see fe80::1 now", out, sizeof out);
+    CHECK_STR(out, "Note:: see <IP_ADDRESS> now");
     cm_filter_find("pii")->destroy(pii);
     void *pii_count = make("pii", "types: [email]\nreplace: false\n", &err);
     run("pii", pii_count, "x@y.org and 13812345678", out, sizeof out);
