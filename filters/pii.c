@@ -17,6 +17,9 @@
 #include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static const char DEFAULTS[] =
     "pii:\n"
@@ -161,24 +164,71 @@ static int has_double_colon(const char *s, size_t n)
     return 0;
 }
 
-/* A cheap test that the pattern could match at all. */
-static int worth_trying(int t, const char *s, size_t n)
+/* What the number patterns need of a text: its longest run of digits (an
+ * ID number needs 17, a mobile 11) and its most digits with at most one
+ * space or hyphen between neighbours (a card needs 13), a '+' before a
+ * digit 1-9 or a '(' before a digit (the other phone forms). */
+typedef struct digit_shape {
+    size_t run, chain;
+    int plus, paren;
+} digit_shape;
+
+static digit_shape shape_of(const char *s, size_t n)
+{
+    digit_shape d = {0, 0, 0, 0};
+    size_t run = 0, chain = 0, last = (size_t)-2; /* last: the previous digit's offset */
+    size_t i = 0;
+    while (i < n) {
+#ifdef __SSE2__
+        if (i + 16 <= n) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+            int m = _mm_movemask_epi8(_mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                                    _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1))));
+            if (!m) { i += 16; continue; }
+            i += (size_t)__builtin_ctz((unsigned)m); /* the next digit */
+        }
+#endif
+        if (!is_digit(s[i])) { i++; continue; }
+        if (last + 1 == i) { run++; chain++; }
+        else if (last + 2 == i && (s[i - 1] == ' ' || s[i - 1] == '-')) { run = 1; chain++; }
+        else { run = 1; chain = 1; }
+        if (run > d.run) d.run = run;
+        if (chain > d.chain) d.chain = chain;
+        last = i++;
+    }
+    for (const char *p = s; (p = memchr(p, '+', n - (size_t)(p - s))) && !d.plus; p++)
+        d.plus = p + 1 < s + n && p[1] >= '1' && p[1] <= '9';
+    for (const char *p = s; (p = memchr(p, '(', n - (size_t)(p - s))) && !d.paren; p++)
+        d.paren = p + 1 < s + n && is_digit(p[1]);
+    return d;
+}
+
+/* A cheap test that the pattern could match at all (d: the text's digit
+ * shape, for the number patterns). */
+static int worth_trying(int t, const char *s, size_t n, const digit_shape *d)
 {
     if (t == T_EMAIL) return memchr(s, '@', n) != NULL;
     if (t == T_IP)
         /* the pattern tries IPv6 at every hex letter: the whole text, for
          * any text with a "3.5" in it, until these shapes asked first */
         return has_chain(s, n, '.', is_digit, 3) || has_chain(s, n, ':', is_hex, 7) || has_double_colon(s, n);
-    for (size_t i = 0; i < n; i++)
-        if (s[i] >= '0' && s[i] <= '9') return 1;
-    return 0;
+    if (t == T_CN_ID) return d->run >= 17;
+    if (t == T_BANK) return d->chain >= 13;
+    return d->run >= 11 || d->plus || d->paren; /* T_PHONE */
 }
 
 static cm_verdict apply(void *self, cm_doc *doc)
 {
     pii *p = self;
+    digit_shape shape = {0, 0, 0, 0};
+    int shape_known = 0; /* of the text as it is now: a replacement changes it */
     for (int t = 0; t < T_COUNT; t++) {
-        if (!p->enabled[t] || !worth_trying(t, doc->text.data, doc->text.len)) continue;
+        if (!p->enabled[t]) continue;
+        if (!shape_known && t != T_EMAIL && t != T_IP) {
+            shape = shape_of(doc->text.data, doc->text.len);
+            shape_known = 1;
+        }
+        if (!worth_trying(t, doc->text.data, doc->text.len, &shape)) continue;
         const char *s = doc->text.data;
         size_t len = doc->text.len, pos = 0, last = 0, count = 0;
         cm_buf *out = &doc->scratch;
@@ -204,6 +254,7 @@ static cm_verdict apply(void *self, cm_doc *doc)
             if (p->replace) {
                 cm_buf_append(out, s + last, len - last);
                 cm_doc_swap_text(doc);
+                shape_known = 0;
             }
         }
     }

@@ -176,6 +176,16 @@ int main(void)
     CHECK_STR(out, "at 12:30:45, a:b:c:d:e:f:g, host <IP_ADDRESS> up");
     run("pii", pii, "Note:: see fe80::1 now", out, sizeof out);
     CHECK_STR(out, "Note:: see <IP_ADDRESS> now");
+    /* and each number shape alone (the patterns run only on a text with a
+     * long enough run or chain of digits, a "+1".."+9" or a "(" and a digit) */
+    run("pii", pii, "call (415) 555-0132 today, room 12, 2024-05-06", out, sizeof out);
+    CHECK_STR(out, "call <PHONE> today, room 12, 2024-05-06");
+    run("pii", pii, "card 4111-1111-1111-1111 ok, 1234 5678 9012 34 not", out, sizeof out);
+    CHECK_STR(out, "card <BANK_CARD> ok, 1234 5678 9012 34 not");
+    run("pii", pii, "tel 13812345678", out, sizeof out);
+    CHECK_STR(out, "tel <PHONE>");
+    run("pii", pii, "id 11010519491231002X", out, sizeof out);
+    CHECK_STR(out, "id <ID_NUMBER>");
     cm_filter_find("pii")->destroy(pii);
     void *pii_count = make("pii", "types: [email]\nreplace: false\n", &err);
     run("pii", pii_count, "x@y.org and 13812345678", out, sizeof out);
