@@ -29,17 +29,16 @@ typedef struct text_values {
     int used;
 } text_values;
 
-/* The last text met in each of dedup.recent_texts slots (by its hash) and
- * its values: crawled text repeats (boilerplate pages, mirrors, reposts),
- * and a copy met again costs a lookup instead of being simplified and
- * MinHashed again, with the same bytes out. About 0.6 KB a slot at 14 x 8,
- * touched as slots fill. */
-
 typedef struct sig_state {
     cm_minhasher *mh;
     int exact, minhash, n_perm, bands;
     cm_sigrec **band;   /* [bands + 1]: the last is exact */
     size_t n, cap, total;
+    /* The last text met in each of dedup.recent_texts slots (by its hash)
+     * and its values: crawled text repeats (boilerplate pages, mirrors,
+     * reposts), and a copy met again costs a lookup instead of being
+     * simplified and MinHashed again, with the same bytes out. About 0.6 KB
+     * a slot at 14 x 8, touched as slots fill. */
     size_t n_recent;         /* slots; 1 when dedup.recent_texts is 0 (the slot is for the text at hand) */
     int remember;            /* dedup.recent_texts > 0 */
     text_values *recent;     /* [n_recent] */
