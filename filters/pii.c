@@ -176,7 +176,8 @@ typedef struct digit_shape {
 static digit_shape shape_of(const char *s, size_t n)
 {
     digit_shape d = {0, 0, 0, 0};
-    size_t run = 0, chain = 0, last = (size_t)-2; /* last: the previous digit's offset */
+    size_t run = 0, chain = 0, last = 0; /* last: the previous digit's offset, when seen */
+    int seen = 0;
     size_t i = 0;
     while (i < n) {
 #ifdef __SSE2__
@@ -189,9 +190,10 @@ static digit_shape shape_of(const char *s, size_t n)
         }
 #endif
         if (!is_digit(s[i])) { i++; continue; }
-        if (last + 1 == i) { run++; chain++; }
-        else if (last + 2 == i && (s[i - 1] == ' ' || s[i - 1] == '-')) { run = 1; chain++; }
+        if (seen && last + 1 == i) { run++; chain++; }
+        else if (seen && last + 2 == i && (s[i - 1] == ' ' || s[i - 1] == '-')) { run = 1; chain++; }
         else { run = 1; chain = 1; }
+        seen = 1;
         if (run > d.run) d.run = run;
         if (chain > d.chain) d.chain = chain;
         last = i++;

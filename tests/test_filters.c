@@ -184,6 +184,8 @@ int main(void)
     CHECK_STR(out, "card <BANK_CARD> ok, 1234 5678 9012 34 not");
     run("pii", pii, "tel 13812345678", out, sizeof out);
     CHECK_STR(out, "tel <PHONE>");
+    run("pii", pii, "13812345678 at the start", out, sizeof out); /* nothing before the first digit is read */
+    CHECK_STR(out, "<PHONE> at the start");
     run("pii", pii, "id 11010519491231002X", out, sizeof out);
     CHECK_STR(out, "id <ID_NUMBER>");
     cm_filter_find("pii")->destroy(pii);
