@@ -119,9 +119,8 @@ static cm_verdict apply(void *self, cm_doc *doc)
         size_t han = 0, kana = 0;
         for (size_t i = 0; i < n; i++) {
             if (!t[i].is_cjk) continue;
-            const unsigned char *p = (const unsigned char *)doc->text.data + t[i].start;
-            size_t k = cm_utf8_seq_len(p, t[i].len);
-            uint32_t c = k ? cm_utf8_decode(p, k) : 0;
+            size_t k;
+            uint32_t c = cm_utf8_decode_at((const unsigned char *)doc->text.data + t[i].start, t[i].len, 0, &k);
             int kana_hangul = (c >= 0x3040 && c <= 0x31FF) || (c >= 0xAC00 && c <= 0xD7AF) || (c >= 0x1100 && c <= 0x11FF) ||
                               (c >= 0x3130 && c <= 0x318F) || (c >= 0xFF66 && c <= 0xFF9F);
             if (kana_hangul) kana++;

@@ -140,6 +140,11 @@ int main(void)
     CHECK_STR(run("language", lg, "杭州西湖一带的龙井茶园在清明前后迎来采摘高峰，茶农们天不亮就上山采摘嫩芽。", NULL, 0), "not_kept");
     CHECK_CONTAINS(doc.meta.data, "\"language\":\"zh\"");
     CHECK_STR(run("language", lg, "Dies ist eindeutig ein deutscher Satz über Gärten und Tomaten, die in der Sonne wachsen.", NULL, 0), "not_kept");
+    /* kana and hangul are CJK words too, but never the Han shortcut's */
+    CHECK_STR(run("language", lg, "서울의 봄은 정말 아름답습니다. 많은 사람들이 공원에 모여서 꽃을 구경합니다.", NULL, 0), "not_kept");
+    CHECK_CONTAINS(doc.meta.data, "\"language\":\"ko\"");
+    CHECK_STR(run("language", lg, "ひらがなとかたかなでかいたぶんしょうは、にほんごのこどものほんによくあります。", NULL, 0), "not_kept");
+    CHECK_CONTAINS(doc.meta.data, "\"language\":\"ja\"");
     cm_filter_find("language")->destroy(lg);
     void *lg2 = make("language", "keep: [zh, ja]\nscript_shortcut: false\n", &err);
     CHECK_STR(run("language", lg2, "杭州西湖一带的龙井茶园在清明前后迎来采摘高峰，茶农们天不亮就上山采摘嫩芽。", NULL, 0), "keep");
