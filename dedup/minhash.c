@@ -149,8 +149,8 @@ static void units(cm_minhasher *m, const char *text, size_t len)
             __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
             if (!_mm_movemask_epi8(v)) {
                 __m128i low = _mm_or_si128(v, _mm_set1_epi8(0x20));
-                __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(low, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(low, _mm_set1_epi8('z' + 1)));
-                __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+                __m128i letter = cm_bytes_in_range(low, 'a', 'z');
+                __m128i digit = cm_bytes_in_range(v, '0', '9');
                 __m128i out = _mm_or_si128(_mm_and_si128(letter, low), _mm_and_si128(digit, fold ? digit_zero : v));
                 unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(letter, digit));
                 for (unsigned p = 0; p < 16;) {

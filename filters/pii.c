@@ -17,9 +17,6 @@
 #include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 static const char DEFAULTS[] =
     "pii:\n"
@@ -183,8 +180,7 @@ static digit_shape shape_of(const char *s, size_t n)
 #ifdef __SSE2__
         if (i + 16 <= n) {
             __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
-            int m = _mm_movemask_epi8(_mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
-                                                    _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1))));
+            int m = _mm_movemask_epi8(cm_bytes_in_range(v, '0', '9'));
             if (!m) { i += 16; continue; }
             i += (size_t)__builtin_ctz((unsigned)m); /* the next digit */
         }

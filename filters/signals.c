@@ -237,8 +237,8 @@ void cm_signals_text_from_lines(cm_doc *doc, const cm_kept_line *lines, size_t n
 /* The tokens of a text made of kept lines (S->kept): a kept line's tokens
  * copied from the previous text's (in S->tz), moved to the line's new
  * place; a rewritten line tokenized. n_old: the previous text's tokens.
- * Returns 0 when the lines do not
- * describe the text, which is then tokenized whole. */
+ * Returns 0 when the lines do not describe the text, which is then
+ * tokenized whole. */
 static int tokens_from_kept_lines(cm_signals *S, size_t n_old, const char *s, size_t len)
 {
     for (size_t k = 0; k < S->n_kept; k++)
@@ -391,8 +391,8 @@ static void ascii_flush(ascii_counters *a, char_counts *cc)
 /* 16 ASCII bytes (all < 0x80, so signed compares are right). */
 static void count_ascii16(__m128i v, ascii_counters *a, char_counts *cc)
 {
-    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
-    __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
+    __m128i digit = cm_bytes_in_range(v, '0', '9');
+    __m128i upper = cm_bytes_in_range(v, 'A', 'Z');
     __m128i nl = _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'));
     __m128i space = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\t'))), nl);
     a->digits = _mm_sub_epi8(a->digits, digit);

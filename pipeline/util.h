@@ -104,6 +104,15 @@ static inline uint64_t cm_load_small(const void *p, size_t n)
     return (uint64_t)b[0] | ((uint64_t)b[n / 2] << (8 * (n / 2))) | ((uint64_t)b[n - 1] << (8 * (n - 1)));
 }
 
+#ifdef __SSE2__
+/* 0xFF in each byte of v within [lo, hi], an ASCII range (signed compares:
+ * a byte >= 0x80 is never in one), 0 elsewhere. */
+static inline __m128i cm_bytes_in_range(__m128i v, char lo, char hi)
+{
+    return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8((char)(lo - 1))), _mm_cmplt_epi8(v, _mm_set1_epi8((char)(hi + 1))));
+}
+#endif
+
 /* The first occurrence of needle (k bytes) in h (n bytes), as memmem: 16
  * positions at a time where the needle's first and last bytes both are
  * (SSE2), the bytes between compared only there. glibc's memmem goes a
