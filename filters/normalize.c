@@ -253,7 +253,13 @@ static size_t plain_run(const normalize *n, const unsigned char *s, size_t i, si
         /* a space is special when the next byte is not plain text: check
          * the common case, a space followed by a space */
         special = _mm_or_si128(special, _mm_and_si128(is_sp, _mm_cmpeq_epi8(next, sp)));
-        if (_mm_movemask_epi8(special)) break;
+        unsigned m = (unsigned)_mm_movemask_epi8(special);
+        if (m) {
+            /* the bytes before the first special one are plain or single
+             * spaces: the loop below resumes there */
+            j += (size_t)__builtin_ctz(m);
+            break;
+        }
         j += 16;
     }
 #endif
