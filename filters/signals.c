@@ -113,6 +113,7 @@ struct cm_signals {
     uint32_t *gram_at;     /* the n-grams that can still repeat: their first token ... */
     uint64_t *gram_poly;   /* ... their polynomial hash (before mixing) ... */
     uint32_t *gram_slot;   /* ... and their slot in the count table */
+    uint8_t *gram_repeats; /* per token: the last length n whose n-gram starting there occurs twice or more */
     size_t cap_gram;
     cm_buf lower;          /* ASCII-lowercased text, for phrase search */
     uint8_t *uprops;       /* ICU's digit/upper/space answers per BMP code point, asked once (0: not yet) */
@@ -155,6 +156,7 @@ static void on_free(void *cache)
     free(s->gram_at);
     free(s->gram_poly);
     free(s->gram_slot);
+    free(s->gram_repeats);
     cm_buf_free(&s->lower);
     free(s->uprops);
     free(s->extras);
@@ -748,7 +750,9 @@ static void compute_repetition(cm_doc *doc)
         free(S->gram_at);
         free(S->gram_poly);
         free(S->gram_slot);
+        free(S->gram_repeats);
         S->cap_gram = ntok + 1;
+        S->gram_repeats = cm_malloc(S->cap_gram);
         S->gram_slot = cm_malloc(S->cap_gram * sizeof *S->gram_slot);
         S->gram_at = cm_malloc(S->cap_gram * sizeof *S->gram_at);
         S->gram_poly = cm_malloc(S->cap_gram * sizeof *S->gram_poly);
@@ -787,12 +791,16 @@ static void compute_repetition(cm_doc *doc)
     /* n-grams over all tokens, as datatrove's GopherRepetitionFilter:
      * top n-gram: its length joined with spaces times its count; duplicated
      * n-grams: characters of repeated occurrences, skipping past each one.
-     * An n-gram can occur twice only where its (n-1)-gram prefix does, so
-     * each length looks only at the windows whose prefix was counted twice
-     * or more (S->gram_at, in text order): the same counts and the same
-     * skips as a pass over every window, on a shrinking share of them. */
+     * An n-gram can occur twice only where its (n-1)-gram prefix and its
+     * (n-1)-gram suffix do, so each length looks only at the windows whose
+     * (n-1)-grams at i and i + 1 were both counted twice or more (S->gram_at,
+     * in text order; S->gram_repeats marks the suffixes): the same counts and
+     * the same skips as a pass over every window, on a shrinking share of
+     * them. */
     uint32_t *at = S->gram_at;
     uint64_t *poly = S->gram_poly;
+    uint8_t *repeats = S->gram_repeats;
+    memset(repeats, 0, ntok + 1);
     /* the 2-grams that can repeat: a word seen once can neither start nor
      * end a repeated one (symbols are not counted above: they stay). Listed
      * in place over word_slot, whose entry i + 1 is read before entry
@@ -819,7 +827,8 @@ static void compute_repetition(cm_doc *doc)
                 size_t i = at[c];
                 if (i + (size_t)n > ntok) break; /* in order: the rest end past the text too */
                 at[m] = (uint32_t)i;
-                poly[m++] = poly[c] * NGRAM_BASE + tok[i + (size_t)n - 1].hash;
+                poly[m] = poly[c] * NGRAM_BASE + tok[i + (size_t)n - 1].hash;
+                m += repeats[i + 1] == n - 1;
             }
             live = m;
         }
@@ -865,9 +874,11 @@ static void compute_repetition(cm_doc *doc)
         }
         m = 0; /* without a branch: about half the windows stay, which no predictor guesses */
         for (size_t c = 0; c < live; c++) {
+            int again = S->h.slot[slot[c]].count >= 2;
             at[m] = at[c];
             poly[m] = poly[c];
-            m += S->h.slot[slot[c]].count >= 2;
+            repeats[at[c]] = (uint8_t)(again * n);
+            m += again;
         }
         live = m;
     }
