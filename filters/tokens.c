@@ -39,7 +39,20 @@ static void push_token(cm_tokenizer *S, const unsigned char *s, size_t start, si
     t->is_word = (uint8_t)is_word;
     t->has_alpha = (uint8_t)has_alpha;
     t->is_cjk = (uint8_t)is_cjk;
-    t->hash = cm_hash_bytes_inline(s + start, end - start);
+    size_t n = end - start;
+    if (n <= 8) {
+        uint64_t x = cm_load_small(s + start, n);
+        t->key = t->hash = cm_hash_small(x, n);
+        if (!is_cjk) {
+            /* ASCII A-Z to a-z in all eight bytes at once: a byte's bit 7
+             * ends set when it is >= 'A', > 'Z' or not ASCII */
+            uint64_t low7 = x & 0x7F7F7F7F7F7F7F7FULL;
+            uint64_t upper = (low7 + 0x3F3F3F3F3F3F3F3FULL) & ~(low7 + 0x2525252525252525ULL) & ~x & 0x8080808080808080ULL;
+            if (upper) t->key = cm_hash_small(x | upper >> 2, n);
+        }
+        return;
+    }
+    t->hash = cm_hash_bytes_inline(s + start, n);
     t->key = t->hash;
     if (!is_cjk && end - start <= 64) {
         size_t j = start;

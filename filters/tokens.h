@@ -55,17 +55,18 @@ void cm_tokenizer_reserve(cm_tokenizer *tz, size_t more);
 
 /* The hash of bytes that tokens, lines and n-grams are keyed by (XXH3, or a
  * cheaper mix for at most 8 bytes); the same out of line. */
+static inline uint64_t cm_hash_small(uint64_t x, size_t n) /* x: the n <= 8 bytes as cm_load_small gives them */
+{
+    x ^= (uint64_t)n << 59;
+    x *= 0x9E3779B97F4A7C15ULL;
+    x ^= x >> 32;
+    x *= 0xD6E8FEB86659FD93ULL;
+    x ^= x >> 32;
+    return x;
+}
 static inline uint64_t cm_hash_bytes_inline(const void *p, size_t n)
 {
-    if (n <= 8) { /* most tokens: one CJK character, a short word */
-        uint64_t x = cm_load_small(p, n);
-        x ^= (uint64_t)n << 59;
-        x *= 0x9E3779B97F4A7C15ULL;
-        x ^= x >> 32;
-        x *= 0xD6E8FEB86659FD93ULL;
-        x ^= x >> 32;
-        return x;
-    }
+    if (n <= 8) return cm_hash_small(cm_load_small(p, n), n); /* most tokens: one CJK character, a short word */
     return XXH3_64bits(p, n);
 }
 uint64_t cm_hash_bytes(const void *p, size_t n);
