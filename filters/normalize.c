@@ -98,38 +98,67 @@ static void build_stable(normalize *n)
     }
 }
 
-/* 1 when every character of s is in the stable set. */
-static int all_stable(const normalize *n, const unsigned char *s, size_t len)
+/* Whether the BMP character at s[i] (lead byte c >= 0x80, enough bytes
+ * left: the text is valid UTF-8) is stable; *k gets its length. A character
+ * outside the BMP is not: ICU decides. */
+static int stable_at(const normalize *n, const unsigned char *s, size_t len, size_t i, size_t *k)
 {
-    size_t i = 0;
+    unsigned char c = s[i];
+    uint32_t cp;
+    if (c < 0xE0) {
+        *k = 2;
+        if (i + 1 >= len) return 0;
+        cp = ((uint32_t)(c & 0x1F) << 6) | (s[i + 1] & 0x3F);
+    } else if (c < 0xF0) {
+        *k = 3;
+        if (i + 2 >= len) return 0;
+        /* U+4000..U+9FFF (CJK ideographs, Extension A, Yijing symbols): all stable */
+        if (c >= 0xE4 && c <= 0xE9) return 1;
+        cp = ((uint32_t)(c & 0x0F) << 12) | ((uint32_t)(s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F);
+    } else {
+        *k = c < 0xF8 ? 4 : 1;
+        return 0;
+    }
+    return (n->stable[cp >> 3] >> (cp & 7)) & 1;
+}
+
+/* The start of the first character at or after i that is not stable (len
+ * when there is none); *last_stable gets the start of the stable character
+ * just before it, or stays as it was when there is none after i. */
+static size_t first_unstable(const normalize *n, const unsigned char *s, size_t len, size_t i, size_t *last_stable)
+{
     while (i < len) {
 #ifdef __SSE2__
-        if (i + 16 <= len && !_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(s + i)))) { i += 16; continue; }
+        if (i + 16 <= len && !_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(s + i)))) {
+            *last_stable = i + 15;
+            i += 16;
+            continue;
+        }
 #endif
         if (i + 8 <= len) {
             uint64_t w;
             memcpy(&w, s + i, 8);
-            if (!(w & 0x8080808080808080ULL)) { i += 8; continue; }
+            if (!(w & 0x8080808080808080ULL)) { *last_stable = i + 7; i += 8; continue; }
         }
-        unsigned char c = s[i];
-        if (c < 0x80) { i++; continue; }
-        /* U+4000..U+9FFF (CJK ideographs, Extension A, Yijing symbols): all stable */
-        if (c >= 0xE4 && c <= 0xE9) { i += 3; continue; }
-        uint32_t cp;
-        if (c < 0xE0) {
-            if (i + 1 >= len) return 0;
-            cp = ((uint32_t)(c & 0x1F) << 6) | (s[i + 1] & 0x3F);
-            i += 2;
-        } else if (c < 0xF0) {
-            if (i + 2 >= len) return 0;
-            cp = ((uint32_t)(c & 0x0F) << 12) | ((uint32_t)(s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F);
-            i += 3;
-        } else {
-            return 0; /* outside the BMP: let ICU decide */
-        }
-        if (!(n->stable[cp >> 3] & (1u << (cp & 7)))) return 0;
+        if (s[i] < 0x80) { *last_stable = i++; continue; }
+        size_t k;
+        if (!stable_at(n, s, len, i, &k)) return i;
+        *last_stable = i;
+        i += k;
     }
-    return 1;
+    return len;
+}
+
+/* The start of the first stable character at or after i (len when none). */
+static size_t next_stable(const normalize *n, const unsigned char *s, size_t len, size_t i)
+{
+    while (i < len) {
+        if (s[i] < 0x80) return i;
+        size_t k;
+        if (stable_at(n, s, len, i, &k)) return i;
+        i += k;
+    }
+    return len;
 }
 
 static void *create(const cm_conf *opt, cm_err *err)
@@ -188,27 +217,20 @@ static void grow_u16(UChar **p, int32_t *cap, int32_t need)
     *cap = c;
 }
 
-/* Unicode normalization of doc->text; returns 0, or -1 when ICU failed
- * (the text is then left as it was). */
-static int unicode_normalize(normalize *n, cm_doc *doc)
+/* Appends the normalization of s[0, len) to out; -1 when ICU failed. */
+static int normalize_span(normalize *n, const char *s, size_t len, cm_buf *out)
 {
-    if (n->form == FORM_NONE || all_stable(n, (const unsigned char *)doc->text.data, doc->text.len)) return 0;
-    if (doc->text.len > INT32_MAX / 2) return -1;
     const UNormalizer2 *norm = n->filtered ? n->filtered : n->base;
     UErrorCode st = U_ZERO_ERROR;
     int32_t len16 = 0;
-    grow_u16(&n->u16, &n->u16_cap, (int32_t)doc->text.len + 1);
-    u_strFromUTF8(n->u16, n->u16_cap, &len16, doc->text.data, (int32_t)doc->text.len, &st);
+    grow_u16(&n->u16, &n->u16_cap, (int32_t)len + 1);
+    u_strFromUTF8(n->u16, n->u16_cap, &len16, s, (int32_t)len, &st);
     if (U_FAILURE(st)) return -1;
-    int32_t ok = unorm2_spanQuickCheckYes(norm, n->u16, len16, &st);
-    if (U_FAILURE(st)) return -1;
-    if (ok == len16) return 0; /* already normalized: the common case */
     int32_t out_len;
     for (;;) {
         st = U_ZERO_ERROR;
         grow_u16(&n->u16_out, &n->u16_out_cap, len16 + 16);
-        memcpy(n->u16_out, n->u16, (size_t)ok * sizeof(UChar));
-        out_len = unorm2_normalizeSecondAndAppend(norm, n->u16_out, ok, n->u16_out_cap, n->u16 + ok, len16 - ok, &st);
+        out_len = unorm2_normalize(norm, n->u16, len16, n->u16_out, n->u16_out_cap, &st);
         if (st == U_BUFFER_OVERFLOW_ERROR) {
             grow_u16(&n->u16_out, &n->u16_out_cap, out_len + 16);
             continue;
@@ -216,16 +238,54 @@ static int unicode_normalize(normalize *n, cm_doc *doc)
         if (U_FAILURE(st)) return -1;
         break;
     }
-    cm_buf_clear(&doc->scratch);
-    cm_buf_reserve(&doc->scratch, (size_t)out_len * 3 + 4);
+    cm_buf_reserve(out, (size_t)out_len * 3 + 4);
     int32_t len8 = 0;
     st = U_ZERO_ERROR;
-    u_strToUTF8(doc->scratch.data, (int32_t)(doc->scratch.cap - 1), &len8, n->u16_out, out_len, &st);
+    u_strToUTF8(out->data + out->len, (int32_t)(out->cap - out->len - 1), &len8, n->u16_out, out_len, &st);
     if (U_FAILURE(st)) return -1;
-    doc->scratch.len = (size_t)len8;
-    doc->scratch.data[len8] = 0;
-    if (doc->scratch.len != doc->text.len || memcmp(doc->scratch.data, doc->text.data, doc->text.len) != 0)
-        cm_doc_swap_text(doc);
+    out->len += (size_t)len8;
+    return 0;
+}
+
+/* Unicode normalization of doc->text; returns 0, or -1 when ICU failed
+ * (the text is then left as it was). A stable character is a normalization
+ * boundary (nothing before it changes it or what follows it), so only the
+ * spans from the stable character before a run of unstable ones to the
+ * next stable character go through ICU, each on its own, as ICU splits
+ * text itself; the rest is copied. Nearly all Chinese and English text has
+ * no such span at all. */
+static int unicode_normalize(normalize *n, cm_doc *doc)
+{
+    if (n->form == FORM_NONE) return 0;
+    const unsigned char *s = (const unsigned char *)doc->text.data;
+    size_t len = doc->text.len;
+    size_t span_start = 0;
+    size_t at = first_unstable(n, s, len, 0, &span_start);
+    if (at == len) return 0; /* already normalized: the common case */
+    if (len > INT32_MAX / 2) return -1;
+    cm_buf *out = &doc->scratch;
+    cm_buf_clear(out);
+    cm_buf_reserve(out, len + len / 4);
+    size_t copied = 0;
+    while (at < len) {
+        size_t span_end = next_stable(n, s, len, at);
+        size_t next_start = span_end, next_at = first_unstable(n, s, len, span_end, &next_start);
+        /* spans a few stable characters apart go to ICU as one: a call per
+         * span costs more than those characters */
+        while (next_at < len && next_at - span_end < 64) {
+            span_end = next_stable(n, s, len, next_at);
+            next_start = span_end;
+            next_at = first_unstable(n, s, len, span_end, &next_start);
+        }
+        cm_buf_append(out, s + copied, span_start - copied);
+        if (normalize_span(n, (const char *)s + span_start, span_end - span_start, out)) return -1;
+        copied = span_end;
+        span_start = next_start;
+        at = next_at;
+    }
+    cm_buf_append(out, s + copied, len - copied);
+    out->data[out->len] = 0;
+    if (out->len != len || memcmp(out->data, s, len) != 0) cm_doc_swap_text(doc);
     return 0;
 }
 

@@ -5,6 +5,9 @@
 #include "filter.h"
 
 #include <stdlib.h>
+#include <unicode/unorm2.h>
+#include <unicode/uset.h>
+#include <unicode/ustring.h>
 
 static void *make(const char *yaml, cm_err *err)
 {
@@ -140,6 +143,61 @@ static void differential(void *form_none)
     cm_buf_free(&want);
 }
 
+/* The step normalizes only the spans around characters that are not
+ * stable and copies the rest; the reference is ICU's filtered NFKC over the
+ * whole text, then the cleanup reference. The pieces mix stable characters
+ * with ones that change or combine with their neighbours (combining marks,
+ * jamo, full-width and compatibility forms, characters outside the BMP),
+ * with plain runs long enough to separate spans. */
+static void differential_unicode(void *dflt)
+{
+    static const char *const alphabet[] = {"a", "e", "A", "中", "，", "…", "～", "\u0301", "\u0323", "\u0308", "ＡＢ",
+                                           "１", "\u3000", "ﬁ", "²", "é", "\u212b", "가", "\u1100", "\u1161",
+                                           "\u11a8", "\U0001F600", "\U0001D400", "\u0958", "ｶ", "\uff9e", "カ",
+                                           "\u3099", "\u00a0", " ", "\n", "plain words between the spans, long enough ",
+                                           "短句，没有变化的中文文本。"};
+    const size_t na = sizeof alphabet / sizeof alphabet[0];
+    UErrorCode st = U_ZERO_ERROR;
+    const UNormalizer2 *nfkc = unorm2_getNFKCInstance(&st);
+    USet *protect = uset_open(0, 0x10FFFF);
+    static const UChar32 punct[] = {0xFF0C, 0xFF01, 0xFF1F, 0xFF1A, 0xFF1B, 0xFF08, 0xFF09, 0x2026, 0xFF5E};
+    for (size_t i = 0; i < sizeof punct / sizeof *punct; i++) uset_remove(protect, punct[i]);
+    uset_freeze(protect);
+    UNormalizer2 *filtered = unorm2_openFiltered(nfkc, protect, &st);
+    CHECK(U_SUCCESS(st));
+    unsigned rng = 4242;
+    cm_buf text, want;
+    cm_buf_init(&text);
+    cm_buf_init(&want);
+    static UChar u16[8192], n16[16384];
+    static char whole[32768], got[32768];
+    int mismatches = 0;
+    for (int round = 0; round < 3000; round++) {
+        cm_buf_clear(&text);
+        int pieces = 1 + (int)((rng = rng * 1103515245u + 12345u) >> 16) % 60;
+        for (int i = 0; i < pieces; i++) {
+            rng = rng * 1103515245u + 12345u;
+            cm_buf_append_str(&text, alphabet[(rng >> 16) % na]);
+        }
+        int32_t l16 = 0, ln = 0, l8 = 0;
+        st = U_ZERO_ERROR;
+        u_strFromUTF8(u16, 8192, &l16, text.data, (int32_t)text.len, &st);
+        ln = unorm2_normalize(filtered, u16, l16, n16, 16384, &st);
+        u_strToUTF8(whole, (int32_t)sizeof whole, &l8, n16, ln, &st);
+        CHECK(U_SUCCESS(st));
+        ref_cleanup(whole, (size_t)l8, &want);
+        norm(dflt, text.data, got, sizeof got);
+        if (strcmp(got, want.data) != 0 && mismatches++ < 3)
+            fprintf(stderr, "normalization differs from ICU's over the whole text\n  in:   [%s]\n  got:  [%s]\n  want: [%s]\n",
+                    text.data, got, want.data);
+    }
+    CHECK(mismatches == 0);
+    unorm2_close(filtered);
+    uset_close(protect);
+    cm_buf_free(&text);
+    cm_buf_free(&want);
+}
+
 int main(void)
 {
     cm_err err;
@@ -237,6 +295,8 @@ int main(void)
     void *form_none = make("form: none\n", &err);
     differential(form_none);
     f->destroy(form_none);
+    /* and the spans normalized alone give what ICU gives for the whole text */
+    differential_unicode(dflt);
 
     f->destroy(dflt);
     CHECK_DONE();
