@@ -127,19 +127,33 @@ static int stable_at(const normalize *n, const unsigned char *s, size_t len, siz
  * just before it, or stays as it was when there is none after i. */
 static size_t first_unstable(const normalize *n, const unsigned char *s, size_t len, size_t i, size_t *last_stable)
 {
-    while (i < len) {
 #ifdef __SSE2__
-        if (i + 16 <= len && !_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(s + i)))) {
-            *last_stable = i + 15;
-            i += 16;
-            continue;
+    /* 16 bytes at a time from a character's start: ASCII, continuation
+     * bytes and the lead bytes E4-E9 (U+4000..U+9FFF) are stable characters
+     * or parts of them; only the characters of the other lead bytes are
+     * looked up. The block's last character may end past it. */
+    while (i + 16 <= len) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        __m128i cont = _mm_cmplt_epi8(v, _mm_set1_epi8((char)0xC0)); /* signed: 0x80..0xBF */
+        __m128i ok = _mm_or_si128(_mm_or_si128(cont, _mm_cmpgt_epi8(v, _mm_set1_epi8(-1))),
+                                  _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8((char)0xE3)),
+                                                _mm_cmplt_epi8(v, _mm_set1_epi8((char)0xEA))));
+        unsigned lead = ~(unsigned)_mm_movemask_epi8(cont) & 0xFFFF; /* bit 0 set: i starts a character */
+        unsigned other = ~(unsigned)_mm_movemask_epi8(ok) & 0xFFFF;
+        for (; other; other &= other - 1) {
+            size_t at = i + (size_t)__builtin_ctz(other), k;
+            if (!stable_at(n, s, len, at, &k)) {
+                unsigned before = lead & ((1u << (at - i)) - 1);
+                if (before) *last_stable = i + 31 - (size_t)__builtin_clz(before);
+                return at;
+            }
         }
+        *last_stable = i + 31 - (size_t)__builtin_clz(lead);
+        i += 16;
+        while (i < len && (s[i] & 0xC0) == 0x80) i++;
+    }
 #endif
-        if (i + 8 <= len) {
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            if (!(w & 0x8080808080808080ULL)) { *last_stable = i + 7; i += 8; continue; }
-        }
+    while (i < len) {
         if (s[i] < 0x80) { *last_stable = i++; continue; }
         size_t k;
         if (!stable_at(n, s, len, i, &k)) return i;
