@@ -366,11 +366,13 @@ static unsigned char_props(cm_signals *S, uint32_t c)
 }
 
 #ifdef __SSE2__
-/* Per-byte counters of the ASCII blocks: each class's compare result (0 or
- * -1 per byte) subtracted, summed into char_counts before a byte can wrap. */
+/* Per-byte counters of the ASCII bytes of 16-byte blocks: each class's
+ * compare result (0 or -1 per byte) subtracted, summed into char_counts
+ * before a byte can wrap; and the blocks' characters. */
 typedef struct ascii_counters {
     __m128i digits, upper, spaces, newlines;
     unsigned blocks;
+    size_t chars;
 } ascii_counters;
 
 static size_t byte_sum(__m128i v)
@@ -385,13 +387,15 @@ static void ascii_flush(ascii_counters *a, char_counts *cc)
     cc->upper += byte_sum(a->upper);
     cc->spaces += byte_sum(a->spaces);
     cc->newlines += byte_sum(a->newlines);
-    cc->chars += 16 * (size_t)a->blocks;
+    cc->chars += a->chars;
     a->digits = a->upper = a->spaces = a->newlines = _mm_setzero_si128();
     a->blocks = 0;
+    a->chars = 0;
 }
 
-/* 16 ASCII bytes (all < 0x80, so signed compares are right). */
-static void count_ascii16(__m128i v, ascii_counters *a, char_counts *cc)
+/* The ASCII bytes of a block holding `chars` characters (a byte >= 0x80
+ * is negative to the signed compares: in no class). */
+static void count_block16(__m128i v, unsigned chars, ascii_counters *a, char_counts *cc)
 {
     __m128i digit = cm_bytes_in_range(v, '0', '9');
     __m128i upper = cm_bytes_in_range(v, 'A', 'Z');
@@ -401,52 +405,68 @@ static void count_ascii16(__m128i v, ascii_counters *a, char_counts *cc)
     a->upper = _mm_sub_epi8(a->upper, upper);
     a->spaces = _mm_sub_epi8(a->spaces, space);
     a->newlines = _mm_sub_epi8(a->newlines, nl);
+    a->chars += chars;
     if (++a->blocks == 255) ascii_flush(a, cc);
 }
 #endif
 
-/* English text is mostly ASCII: 16 bytes at a time where a block is all
- * ASCII; elsewhere code point by code point to the block's end. */
+/* Props of one non-ASCII character into cc (ideographs are none of them). */
+static void count_props(cm_signals *S, uint32_t c, char_counts *cc)
+{
+    if (cm_is_han(c)) return;
+    unsigned p = char_props(S, c);
+    cc->digits += p & 1;
+    cc->upper += (p >> 1) & 1;
+    cc->spaces += (p >> 2) & 1;
+}
+
+/* 16 bytes at a time from a character's start (the text is valid UTF-8):
+ * a character per lead byte, the ASCII classes by vector compares, and only
+ * the characters of lead bytes other than E4-E9 looked at one by one
+ * (U+4000..U+9FFF are ideographs and Yijing symbols: no digit, upper case
+ * or space); the last character of a block may end past it. The tail a
+ * code point at a time. */
 static void count_characters(cm_signals *S, const unsigned char *s, size_t len, char_counts *cc)
 {
     memset(cc, 0, sizeof *cc);
+    size_t i = 0;
 #ifdef __SSE2__
-    ascii_counters a = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), 0};
-#endif
-    for (size_t i = 0; i < len;) {
-        size_t block_end = len;
-#ifdef __SSE2__
-        if (len - i >= 16) {
-            __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
-            if (!_mm_movemask_epi8(v)) {
-                count_ascii16(v, &a, cc);
-                i += 16;
-                continue;
-            }
-            block_end = i + 16;
+    ascii_counters a = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), 0, 0};
+    while (len - i >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        unsigned high = (unsigned)_mm_movemask_epi8(v);
+        if (!high) {
+            count_block16(v, 16, &a, cc);
+            i += 16;
+            continue;
         }
-#endif
-        while (i < block_end) {
+        unsigned lead = ~(unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(v, _mm_set1_epi8((char)0xC0))) & 0xFFFF;
+        unsigned cjk = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8((char)0xE3)),
+                                                                 _mm_cmplt_epi8(v, _mm_set1_epi8((char)0xEA))));
+        count_block16(v, (unsigned)__builtin_popcount(lead), &a, cc);
+        for (unsigned other = high & lead & ~cjk; other; other &= other - 1) {
             size_t k;
-            uint32_t c = cm_utf8_decode_at(s, len, i, &k);
-            cc->chars++;
-            if (c < 0x80) {
-                cc->digits += c >= '0' && c <= '9';
-                cc->upper += c >= 'A' && c <= 'Z';
-                cc->spaces += c == ' ' || c == '\t' || c == '\n';
-                cc->newlines += c == '\n';
-            } else if (!cm_is_han(c)) { /* ideographs are none of these */
-                unsigned p = char_props(S, c);
-                cc->digits += p & 1;
-                cc->upper += (p >> 1) & 1;
-                cc->spaces += (p >> 2) & 1;
-            }
-            i += k;
+            count_props(S, cm_utf8_decode_at(s, len, i + (size_t)__builtin_ctz(other), &k), cc);
         }
+        i += 16;
+        while (i < len && (s[i] & 0xC0) == 0x80) i++;
     }
-#ifdef __SSE2__
     ascii_flush(&a, cc);
 #endif
+    while (i < len) {
+        size_t k;
+        uint32_t c = cm_utf8_decode_at(s, len, i, &k);
+        cc->chars++;
+        if (c < 0x80) {
+            cc->digits += c >= '0' && c <= '9';
+            cc->upper += c >= 'A' && c <= 'Z';
+            cc->spaces += c == ' ' || c == '\t' || c == '\n';
+            cc->newlines += c == '\n';
+        } else {
+            count_props(S, c, cc);
+        }
+        i += k;
+    }
 }
 
 /* Whether a word is a stop word: a one-character CJK word (every Chinese
