@@ -69,16 +69,6 @@ static inline uint32_t cm_htab_add(cm_htab *h, uint64_t key)
     return ++h->slot[i].count;
 }
 
-/* Adds key; returns whether it was there already (no counts kept). */
-static inline int cm_htab_insert(cm_htab *h, uint64_t key)
-{
-    uint32_t f = cm_htab_fingerprint(key);
-    size_t i = cm_htab_find(h, key, f);
-    int had = h->slot[i].key == f;
-    h->slot[i].key = f;
-    return had;
-}
-
 /* Adds one occurrence of key; returns its slot, whose count (h->slot[i].count) is
  * final once every key is added. */
 static inline size_t cm_htab_add_slot(cm_htab *h, uint64_t key)

@@ -108,7 +108,7 @@ struct cm_signals {
     size_t cap_spare_tok;
     cm_line *line;
     size_t n_line, cap_line;
-    cm_htab h, seen, stop;
+    cm_htab h, stop;
     uint8_t stop_char[8192]; /* the one-character CJK stop words, a bit per BMP code point */
     uint32_t *gram_at;     /* the n-grams that can still repeat: their first token ... */
     uint64_t *gram_poly;   /* ... their polynomial hash (before mixing) ... */
@@ -151,7 +151,6 @@ static void on_free(void *cache)
     free(s->spare_tok);
     free(s->line);
     cm_htab_free(&s->h);
-    cm_htab_free(&s->seen);
     cm_htab_free(&s->stop);
     free(s->gram_at);
     free(s->gram_poly);
@@ -279,6 +278,7 @@ static int tokens_from_kept_lines(cm_signals *S, size_t n_old, const char *s, si
  * (arithmetic mod 2^64 with an odd base), extended by one token per length,
  * then mixed with n so that every bit depends on every token. */
 #define NGRAM_BASE 0x100000001B3ULL
+#define VISITED 0x80000000u /* in an n-gram's count: a window visited by the duplicate scan had it */
 static inline uint64_t mix64(uint64_t x)
 {
     x ^= x >> 33;
@@ -853,48 +853,53 @@ static void compute_repetition(cm_doc *doc)
             live = m;
         }
         if (!live) break;
-        if (n >= 5) {
+        cm_htab_reset(&S->h, live);
+        uint32_t *slot = S->gram_slot;
+        if (n <= 4) {
+            /* every window's count: the top n-gram, and the windows that
+             * stay live for n + 1 */
+            uint32_t best = 0;
+            size_t best_at = 0;
+            for (size_t c = 0; c < live; c++) {
+                size_t x = cm_htab_add_slot(&S->h, mix64(poly[c] + (uint64_t)n));
+                uint32_t k = S->h.slot[x].count;
+                slot[c] = (uint32_t)x;
+                if (k > best) { best = k; best_at = at[c]; }
+            }
+            /* an n-gram seen once is no repetition (datatrove counts it too,
+             * which drops short documents for nothing); and when no n-gram
+             * repeats, none stays live and the loop ends */
+            if (best >= 2) {
+                size_t gram_chars = (size_t)n - 1;
+                for (int j = 0; j < n; j++) gram_chars += S->tz.tok[best_at + (size_t)j].chars;
+                *top[n - 2] = (double)(gram_chars * best) / dchars;
+            }
+        } else {
             /* duplicated n-grams: the windows visited in order, past each
-             * repeated one; a window whose prefix is unique can neither
-             * repeat nor be repeated, so it is never looked up */
-            cm_htab_reset(&S->seen, live);
+             * repeated one; VISITED marks the n-grams of visited windows, in
+             * the pass that counts every window for the next length. A
+             * window whose prefix or suffix is unique can neither repeat nor
+             * be repeated, so it is never looked up. */
             size_t repeated = 0, next = 0;
             for (size_t c = 0; c < live; c++) {
                 size_t i = at[c];
+                size_t x = cm_htab_add_slot(&S->h, mix64(poly[c] + (uint64_t)n));
+                slot[c] = (uint32_t)x;
                 if (i < next) continue;
-                if (cm_htab_insert(&S->seen, mix64(poly[c] + (uint64_t)n))) {
+                if (S->h.slot[x].count & VISITED) {
                     for (int j = 0; j < n; j++) repeated += S->tz.tok[i + (size_t)j].chars;
                     next = i + (size_t)n;
+                } else {
+                    S->h.slot[x].count |= VISITED;
                 }
             }
             *dup[n - 5] = (double)repeated / dchars;
             /* no repeated n-gram means no repeated longer one: the rest are 0 */
-            if (repeated == 0) break;
-            if (n == 10) break;
-        }
-        /* every window's count: the top n-gram (2-4), and the windows that
-         * stay live for n + 1 */
-        cm_htab_reset(&S->h, live);
-        uint32_t best = 0;
-        size_t best_at = 0;
-        uint32_t *slot = S->gram_slot;
-        for (size_t c = 0; c < live; c++) {
-            size_t x = cm_htab_add_slot(&S->h, mix64(poly[c] + (uint64_t)n));
-            uint32_t k = S->h.slot[x].count;
-            slot[c] = (uint32_t)x;
-            if (k > best) { best = k; best_at = at[c]; }
-        }
-        /* an n-gram seen once is no repetition (datatrove counts it too,
-         * which drops short documents for nothing); and when no n-gram
-         * repeats, none stays live and the loop ends */
-        if (n <= 4 && best >= 2) {
-            size_t gram_chars = (size_t)n - 1;
-            for (int j = 0; j < n; j++) gram_chars += S->tz.tok[best_at + (size_t)j].chars;
-            *top[n - 2] = (double)(gram_chars * best) / dchars;
+            if (repeated == 0 || n == 10) break;
         }
         m = 0; /* without a branch: about half the windows stay, which no predictor guesses */
         for (size_t c = 0; c < live; c++) {
-            int again = S->h.slot[slot[c]].count >= 2;
+            int again = (S->h.slot[slot[c]].count & ~VISITED) >= 2;
             at[m] = at[c];
             poly[m] = poly[c];
             repeats[at[c]] = (uint8_t)(again * n);
