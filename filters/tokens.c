@@ -77,14 +77,68 @@ static const unsigned char ASCII_WORD[256] = {
     ['U'] = 2, ['V'] = 2, ['W'] = 2, ['X'] = 2, ['Y'] = 2, ['Z'] = 2,
 };
 
-/* Fast tokenizer (see signals.h). Also counts characters by class. */
+/* A word starting at st (a word character, neither Han nor kana/hangul):
+ * word characters, and joiners between them; returns where it ends. */
+static size_t word_token(cm_tokenizer *S, const unsigned char *s, size_t len, size_t st)
+{
+    size_t i = st, k;
+    uint32_t n = 0;
+    int alpha = 0;
+    while (i < len) {
+#ifdef __SSE2__
+        if (len - i >= 16) {
+            /* a run of ASCII word characters, 16 bytes at a time */
+            __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+            __m128i letter = _mm_or_si128(cm_bytes_in_range(v, 'a', 'z'), cm_bytes_in_range(v, 'A', 'Z'));
+            __m128i word = _mm_or_si128(_mm_or_si128(letter, cm_bytes_in_range(v, '0', '9')),
+                                        _mm_cmpeq_epi8(v, _mm_set1_epi8('_')));
+            unsigned run = (unsigned)__builtin_ctz(~(unsigned)_mm_movemask_epi8(word)); /* at most 16 */
+            alpha |= ((unsigned)_mm_movemask_epi8(letter) & ((1u << run) - 1)) != 0;
+            i += run;
+            n += run;
+            if (run == 16) continue;
+        }
+#endif
+        unsigned char b = s[i];
+        if (ASCII_WORD[b]) { /* the common case, without decoding */
+            if (ASCII_WORD[b] == 2) alpha = 1;
+            i++;
+            n++;
+            continue;
+        }
+        uint32_t d = cm_utf8_decode_at(s, len, i, &k);
+        if (cm_is_wordch(d) && !cm_is_han(d) && !cm_is_kana_hangul(d)) {
+            if (cm_is_alpha(d)) alpha = 1;
+            i += k;
+            n++;
+            continue;
+        }
+        if (cm_is_joiner(d) && i + k < len) {
+            size_t k2;
+            uint32_t e = cm_utf8_decode_at(s, len, i + k, &k2);
+            /* a comma only joins digits (3,000), a hyphen only letters; the others any word characters */
+            int ok = cm_is_wordch(e) && !cm_is_han(e) && !cm_is_kana_hangul(e) &&
+                     (d != ',' || ((s[i - 1] >= '0' && s[i - 1] <= '9') && e >= '0' && e <= '9')) &&
+                     (d != '-' || (cm_is_alpha(e) && cm_is_alpha(s[i - 1])));
+            if (ok) { i += k; n++; continue; }
+        }
+        break;
+    }
+    push_token(S, s, st, i, n, 1, alpha, 0);
+    return i;
+}
+
+/* Fast tokenizer (see signals.h). An ASCII word character starts a word
+ * without decoding or the class tests below. */
 static void tokenize_fast(cm_tokenizer *S, const unsigned char *s, size_t len)
 {
     size_t i = 0;
     while (i < len) {
+        unsigned char b = s[i];
+        if (b == ' ' || b == '\n') { i++; continue; }
+        if (ASCII_WORD[b]) { i = word_token(S, s, len, i); continue; }
         size_t k;
         uint32_t c = cm_utf8_decode_at(s, len, i, &k);
-        if (c == ' ' || c == '\n') { i++; continue; }
         if (cm_is_han(c)) { /* before the space test: no ideograph is a space, and that test asks ICU */
             push_token(S, s, i, i + k, 1, 1, 1, 1);
             i += k;
@@ -103,39 +157,7 @@ static void tokenize_fast(cm_tokenizer *S, const unsigned char *s, size_t len)
             push_token(S, s, st, i, n, 1, 1, 1);
             continue;
         }
-        if (cm_is_wordch(c)) {
-            size_t st = i;
-            uint32_t n = 0;
-            int alpha = 0;
-            while (i < len) {
-                unsigned char b = s[i];
-                if (ASCII_WORD[b]) { /* the common case, without decoding */
-                    if (ASCII_WORD[b] == 2) alpha = 1;
-                    i++;
-                    n++;
-                    continue;
-                }
-                uint32_t d = cm_utf8_decode_at(s, len, i, &k);
-                if (cm_is_wordch(d) && !cm_is_han(d) && !cm_is_kana_hangul(d)) {
-                    if (cm_is_alpha(d)) alpha = 1;
-                    i += k;
-                    n++;
-                    continue;
-                }
-                if (cm_is_joiner(d) && i + k < len) {
-                    size_t k2;
-                    uint32_t e = cm_utf8_decode_at(s, len, i + k, &k2);
-                    /* a comma only joins digits (3,000), a hyphen only letters; the others any word characters */
-                    int ok = cm_is_wordch(e) && !cm_is_han(e) && !cm_is_kana_hangul(e) &&
-                             (d != ',' || ((s[i - 1] >= '0' && s[i - 1] <= '9') && e >= '0' && e <= '9')) &&
-                             (d != '-' || (cm_is_alpha(e) && cm_is_alpha(s[i - 1])));
-                    if (ok) { i += k; n++; continue; }
-                }
-                break;
-            }
-            push_token(S, s, st, i, n, 1, alpha, 0);
-            continue;
-        }
+        if (cm_is_wordch(c)) { i = word_token(S, s, len, i); continue; }
         /* punctuation and symbols: a run of the same character is one token */
         size_t st = i;
         uint32_t n = 0;
