@@ -179,6 +179,12 @@ static void units(cm_minhasher *m, const char *text, size_t len)
                 if (wl) { unit[n++] = unit_hash(wd, wl); wl = 0; }
                 continue;
             }
+            if (cm_utf8_ideograph_at(s, len, i)) { /* most Chinese text: no decoding, no class tests */
+                if (wl) { unit[n++] = unit_hash(wd, wl); wl = 0; }
+                unit[n++] = unit_hash(s + i, 3);
+                i += 3;
+                continue;
+            }
             size_t k;
             uint32_t c = cm_utf8_decode_at(s, len, i, &k);
             if (cm_is_cjk(c)) { /* a unit of its own, hashed as its UTF-8 bytes */

@@ -102,6 +102,18 @@ void cm_dedup_simplify(const char *text, size_t len, int fold, cm_buf *out, cm_s
             } while (++i < len && (a = s[i]) < 0x80);
             continue;
         }
+        if (cm_utf8_ideograph_at(s, len, i)) {
+            /* a run of CJK ideographs: letters without case or accents, kept
+             * as they are, copied at once */
+            size_t j = i + 3;
+            while (j < len && cm_utf8_ideograph_at(s, len, j)) j += 3;
+            if (space && ol) o[ol++] = ' ';
+            space = 0;
+            memcpy(o + ol, s + i, j - i);
+            ol += j - i;
+            i = j;
+            continue;
+        }
         size_t k;
         uint32_t c = cm_utf8_decode_at(s, len, i, &k);
         if (c == 0xFFFD && k == 1) { i++; continue; } /* invalid: dropped */

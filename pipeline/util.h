@@ -207,6 +207,14 @@ static inline uint32_t cm_utf8_decode_at(const unsigned char *s, size_t len, siz
 /* A CJK character that is a word on its own for shingling, hashing and
  * chunking: Han (with the compatibility and supplementary blocks), kana,
  * Hangul syllables. */
+/* Whether s[i] starts a CJK ideograph of U+4000..U+9FFF: lead byte E4-E9,
+ * less the Yijing hexagrams U+4DC0..U+4DFF (E4 B7 xx). The bulk of Chinese
+ * text, told from its bytes without decoding. */
+static inline int cm_utf8_ideograph_at(const unsigned char *s, size_t len, size_t i)
+{
+    return s[i] >= 0xE4 && s[i] <= 0xE9 && len - i >= 3 && (s[i + 1] & 0xC0) == 0x80 && (s[i + 2] & 0xC0) == 0x80 &&
+           !(s[i] == 0xE4 && s[i + 1] == 0xB7);
+}
 static inline int cm_is_cjk(uint32_t c)
 {
     return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0xF900 && c <= 0xFAFF) ||

@@ -56,6 +56,10 @@ int main(void)
     /* Chinese: one unit per character; mixed text run by run */
     const char *zh = "我们的茶很好";
     CHECK(cm_minhash_signature(m, zh, strlen(zh), s1) == 2);
+    /* ideographs are told from their bytes (lead E4-E9); a Yijing hexagram
+     * (U+4DC0..U+4DFF, E4 B7 xx) among them separates, as a space does */
+    const char *hexagram = "我们的茶\u4dc0很好的茶叶", *spaced = "我们的茶 很好的茶叶";
+    CHECK(cm_shingle_jaccard(m, hexagram, strlen(hexagram), spaced, strlen(spaced)) == 1.0);
     const char *mixed = "数据 cleaning 很重要";
     CHECK(cm_minhash_signature(m, mixed, strlen(mixed), s1) == 2); /* 数 据 cleaning 很 重 要 */
     /* a short text is one shingle; an empty one none */

@@ -78,6 +78,12 @@ int main(void)
     const char *zh2 = "今天，天气很好！温度：25度。";
     cm_dedup_simplify(zh2, strlen(zh2), 0, &b, NULL);
     CHECK_STR(b.data, "今天天气很好温度25度");
+    /* runs of ideographs are copied whole; a Yijing hexagram (U+4DC0, its
+     * lead byte E4 as theirs) is a symbol and goes; Extension A (U+3400,
+     * lead E3) and U+9FFF stay, a space before a run is written once */
+    const char *runs = "天\u4dc0地 \u3400人\u9fff  和";
+    cm_dedup_simplify(runs, strlen(runs), 0, &b, NULL);
+    CHECK_STR(b.data, "天地 \u3400人\u9fff 和");
     /* Hangul syllables decompose to three jamo (3 bytes in, 9 out), more
      * than the 2x reserved up front, then ASCII written in place must still
      * fit: 28 syllables then "a a a ..." fill a 256-byte buffer past its end */
