@@ -297,6 +297,14 @@ int main(void)
     f->destroy(form_none);
     /* and the spans normalized alone give what ICU gives for the whole text */
     differential_unicode(dflt);
+    /* bytes that are not UTF-8 (a block of continuation bytes: no character
+     * starts in it) are no crash; the fuzzer found clz(0) here */
+    {
+        char bad[160];
+        memset(bad, 0xA3, 100);
+        strcpy(bad + 100, "\xef\xbd\x86r) # x");
+        CHECK(norm(dflt, bad, out, sizeof out) == CM_KEEP);
+    }
 
     f->destroy(dflt);
     CHECK_DONE();
