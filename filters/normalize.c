@@ -148,7 +148,8 @@ static size_t first_unstable(const normalize *n, const unsigned char *s, size_t 
                 return at;
             }
         }
-        if (lead) *last_stable = i + 31 - (size_t)__builtin_clz(lead); /* none: not UTF-8, left to ICU to refuse */
+        /* no lead byte: not UTF-8, which the reader repairs before any step */
+        if (lead) *last_stable = i + 31 - (size_t)__builtin_clz(lead);
         i += 16;
         while (i < len && (s[i] & 0xC0) == 0x80) i++;
     }
