@@ -113,6 +113,17 @@ static void ref_cleanup(const char *s, size_t len, cm_buf *out)
     free(cps);
 }
 
+/* text: 1 to max_pieces pieces of the alphabet, drawn with *rng */
+static void random_pieces(cm_buf *text, unsigned *rng, const char *const *alphabet, size_t na, int max_pieces)
+{
+    cm_buf_clear(text);
+    int pieces = 1 + (int)((*rng = *rng * 1103515245u + 12345u) >> 16) % max_pieces;
+    for (int i = 0; i < pieces; i++) {
+        *rng = *rng * 1103515245u + 12345u;
+        cm_buf_append_str(text, alphabet[(*rng >> 16) % na]);
+    }
+}
+
 static void differential(void *form_none)
 {
     static const char *const alphabet[] = {"a", "b", "中", "文", " ", " ", "  ", "\t", "\n", "\r\n", "\r", "\xc2\x85",
@@ -125,12 +136,7 @@ static void differential(void *form_none)
     cm_buf_init(&want);
     int mismatches = 0;
     for (int round = 0; round < 3000; round++) {
-        cm_buf_clear(&text);
-        int pieces = 1 + (int)((rng = rng * 1103515245u + 12345u) >> 16) % 80;
-        for (int i = 0; i < pieces; i++) {
-            rng = rng * 1103515245u + 12345u;
-            cm_buf_append_str(&text, alphabet[(rng >> 16) % na]);
-        }
+        random_pieces(&text, &rng, alphabet, na, 80);
         ref_cleanup(text.data, text.len, &want);
         char got[8192];
         norm(form_none, text.data, got, sizeof got);
@@ -173,12 +179,7 @@ static void differential_unicode(void *dflt)
     static char whole[32768], got[32768];
     int mismatches = 0;
     for (int round = 0; round < 3000; round++) {
-        cm_buf_clear(&text);
-        int pieces = 1 + (int)((rng = rng * 1103515245u + 12345u) >> 16) % 60;
-        for (int i = 0; i < pieces; i++) {
-            rng = rng * 1103515245u + 12345u;
-            cm_buf_append_str(&text, alphabet[(rng >> 16) % na]);
-        }
+        random_pieces(&text, &rng, alphabet, na, 60);
         int32_t l16 = 0, ln = 0, l8 = 0;
         st = U_ZERO_ERROR;
         u_strFromUTF8(u16, 8192, &l16, text.data, (int32_t)text.len, &st);
