@@ -136,8 +136,7 @@ static size_t first_unstable(const normalize *n, const unsigned char *s, size_t 
         __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
         __m128i cont = _mm_cmplt_epi8(v, _mm_set1_epi8((char)0xC0)); /* signed: 0x80..0xBF */
         __m128i ok = _mm_or_si128(_mm_or_si128(cont, _mm_cmpgt_epi8(v, _mm_set1_epi8(-1))),
-                                  _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8((char)0xE3)),
-                                                _mm_cmplt_epi8(v, _mm_set1_epi8((char)0xEA))));
+                                  cm_bytes_in_range(v, (char)0xE4, (char)0xE9));
         unsigned lead = ~(unsigned)_mm_movemask_epi8(cont) & 0xFFFF; /* bit 0 set: i starts a character */
         unsigned other = ~(unsigned)_mm_movemask_epi8(ok) & 0xFFFF;
         for (; other; other &= other - 1) {

@@ -441,8 +441,7 @@ static void count_characters(cm_signals *S, const unsigned char *s, size_t len, 
             continue;
         }
         unsigned lead = ~(unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(v, _mm_set1_epi8((char)0xC0))) & 0xFFFF;
-        unsigned cjk = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8((char)0xE3)),
-                                                                 _mm_cmplt_epi8(v, _mm_set1_epi8((char)0xEA))));
+        unsigned cjk = (unsigned)_mm_movemask_epi8(cm_bytes_in_range(v, (char)0xE4, (char)0xE9));
         count_block16(v, (unsigned)__builtin_popcount(lead), &a, cc);
         for (unsigned other = high & lead & ~cjk; other; other &= other - 1) {
             size_t k;

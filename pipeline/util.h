@@ -105,8 +105,9 @@ static inline uint64_t cm_load_small(const void *p, size_t n)
 }
 
 #ifdef __SSE2__
-/* 0xFF in each byte of v within [lo, hi], an ASCII range (signed compares:
- * a byte >= 0x80 is never in one), 0 elsewhere. */
+/* 0xFF in each byte of v within [lo, hi], 0 elsewhere. The compares are
+ * signed: the range is ASCII (a byte >= 0x80 is never in it) or lies within
+ * 0x81..0xFF, such as the lead bytes E4-E9 of U+4000..U+9FFF. */
 static inline __m128i cm_bytes_in_range(__m128i v, char lo, char hi)
 {
     return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8((char)(lo - 1))), _mm_cmplt_epi8(v, _mm_set1_epi8((char)(hi + 1))));
